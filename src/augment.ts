@@ -1,0 +1,31 @@
+/**
+ * Type augmentations for Express and passport: `mode` in `passport.authenticate`
+ * options, and the session fields passport-justpass reads and writes under their
+ * default keys.
+ *
+ * @packageDocumentation
+ */
+import type { JustpassMode } from './options.js'
+import type { PendingFlows } from './flow-state.js'
+import type { JustpassNotice } from './outcome.js'
+import type {} from 'express-session'
+
+declare module 'passport' {
+  interface AuthenticateOptions {
+    /** passport-justpass: the flow an initiation route starts, `'register'` or `'login'`. */
+    mode?: JustpassMode
+  }
+}
+
+declare module 'express-session' {
+  interface SessionData {
+    /** The base username the password step stored for a second-factor LOGIN (default `baseUsernameKey`). */
+    base_username?: string
+    /** passport-justpass's pending flows, by `state` (default `sessionKey`). */
+    justpass?: PendingFlows
+    /** The outcome notice left by `justpassCallback` (default `noticeKey`). */
+    justpass_notice?: JustpassNotice
+  }
+}
+
+export {}

@@ -1,0 +1,196 @@
+/**
+ * The way back: the code exchanged, the ID token verified, userinfo fetched, and the
+ * identity bound to the flow. Returns a verified result or throws a typed refusal.
+ *
+ * @packageDocumentation
+ */
+import * as client from 'openid-client'
+import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose'
+import { JustpassProviderError, JustpassRefusal, type RefusalReason } from './errors.js'
+import type { ResolvedOptions } from './options.js'
+import type { PendingFlow } from './flow-state.js'
+import type { ProviderContext } from './provider.js'
+
+/** The token endpoint's answer, as openid-client returns it. */
+export type JustpassTokens = client.TokenEndpointResponse & client.TokenEndpointResponseHelpers
+
+/** The userinfo endpoint's answer, with the identifier justpass.me vouches for. */
+export type JustpassUserinfo = client.UserInfoResponse & { preferred_username: string }
+
+/** A flow whose every check has passed. */
+export interface VerifiedFlow {
+  tokens: JustpassTokens
+  /** The verified ID token claims. */
+  claims: JWTPayload
+  userinfo: JustpassUserinfo
+  /** The identifier the passkey belongs to (`preferred_username`). */
+  username: string
+}
+
+/** What a provider call was for, to name it in errors. */
+type Step = 'token' | 'userinfo'
+
+const SAFE_DETAIL = /[^\x20-\x7e]/g
+
+/** `text` cut short and reduced to printable ASCII, fit for a message. */
+function printable(text: string): string {
+  return text.replace(SAFE_DETAIL, '?').slice(0, 120)
+}
+
+/** A short, printable description of an underlying failure, free of token values. */
+function detail(err: unknown): string {
+  if (err instanceof joseErrors.JWTClaimValidationFailed) return printable(`${err.claim}: ${err.reason}`)
+  if (err instanceof Error) return printable(err.cause instanceof Error && err.cause.message ? err.cause.message : err.message)
+  return 'unknown failure'
+}
+
+/** A network-level failure (refused, reset, DNS), as Node's fetch reports it. */
+function isNetworkFailure(err: unknown): boolean {
+  return err instanceof TypeError && err.message === 'fetch failed'
+}
+
+/**
+ * Turn what openid-client threw during `step` into the error the strategy reports:
+ * a {@link JustpassProviderError} for an outage, a {@link JustpassRefusal} for an
+ * answer that fails a check. Anything unrecognised is rethrown unchanged.
+ */
+export function classifyProviderFailure(err: unknown, step: Step): Error {
+  if (err instanceof JustpassRefusal || err instanceof JustpassProviderError) return err
+  const endpoint = `the ${step} endpoint`
+  if (isNetworkFailure(err)) {
+    return new JustpassProviderError('provider_unreachable', `${endpoint} could not be reached`, { cause: (err as Error).cause })
+  }
+  if (err instanceof client.ResponseBodyError) {
+    if (err.status >= 500) return new JustpassProviderError('provider_server_error', `${endpoint} answered HTTP ${err.status}`)
+    const reason: RefusalReason = step === 'token' ? 'token_rejected' : 'userinfo_invalid'
+    return new JustpassRefusal(reason, `${endpoint} refused the request (${printable(err.error)}, HTTP ${err.status})`)
+  }
+  if (err instanceof client.WWWAuthenticateChallengeError) {
+    return new JustpassRefusal(step === 'token' ? 'token_rejected' : 'userinfo_invalid', `${endpoint} refused the request (HTTP ${err.status})`)
+  }
+  if (err instanceof client.AuthorizationResponseError) {
+    return new JustpassRefusal('provider_denied', 'the provider refused the authorization')
+  }
+  if (err instanceof client.ClientError) {
+    switch (err.code) {
+      case 'OAUTH_TIMEOUT':
+      case 'OAUTH_ABORT':
+        return new JustpassProviderError('provider_timeout', `${endpoint} did not answer in time`)
+      case 'OAUTH_RESPONSE_IS_NOT_CONFORM': {
+        const status = err.cause instanceof Response ? err.cause.status : 0
+        return status >= 500
+          ? new JustpassProviderError('provider_server_error', `${endpoint} answered HTTP ${status}`)
+          : new JustpassRefusal(step === 'token' ? 'token_rejected' : 'userinfo_invalid', `${endpoint} answered HTTP ${status || 'with an unexpected status'}`)
+      }
+      case 'OAUTH_RESPONSE_IS_NOT_JSON':
+      case 'OAUTH_PARSE_ERROR':
+        return new JustpassProviderError('provider_bad_response', `${endpoint} did not answer JSON`)
+      case 'OAUTH_JWT_CLAIM_COMPARISON_FAILED':
+      case 'OAUTH_JWT_TIMESTAMP_CHECK_FAILED':
+        return new JustpassRefusal('id_token_invalid', `the ID token failed a check (${detail(err)})`)
+      case 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED':
+        return step === 'userinfo'
+          ? new JustpassRefusal('userinfo_invalid', `userinfo failed a check (${detail(err)})`)
+          : new JustpassRefusal('response_invalid', `the provider's response failed a check (${detail(err)})`)
+      default:
+        return new JustpassRefusal(step === 'token' ? 'response_invalid' : 'userinfo_invalid', `${endpoint} answer failed a check (${detail(err)})`)
+    }
+  }
+  if (err instanceof Error && err.name === 'TimeoutError') {
+    return new JustpassProviderError('provider_timeout', `${endpoint} did not answer in time`)
+  }
+  return err instanceof Error ? err : new Error(String(err))
+}
+
+/**
+ * Verify the ID token's signature and claims with jose: the algorithm must be the
+ * configured one, `iss`, `aud`, `exp`, `iat` and `nonce` must hold, and `auth_time`
+ * must be within `max_age` when one was asked for.
+ *
+ * @throws {@link JustpassRefusal} `id_token_invalid`; {@link JustpassProviderError} when the JWKS cannot be fetched
+ */
+export async function verifyIdToken(idToken: string, context: ProviderContext, options: ResolvedOptions, nonce: string): Promise<JWTPayload> {
+  let claims: JWTPayload
+  try {
+    const verified = await jwtVerify(idToken, context.idTokenKey as Parameters<typeof jwtVerify>[1], {
+      algorithms: [options.idTokenAlg],
+      issuer: context.issuer,
+      audience: options.clientID,
+      maxTokenAge: options.flowMaxAge,
+      clockTolerance: options.clockTolerance,
+      requiredClaims: ['sub', 'exp', 'iat', 'nonce'],
+    })
+    claims = verified.payload
+  } catch (err) {
+    if (err instanceof joseErrors.JWKSTimeout) {
+      throw new JustpassProviderError('provider_timeout', 'the JWKS endpoint did not answer in time')
+    }
+    if (err instanceof joseErrors.JWKSInvalid || (err instanceof joseErrors.JOSEError && err.code === 'ERR_JOSE_GENERIC')) {
+      throw new JustpassProviderError('provider_bad_response', 'the JWKS endpoint could not be read', { cause: err })
+    }
+    if (isNetworkFailure(err)) throw new JustpassProviderError('provider_unreachable', 'the JWKS endpoint could not be reached')
+    throw new JustpassRefusal('id_token_invalid', `the ID token failed a check (${detail(err)})`)
+  }
+  if (claims.nonce !== nonce) throw new JustpassRefusal('id_token_invalid', 'the ID token failed a check (nonce: does not match the flow)')
+  if (typeof claims.sub !== 'string' || claims.sub === '') throw new JustpassRefusal('id_token_invalid', 'the ID token failed a check (sub: missing)')
+  if (Array.isArray(claims.aud) && claims.aud.length > 1 && claims.azp !== options.clientID) {
+    throw new JustpassRefusal('id_token_invalid', 'the ID token failed a check (azp: must be the client id when aud has several values)')
+  }
+  if (options.maxAge > 0) {
+    const authTime = claims.auth_time
+    if (typeof authTime !== 'number') throw new JustpassRefusal('id_token_invalid', 'the ID token failed a check (auth_time: missing while max_age was sent)')
+    if (Math.floor(Date.now() / 1000) - authTime > options.maxAge + options.clockTolerance) {
+      throw new JustpassRefusal('id_token_invalid', 'the ID token failed a check (auth_time: older than max_age)')
+    }
+  }
+  return claims
+}
+
+/**
+ * Complete a flow: exchange the code (state, PKCE, nonce and `iss` checked by
+ * openid-client), verify the ID token, fetch userinfo for the same `sub`, and bind the
+ * identity: the passkey must belong to the identifier the flow was started for.
+ *
+ * @param callbackURL - the callback URL with the query the provider sent back
+ * @throws {@link JustpassRefusal} when a check fails; {@link JustpassProviderError} on an outage
+ */
+export async function completeFlow(
+  context: ProviderContext,
+  options: ResolvedOptions,
+  flow: PendingFlow,
+  state: string,
+  callbackURL: URL,
+): Promise<VerifiedFlow> {
+  let tokens: JustpassTokens
+  try {
+    tokens = await client.authorizationCodeGrant(context.config, callbackURL, {
+      pkceCodeVerifier: flow.verifier,
+      expectedState: state,
+      expectedNonce: flow.nonce,
+      maxAge: options.maxAge > 0 ? options.maxAge : undefined,
+      idTokenExpected: true,
+    })
+  } catch (err) {
+    throw classifyProviderFailure(err, 'token')
+  }
+  if (typeof tokens.token_type !== 'string' || tokens.token_type.toLowerCase() !== 'bearer') {
+    throw new JustpassRefusal('response_invalid', 'the token endpoint answered a token type other than Bearer')
+  }
+  if (typeof tokens.id_token !== 'string') throw new JustpassRefusal('id_token_invalid', 'the token endpoint answered no ID token')
+  const claims = await verifyIdToken(tokens.id_token, context, options, flow.nonce)
+
+  let userinfo: client.UserInfoResponse
+  try {
+    userinfo = await client.fetchUserInfo(context.config, tokens.access_token, claims.sub as string)
+  } catch (err) {
+    throw classifyProviderFailure(err, 'userinfo')
+  }
+  const username = userinfo.preferred_username
+  if (typeof username !== 'string' || username === '') {
+    throw new JustpassRefusal('userinfo_invalid', 'userinfo has no preferred_username')
+  }
+  if (flow.expected !== undefined && username !== flow.expected) {
+    throw new JustpassRefusal('identity_mismatch', `the passkey belongs to another user than the one this ${flow.mode === 'register' ? 'registration' : 'login'} was for`)
+  }
+  return { tokens, claims, userinfo: userinfo as JustpassUserinfo, username }
+}

@@ -1,0 +1,26 @@
+/**
+ * passport-justpass: a passport strategy for justpass.me passkey login.
+ *
+ * @packageDocumentation
+ */
+import './augment.js'
+
+export { JustpassStrategy } from './strategy.js'
+export type {
+  JustpassAuthenticateOptions,
+  JustpassFailureInfo,
+  JustpassFlowInfo,
+  JustpassVerify,
+  JustpassVerifyDone,
+  JustpassVerifyWithRequest,
+} from './strategy.js'
+export { ID_TOKEN_ALGORITHMS, deriveEndpoints } from './options.js'
+export type { IdTokenAlgorithm, JustpassEndpoints, JustpassMode, JustpassStrategyOptions } from './options.js'
+export { MemoryUserStore } from './user-store.js'
+export type { JustpassUserStore, MemoryUser } from './user-store.js'
+export { justpassCallback, takeJustpassNotice } from './outcome.js'
+export type { JustpassCallbackOptions, JustpassNotice } from './outcome.js'
+export { JustpassConfigError, JustpassError, JustpassProviderError, JustpassRefusal, JustpassUsageError } from './errors.js'
+export type { ProviderErrorCode, RefusalReason } from './errors.js'
+export type { JustpassTokens, JustpassUserinfo } from './callback.js'
+export type { PendingFlow, PendingFlows } from './flow-state.js'

@@ -1,0 +1,309 @@
+/**
+ * The strategy's options: their declaration, their defaults, and their validation into
+ * one resolved value built once, at construction.
+ *
+ * @packageDocumentation
+ */
+import { createSecretKey, type KeyObject } from 'node:crypto'
+import type { Request } from 'express'
+import { JustpassConfigError } from './errors.js'
+import type { JustpassUserStore } from './user-store.js'
+
+/** What a flow does: register a passkey (REG) or log in with one (LOGIN). */
+export type JustpassMode = 'register' | 'login'
+
+/** The ID token signing algorithms the strategy can verify. */
+export const ID_TOKEN_ALGORITHMS = [
+  'HS256', 'HS384', 'HS512',
+  'RS256', 'RS384', 'RS512',
+  'PS256', 'PS384', 'PS512',
+  'ES256', 'ES384', 'ES512',
+  'EdDSA', 'Ed25519',
+] as const
+
+/** One of {@link ID_TOKEN_ALGORITHMS}. */
+export type IdTokenAlgorithm = (typeof ID_TOKEN_ALGORITHMS)[number]
+
+/** Options of {@link JustpassStrategy}; only the first five are required. */
+export interface JustpassStrategyOptions<User = unknown> {
+  /**
+   * The provider base URL, `https://<organization>.accounts.justpass.me/openid/`. The
+   * issuer and the endpoints are derived from it as justpass.me lays them out. Plain
+   * `http:` is refused unless the host is loopback or `allowInsecureHTTP` is set.
+   */
+  opURL: string
+  /** The app's client id at justpass.me. */
+  clientID: string
+  /**
+   * The app's client secret. It authenticates the code exchange, keys the request
+   * `signature` and (with HS256) verifies ID tokens. Never logged, never in a message.
+   */
+  clientSecret: string
+  /** The site's absolute callback URL, registered at justpass.me as a redirect URI. */
+  callbackURL: string
+  /**
+   * The site's users. Required unless a verify callback is given: the default verify
+   * looks LOGIN users up with it and sets the passkey flag on REG.
+   */
+  userStore?: JustpassUserStore<User>
+  /** The field of `req.user` that holds the identifier sent to justpass.me. Default `'username'`. */
+  usernameField?: string
+  /**
+   * The session key under which the password step stores the base username for a
+   * second-factor LOGIN (`req.session[baseUsernameKey]`). Default `'base_username'`.
+   */
+  baseUsernameKey?: string
+  /** Scopes to ask for; must include `openid`. Default `'openid'`. */
+  scope?: string | readonly string[]
+  /**
+   * The algorithm the app's ID tokens are signed with at justpass.me. `HS256` (the
+   * default) is keyed with the client secret; asymmetric algorithms take their keys
+   * from the provider's JWKS endpoint. Any other algorithm, and `none`, is refused.
+   */
+  idTokenSignedResponseAlg?: IdTokenAlgorithm
+  /** Client authentication at the token endpoint. Default `'client_secret_post'`, as justpass.me's clients use. */
+  tokenEndpointAuthMethod?: 'client_secret_post' | 'client_secret_basic'
+  /** Pass `req` as the first argument of the verify callback. Default `false`. */
+  passReqToCallback?: boolean
+  /** The `max_age` sent, in seconds; the ID token's `auth_time` is checked against it. Default `60`. */
+  maxAge?: number
+  /** The `acr_values` sent. Default `'keys'`. */
+  acrValues?: string
+  /** The `hint_mode` sent. Default `'token'`. */
+  hintMode?: string
+  /**
+   * The `ui_locales` sent: a fixed value, a function of the request, or `false` for
+   * none. By default, the languages of the request's `Accept-Language` header.
+   */
+  uiLocales?: string | false | ((req: Request) => string | undefined)
+  /** The request header in which a mobile app names its platform. Default `'amwal-platform'`. */
+  platformHeader?: string
+  /** The authorization parameter that forwards the platform. Default `'AMWALPLATFORM'`. */
+  platformParam?: string
+  /** Seconds a started flow may take before its callback is refused. Default `600`. */
+  flowMaxAge?: number
+  /** Pending flows kept per session; the oldest is dropped beyond it. Default `5`. */
+  maxPendingFlows?: number
+  /** The session key under which pending flows are kept. Default `'justpass'`. */
+  sessionKey?: string
+  /** Milliseconds each call to the provider may take before it fails. Default `10000`. */
+  timeout?: number
+  /** Seconds of clock skew tolerated in ID token time checks. Default `30`. */
+  clockTolerance?: number
+  /**
+   * Read the provider's metadata (`.well-known/openid-configuration`) instead of
+   * deriving the endpoints: once, on first use, again after a failure. Default `false`.
+   */
+  discovery?: boolean
+  /** Accept a plain `http:` `opURL` on a non-loopback host. Default `false`; never in production. */
+  allowInsecureHTTP?: boolean
+}
+
+/** The provider's endpoints, derived from `opURL`. */
+export interface JustpassEndpoints {
+  /** The `iss` of the provider's ID tokens: `opURL` without its trailing slash. */
+  issuer: string
+  /** `opURL` + `authorize/`. */
+  authorization: string
+  /** `opURL` + `token/`. */
+  token: string
+  /** `opURL` + `userinfo/`. */
+  userinfo: string
+  /** `opURL` + `jwks`. */
+  jwks: string
+}
+
+/** The options after validation, with defaults applied and keys imported. */
+export interface ResolvedOptions<User = unknown> {
+  endpoints: JustpassEndpoints
+  /** Whether requests to the provider may use plain HTTP. */
+  insecureHTTP: boolean
+  clientID: string
+  /** The client secret as text, for client authentication at the token endpoint. */
+  clientSecret: string
+  /** The client secret as an HMAC key, imported once: request signatures and HS* ID tokens. */
+  secretKey: KeyObject
+  callbackURL: string
+  userStore: JustpassUserStore<User> | undefined
+  usernameField: string
+  baseUsernameKey: string
+  scope: string
+  idTokenAlg: IdTokenAlgorithm
+  tokenEndpointAuthMethod: 'client_secret_post' | 'client_secret_basic'
+  passReqToCallback: boolean
+  maxAge: number
+  acrValues: string
+  hintMode: string
+  uiLocales: string | false | ((req: Request) => string | undefined) | undefined
+  /** Lower-cased, as Node.js presents header names. */
+  platformHeader: string
+  platformParam: string
+  flowMaxAge: number
+  maxPendingFlows: number
+  sessionKey: string
+  timeout: number
+  clockTolerance: number
+  discovery: boolean
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '[::1]'])
+
+/** Whether `hostname` (as `URL` presents it) names this machine. */
+function isLoopback(hostname: string): boolean {
+  return LOOPBACK_HOSTS.has(hostname) || /^127(?:\.\d{1,3}){3}$/.test(hostname)
+}
+
+function requiredString(options: Record<string, unknown>, name: string): string {
+  const value = options[name]
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new JustpassConfigError(name, 'is required and must be a non-empty string')
+  }
+  return value
+}
+
+function optionalString(options: Record<string, unknown>, name: string, fallback: string, pattern?: RegExp): string {
+  const value = options[name]
+  if (value === undefined) return fallback
+  if (typeof value !== 'string' || value === '' || (pattern && !pattern.test(value))) {
+    throw new JustpassConfigError(name, pattern ? `must be a string matching ${pattern}` : 'must be a non-empty string')
+  }
+  return value
+}
+
+function optionalNumber(options: Record<string, unknown>, name: string, fallback: number, min: number, max: number): number {
+  const value = options[name]
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new JustpassConfigError(name, `must be an integer from ${min} to ${max}`)
+  }
+  return value
+}
+
+function optionalBoolean(options: Record<string, unknown>, name: string): boolean {
+  const value = options[name]
+  if (value === undefined) return false
+  if (typeof value !== 'boolean') throw new JustpassConfigError(name, 'must be true or false')
+  return value
+}
+
+function parseHttpURL(name: string, value: string): URL {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new JustpassConfigError(name, 'must be an absolute URL')
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new JustpassConfigError(name, 'must be an http: or https: URL')
+  }
+  if (url.username || url.password) throw new JustpassConfigError(name, 'must not carry credentials')
+  return url
+}
+
+/** Derive the issuer and endpoints from the provider base URL, as justpass.me lays them out. */
+export function deriveEndpoints(opURL: URL): JustpassEndpoints {
+  const base = opURL.href.endsWith('/') ? opURL.href : `${opURL.href}/`
+  return {
+    issuer: base.slice(0, -1),
+    authorization: `${base}authorize/`,
+    token: `${base}token/`,
+    userinfo: `${base}userinfo/`,
+    jwks: `${base}jwks`,
+  }
+}
+
+function resolveScope(value: unknown): string {
+  if (value === undefined) return 'openid'
+  const scopes = typeof value === 'string' ? value.split(' ').filter(Boolean) : value
+  if (!Array.isArray(scopes) || scopes.some((scope) => typeof scope !== 'string' || !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(scope))) {
+    throw new JustpassConfigError('scope', 'must be a space-separated string or an array of scope names')
+  }
+  if (!scopes.includes('openid')) throw new JustpassConfigError('scope', 'must include "openid"')
+  return scopes.join(' ')
+}
+
+function resolveUserStore<User>(value: unknown, hasVerify: boolean): JustpassUserStore<User> | undefined {
+  if (value === undefined) {
+    if (hasVerify) return undefined
+    throw new JustpassConfigError('userStore', 'is required unless a verify callback is given')
+  }
+  const store = value as Partial<JustpassUserStore<User>> | null
+  if (typeof store !== 'object' || store === null || typeof store.findByUsername !== 'function' || typeof store.setJustpassEnabled !== 'function') {
+    throw new JustpassConfigError('userStore', 'must have findByUsername(username) and setJustpassEnabled(username, enabled) methods')
+  }
+  if (store.createUser !== undefined && typeof store.createUser !== 'function') {
+    throw new JustpassConfigError('userStore', 'createUser, when present, must be a function')
+  }
+  return store as JustpassUserStore<User>
+}
+
+const HEADER_NAME = /^[A-Za-z0-9-]+$/
+const PARAM_NAME = /^[A-Za-z0-9_.-]+$/
+const KEY_NAME = /^[A-Za-z_$][A-Za-z0-9_$]*$/
+
+/**
+ * Validate the constructor's options and resolve them once: defaults applied, endpoints
+ * derived, the client secret imported as an HMAC key.
+ *
+ * @throws {@link JustpassConfigError} naming the first option that is missing or malformed
+ */
+export function resolveOptions<User>(input: JustpassStrategyOptions<User>, hasVerify: boolean): ResolvedOptions<User> {
+  if (typeof input !== 'object' || input === null) {
+    throw new JustpassConfigError('options', 'must be an object')
+  }
+  const options = input as unknown as Record<string, unknown>
+
+  const opURL = parseHttpURL('opURL', requiredString(options, 'opURL'))
+  if (opURL.search || opURL.hash) throw new JustpassConfigError('opURL', 'must not have a query or a fragment')
+  const allowInsecureHTTP = optionalBoolean(options, 'allowInsecureHTTP')
+  const insecureHTTP = opURL.protocol === 'http:'
+  if (insecureHTTP && !isLoopback(opURL.hostname) && !allowInsecureHTTP) {
+    throw new JustpassConfigError('opURL', 'must use https: (plain http: is accepted only for loopback hosts, or with allowInsecureHTTP: true)')
+  }
+
+  const clientID = requiredString(options, 'clientID')
+  const clientSecret = requiredString(options, 'clientSecret')
+  const callbackURL = parseHttpURL('callbackURL', requiredString(options, 'callbackURL'))
+  if (callbackURL.hash) throw new JustpassConfigError('callbackURL', 'must not have a fragment')
+
+  const idTokenAlg = options.idTokenSignedResponseAlg ?? 'HS256'
+  if (!(ID_TOKEN_ALGORITHMS as readonly unknown[]).includes(idTokenAlg)) {
+    throw new JustpassConfigError('idTokenSignedResponseAlg', `must be one of ${ID_TOKEN_ALGORITHMS.join(', ')}`)
+  }
+  const authMethod = options.tokenEndpointAuthMethod ?? 'client_secret_post'
+  if (authMethod !== 'client_secret_post' && authMethod !== 'client_secret_basic') {
+    throw new JustpassConfigError('tokenEndpointAuthMethod', 'must be "client_secret_post" or "client_secret_basic"')
+  }
+  const uiLocales = options.uiLocales
+  if (uiLocales !== undefined && uiLocales !== false && typeof uiLocales !== 'function' && (typeof uiLocales !== 'string' || uiLocales === '')) {
+    throw new JustpassConfigError('uiLocales', 'must be a non-empty string, a function of the request, or false')
+  }
+
+  return {
+    endpoints: deriveEndpoints(opURL),
+    insecureHTTP,
+    clientID,
+    clientSecret,
+    secretKey: createSecretKey(Buffer.from(clientSecret, 'utf8')),
+    callbackURL: callbackURL.href,
+    userStore: resolveUserStore<User>(options.userStore, hasVerify),
+    usernameField: optionalString(options, 'usernameField', 'username'),
+    baseUsernameKey: optionalString(options, 'baseUsernameKey', 'base_username'),
+    scope: resolveScope(options.scope),
+    idTokenAlg: idTokenAlg as IdTokenAlgorithm,
+    tokenEndpointAuthMethod: authMethod,
+    passReqToCallback: optionalBoolean(options, 'passReqToCallback'),
+    maxAge: optionalNumber(options, 'maxAge', 60, 0, 86_400),
+    acrValues: optionalString(options, 'acrValues', 'keys'),
+    hintMode: optionalString(options, 'hintMode', 'token'),
+    uiLocales: uiLocales as ResolvedOptions['uiLocales'],
+    platformHeader: optionalString(options, 'platformHeader', 'amwal-platform', HEADER_NAME).toLowerCase(),
+    platformParam: optionalString(options, 'platformParam', 'AMWALPLATFORM', PARAM_NAME),
+    flowMaxAge: optionalNumber(options, 'flowMaxAge', 600, 1, 86_400),
+    maxPendingFlows: optionalNumber(options, 'maxPendingFlows', 5, 1, 100),
+    sessionKey: optionalString(options, 'sessionKey', 'justpass', KEY_NAME),
+    timeout: optionalNumber(options, 'timeout', 10_000, 1, 600_000),
+    clockTolerance: optionalNumber(options, 'clockTolerance', 30, 0, 600),
+    discovery: optionalBoolean(options, 'discovery'),
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * The callback route's outcome, mode by mode: the four handlers of justpass.me's Django
+ * integration (REG success and failure, LOGIN success and failure), with its defaults,
+ * and JSON answers for mobile apps.
+ *
+ * @packageDocumentation
+ */
+import passport from 'passport'
+import type { NextFunction, Request, RequestHandler, Response } from 'express'
+import type { JustpassFailureInfo, JustpassFlowInfo } from './strategy.js'
+import type { JustpassMode } from './options.js'
+
+/** The notice left in the session for the next page to show. */
+export interface JustpassNotice {
+  /** The flow the notice is about. */
+  mode: JustpassMode
+  /** Whether the flow succeeded. */
+  ok: boolean
+  /** On failure: the refusal's reason code. */
+  reason?: string
+  /** On failure: the refusal's user-safe message. */
+  message?: string
+}
+
+/** Options of {@link justpassCallback}. */
+export interface JustpassCallbackOptions {
+  /** The passport instance the strategy is registered with. Default: passport's default instance. */
+  authenticator?: passport.Authenticator
+  /** The strategy name. Default `'justpass'`. */
+  strategy?: string
+  /** Where REG (success or failure) and LOGIN success go when there is no `returnTo`. Default `'/'`. */
+  homeURL?: string
+  /** Where a failed LOGIN goes, to show the login page again. Default `'/login'`. */
+  loginURL?: string
+  /** The session key of the {@link JustpassNotice}. Default `'justpass_notice'`. */
+  noticeKey?: string
+  /** The platform value that asks for JSON answers instead of redirects. Default `'app'`. */
+  appPlatform?: string
+}
+
+type Session = Record<string, unknown> & { id?: string }
+
+function sessionOf(req: Request): Session {
+  return ((req as unknown as { session?: Session }).session) ?? {}
+}
+
+/**
+ * A route handler for the callback route that dispatches on the flow's mode:
+ * - REG success: the user store's flag is set (by the strategy), the session user is
+ *   refreshed, and the browser goes home with a success notice;
+ * - REG failure: home, with a failure notice; nothing changed;
+ * - LOGIN success: a new session for the user (its id regenerated), then `returnTo` or
+ *   home; a mobile app gets JSON `{ username, token }` (the session id);
+ * - LOGIN failure: the login page with a failure notice; a mobile app gets JSON
+ *   `{ err }` with status 401.
+ * Errors (provider down, misconfiguration) go to `next(err)`.
+ */
+export function justpassCallback(options: JustpassCallbackOptions = {}): RequestHandler {
+  const authenticator = options.authenticator ?? passport
+  const strategy = options.strategy ?? 'justpass'
+  const homeURL = options.homeURL ?? '/'
+  const loginURL = options.loginURL ?? '/login'
+  const noticeKey = options.noticeKey ?? 'justpass_notice'
+  const appPlatform = options.appPlatform ?? 'app'
+
+  return function justpassCallbackHandler(req: Request, res: Response, next: NextFunction): void {
+    const onResult = (err: unknown, user: Express.User | false | null, info?: JustpassFlowInfo | JustpassFailureInfo): void => {
+      if (err) return next(err)
+      const mode = info?.mode
+      const isApp = info?.platform === appPlatform
+      if (!user) {
+        const failure = info as Partial<JustpassFailureInfo> | undefined
+        const notice: JustpassNotice = { mode: mode ?? 'login', ok: false, reason: failure?.reason ?? 'unknown', message: failure?.message ?? 'passkey sign-in failed' }
+        if (isApp) {
+          res.status(401).json({ err: notice.message, reason: notice.reason })
+          return
+        }
+        sessionOf(req)[noticeKey] = notice
+        res.redirect(mode === 'register' ? homeURL : loginURL)
+        return
+      }
+      const flow = info as JustpassFlowInfo
+      // REG keeps the session's data (the user was logged in already); LOGIN starts afresh.
+      req.logIn(user, { session: true, keepSessionInfo: mode === 'register' }, (loginErr) => {
+        if (loginErr) return next(loginErr)
+        if (mode === 'register') {
+          sessionOf(req)[noticeKey] = { mode, ok: true } satisfies JustpassNotice
+          res.redirect(homeURL)
+        } else if (isApp) {
+          res.json({ username: flow.username, token: req.sessionID })
+        } else {
+          sessionOf(req)[noticeKey] = { mode: 'login', ok: true } satisfies JustpassNotice
+          res.redirect(flow.returnTo ?? homeURL)
+        }
+      })
+    }
+    authenticator.authenticate(strategy, onResult)(req, res, next)
+  }
+}
+
+/**
+ * Take the {@link JustpassNotice} the callback left in the session, once: the page that
+ * shows it calls this, and the notice is gone for the next page.
+ */
+export function takeJustpassNotice(req: Request, noticeKey = 'justpass_notice'): JustpassNotice | undefined {
+  const session = sessionOf(req)
+  const notice = session[noticeKey] as JustpassNotice | undefined
+  delete session[noticeKey]
+  return notice
+}

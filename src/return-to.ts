@@ -1,0 +1,27 @@
+/**
+ * The `returnTo` of a LOGIN: where `?next=` asks to go afterwards, kept only when it is
+ * a path on this site.
+ *
+ * @packageDocumentation
+ */
+
+const PROBE_ORIGIN = 'http://return-to.invalid'
+
+/**
+ * `next` as a same-origin path (`/orders?id=1`), or `undefined` when it is absent, too
+ * long, or could lead anywhere else: absolute URLs, `//host`, `/\host`, `javascript:`,
+ * control characters.
+ */
+export function safeReturnTo(next: string | null | undefined): string | undefined {
+  if (typeof next !== 'string' || next.length === 0 || next.length > 2048) return undefined
+  if (!next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return undefined
+  if (/[\x00-\x1f\x7f\\]/.test(next)) return undefined
+  let url: URL
+  try {
+    url = new URL(next, PROBE_ORIGIN)
+  } catch {
+    return undefined
+  }
+  if (url.origin !== PROBE_ORIGIN) return undefined
+  return `${url.pathname}${url.search}${url.hash}`
+}

@@ -1,0 +1,276 @@
+/**
+ * JustpassStrategy: the passport strategy. It decides whether a request starts a flow
+ * or comes back from justpass.me, hands over to initiation or callback, and turns their
+ * results into passport's success, fail, redirect and error.
+ *
+ * @packageDocumentation
+ */
+import { Strategy } from 'passport-strategy'
+import type { Request } from 'express'
+import { buildAuthorizationRequest, type FlowSubject } from './authorize.js'
+import { completeFlow, type JustpassTokens, type JustpassUserinfo, type VerifiedFlow } from './callback.js'
+import { JustpassRefusal, JustpassUsageError, type RefusalReason } from './errors.js'
+import { FlowStateStore, type FlowSession, type PendingFlow } from './flow-state.js'
+import { resolveOptions, type JustpassMode, type JustpassStrategyOptions, type ResolvedOptions } from './options.js'
+import { ProviderContextSource } from './provider.js'
+import { safeReturnTo } from './return-to.js'
+
+/** What the strategy knows of a flow; given to the verify callback and carried by success and fail. */
+export interface JustpassFlowInfo {
+  /** `'register'` (REG) or `'login'` (LOGIN). */
+  mode: JustpassMode
+  /** The platform the flow was started from (`'app'` for a mobile app), when it named one. */
+  platform?: string
+  /** The same-origin path to go to after LOGIN, from `?next=` at initiation. */
+  returnTo?: string
+  /** The identifier the passkey belongs to (`preferred_username`); set on success. */
+  username?: string
+  /** Whether the LOGIN was a second factor (a base username was in the session). */
+  secondFactor?: boolean
+}
+
+/** What `fail()` carries: a user-safe message, the reason code, and what is known of the flow. */
+export interface JustpassFailureInfo {
+  /** A message fit to show to the user; never contains a secret or provider-supplied markup. */
+  message: string
+  /** The check that refused the flow. */
+  reason: RefusalReason
+  /** The flow's mode, when the flow was found (not for an unknown `state`). */
+  mode?: JustpassMode
+  /** The flow's platform, when the flow was found and named one. */
+  platform?: string
+  /** The `error` code the provider answered (`access_denied`, ...), when it answered one. */
+  providerError?: string
+}
+
+/** The verify callback's `done`: a user to log in, `false` with an optional info to refuse, or an error. */
+export type JustpassVerifyDone<User> = (err: Error | null | undefined, user?: User | false | null, info?: Partial<JustpassFailureInfo>) => void
+
+/** A verify callback: decides which site user a verified flow logs in. */
+export type JustpassVerify<User> = (tokens: JustpassTokens, userinfo: JustpassUserinfo, info: JustpassFlowInfo, done: JustpassVerifyDone<User>) => void
+
+/** A verify callback that receives the request first (`passReqToCallback: true`). */
+export type JustpassVerifyWithRequest<User> = (
+  req: Request,
+  tokens: JustpassTokens,
+  userinfo: JustpassUserinfo,
+  info: JustpassFlowInfo,
+  done: JustpassVerifyDone<User>,
+) => void
+
+/** Options of `passport.authenticate('justpass', options)` that this strategy reads. */
+export interface JustpassAuthenticateOptions {
+  /** The flow an initiation route starts. Default `'login'`. Ignored on the callback. */
+  mode?: JustpassMode
+}
+
+/** The HTTP status of each refusal that is not the default 401. */
+const FAILURE_STATUS: Partial<Record<RefusalReason, number>> = { invalid_callback: 400 }
+const PROVIDER_ERROR_CODE = /^[A-Za-z0-9_.-]{1,64}$/
+const PLATFORM_VALUE = /^[A-Za-z0-9_.-]{1,32}$/
+
+/** The raw query string of a request, without the `?`. */
+function rawQuery(req: Request): string {
+  const url = req.originalUrl ?? req.url ?? ''
+  const at = url.indexOf('?')
+  return at === -1 ? '' : url.slice(at + 1)
+}
+
+function sessionOf(req: Request): FlowSession {
+  const session = (req as { session?: unknown }).session
+  if (typeof session !== 'object' || session === null) {
+    throw new JustpassUsageError('no session on the request: add session middleware (express-session or similar) before passport')
+  }
+  return session as FlowSession
+}
+
+/**
+ * The passport strategy for justpass.me passkeys. One instance serves the three routes:
+ * `passport.authenticate('justpass', { mode: 'register' })` and `{ mode: 'login' }`
+ * start a flow; the same call without a mode, on the callback route, finishes it.
+ *
+ * @typeParam User - the site's user object, as it ends up in `req.user`
+ */
+export class JustpassStrategy<User = unknown> extends Strategy {
+  /** The name passport knows the strategy by: `'justpass'`. */
+  name = 'justpass'
+  /** The validated options, defaults applied. */
+  protected readonly options: ResolvedOptions<User>
+  /** Pending flows, kept in the session. */
+  protected readonly flows: FlowStateStore
+  /** The provider: its openid-client configuration and ID token key. */
+  protected readonly provider: ProviderContextSource
+  private readonly verify: JustpassVerify<User> | JustpassVerifyWithRequest<User> | undefined
+
+  /**
+   * @param options - see {@link JustpassStrategyOptions}
+   * @param verify - optional; without it the `userStore` decides who logs in
+   * @throws {@link JustpassConfigError} naming the first option that is missing or malformed
+   */
+  constructor(options: JustpassStrategyOptions<User> & { passReqToCallback: true }, verify: JustpassVerifyWithRequest<User>)
+  constructor(options: JustpassStrategyOptions<User> & { passReqToCallback?: false }, verify?: JustpassVerify<User>)
+  constructor(options: JustpassStrategyOptions<User>, verify?: JustpassVerify<User> | JustpassVerifyWithRequest<User>) {
+    super()
+    if (verify !== undefined && typeof verify !== 'function') {
+      throw new JustpassUsageError('the verify callback, when given, must be a function')
+    }
+    this.options = resolveOptions(options, verify !== undefined)
+    this.verify = verify
+    this.flows = new FlowStateStore(this.options.sessionKey, this.options.flowMaxAge, this.options.maxPendingFlows)
+    this.provider = new ProviderContextSource(this.options)
+  }
+
+  /**
+   * Called by passport for each request on a justpass route: starts a flow, or, when
+   * the request carries `code`, `error` or `state`, finishes one.
+   */
+  override authenticate(req: Request, options: JustpassAuthenticateOptions = {}): void {
+    let work: Promise<void>
+    try {
+      const params = new URLSearchParams(rawQuery(req))
+      work = params.has('code') || params.has('error') || params.has('state')
+        ? this.finish(req, sessionOf(req), params)
+        : this.start(req, sessionOf(req), options.mode ?? 'login')
+    } catch (err) {
+      work = Promise.reject(err)
+    }
+    work.catch((err: unknown) => {
+      if (err instanceof JustpassRefusal) this.refuse(err)
+      else this.error(err instanceof Error ? err : new Error(String(err)))
+    })
+  }
+
+  /** Initiation: decide who the flow is for, remember it, redirect to justpass.me. */
+  private async start(req: Request, session: FlowSession, mode: JustpassMode): Promise<void> {
+    if (mode !== 'register' && mode !== 'login') {
+      throw new JustpassUsageError(`unknown mode ${JSON.stringify(mode)}: use 'register' or 'login'`)
+    }
+    const subject: FlowSubject = { mode }
+    if (mode === 'register') {
+      subject.identifier = this.identifierOf(req)
+      if (subject.identifier === undefined) {
+        this.refuse(new JustpassRefusal('login_required', 'log in before enabling passkey login'), { mode })
+        return
+      }
+    } else {
+      const base = session[this.options.baseUsernameKey]
+      if (typeof base === 'string' && base !== '') subject.identifier = base
+    }
+    const platform = req.headers[this.options.platformHeader]
+    if (typeof platform === 'string' && PLATFORM_VALUE.test(platform)) subject.platform = platform
+    const returnTo = safeReturnTo(new URLSearchParams(rawQuery(req)).get('next'))
+    if (returnTo !== undefined) subject.returnTo = returnTo
+
+    const context = await this.provider.get()
+    const request = await buildAuthorizationRequest(req, context.config, this.options, subject)
+    this.flows.put(session, request.state, request.flow)
+    this.redirect(request.url.href)
+  }
+
+  /** Callback: take the flow back, check everything, and let verify pick the user. */
+  private async finish(req: Request, session: FlowSession, params: URLSearchParams): Promise<void> {
+    const states = params.getAll('state')
+    const state = states[0]
+    if (states.length !== 1 || !state || params.getAll('code').length > 1 || params.getAll('error').length > 1) {
+      throw new JustpassRefusal('invalid_callback', 'the callback is malformed: it needs exactly one state')
+    }
+    const taken = this.flows.take(session, state)
+    if (taken.status === 'unknown') {
+      throw new JustpassRefusal('state_unknown', 'this sign-in link is unknown or was already used; start again')
+    }
+    const flow = taken.flow
+    try {
+      if (taken.status === 'expired') throw new JustpassRefusal('state_expired', 'this sign-in took too long; start again')
+      const providerError = params.get('error')
+      if (providerError !== null) {
+        const code = PROVIDER_ERROR_CODE.test(providerError) ? providerError : 'invalid_error'
+        const message = code === 'access_denied' ? 'the passkey step was cancelled' : `justpass.me did not complete the passkey step (${code})`
+        this.refuse(new JustpassRefusal('provider_denied', message), flow, code)
+        return
+      }
+      if (!params.get('code')) throw new JustpassRefusal('invalid_callback', 'the callback is malformed: it has no code')
+      if (flow.mode === 'register' && this.identifierOf(req) !== flow.expected) {
+        throw new JustpassRefusal('identity_mismatch', 'the logged-in user changed during passkey registration')
+      }
+      const context = await this.provider.get()
+      const callbackURL = new URL(this.options.callbackURL)
+      callbackURL.search = rawQuery(req)
+      const verified = await completeFlow(context, this.options, flow, state, callbackURL)
+      await this.decide(req, flow, verified)
+    } catch (err) {
+      if (err instanceof JustpassRefusal) this.refuse(err, flow)
+      else throw err
+    }
+  }
+
+  /** Run the verify callback (or the user store) and report its decision. */
+  private async decide(req: Request, flow: PendingFlow, verified: VerifiedFlow): Promise<void> {
+    const info: JustpassFlowInfo = { mode: flow.mode, username: verified.username }
+    if (flow.platform !== undefined) info.platform = flow.platform
+    if (flow.returnTo !== undefined) info.returnTo = flow.returnTo
+    if (flow.mode === 'login') info.secondFactor = flow.expected !== undefined
+
+    const { user, refusal } = await new Promise<{ user?: User; refusal?: Partial<JustpassFailureInfo> }>((resolve, reject) => {
+      const done: JustpassVerifyDone<User> = (err, user, failure) => {
+        if (err) reject(err)
+        else if (user) resolve({ user })
+        else resolve({ refusal: failure ?? {} })
+      }
+      const verify = this.verify
+      try {
+        if (verify === undefined) this.defaultVerify(req, verified, info).then((user) => done(null, user), reject)
+        else if (this.options.passReqToCallback) (verify as JustpassVerifyWithRequest<User>)(req, verified.tokens, verified.userinfo, info, done)
+        else (verify as JustpassVerify<User>)(verified.tokens, verified.userinfo, info, done)
+      } catch (err) {
+        reject(err)
+      }
+    })
+    if (user) {
+      this.success(user, info)
+      return
+    }
+    const reason = refusal?.reason ?? 'unknown_user'
+    this.refuse(new JustpassRefusal(reason, refusal?.message ?? 'no account on this site matches this passkey'), flow)
+  }
+
+  /**
+   * The verify used without a verify callback. LOGIN: the user store's user for the
+   * passkey's identifier (created with `createUser` when the store has it). REG: the
+   * passkey flag set, and the updated (or the logged-in) user.
+   *
+   * @returns the user to log in, or `false` when the site has no such user
+   */
+  protected async defaultVerify(req: Request, verified: VerifiedFlow, info: JustpassFlowInfo): Promise<User | false> {
+    const store = this.options.userStore
+    if (store === undefined) throw new JustpassUsageError('no userStore and no verify callback')
+    if (info.mode === 'register') {
+      const updated = await store.setJustpassEnabled(verified.username, true)
+      return updated || (req.user as User | undefined) || false
+    }
+    const found = await store.findByUsername(verified.username)
+    if (found) return found
+    return store.createUser ? store.createUser(verified.username) : false
+  }
+
+  /** The logged-in user's identifier (`req.user[usernameField]`), or `undefined` when nobody is logged in. */
+  protected identifierOf(req: Request): string | undefined {
+    const user = req.user as Record<string, unknown> | undefined
+    if (user === undefined || user === null) return undefined
+    const identifier = user[this.options.usernameField]
+    if (typeof identifier !== 'string' || identifier === '') {
+      throw new JustpassUsageError(`req.user has no non-empty string "${this.options.usernameField}" (option usernameField)`)
+    }
+    return identifier
+  }
+
+  /** Report a refusal through passport's `fail()`, with what is known of the flow. */
+  private refuse(refusal: JustpassRefusal, flow?: Pick<PendingFlow, 'mode' | 'platform'>, providerError?: string): void {
+    const info: JustpassFailureInfo = { message: refusal.message, reason: refusal.code }
+    if (flow !== undefined) {
+      info.mode = flow.mode
+      if (flow.platform !== undefined) info.platform = flow.platform
+    }
+    if (providerError !== undefined) info.providerError = providerError
+    this.fail(info, FAILURE_STATUS[refusal.code] ?? 401)
+  }
+}
