@@ -1,0 +1,112 @@
+/**
+ * A site for tests: Express 5, express-session, its own passport instance, and the
+ * three justpass routes, plus two test-only routes that play the password step.
+ */
+import express, { type ErrorRequestHandler } from 'express'
+import session from 'express-session'
+import { Passport } from 'passport'
+import {
+  JustpassStrategy,
+  MemoryUserStore,
+  justpassCallback,
+  takeJustpassNotice,
+  type JustpassStrategyOptions,
+  type JustpassVerify,
+  type MemoryUser,
+} from '../../src/index.ts'
+import { startLoopbackServer, type LoopbackServer } from './server.ts'
+
+export interface TestApp {
+  origin: string
+  callbackURL: string
+  users: MemoryUserStore
+  strategy: JustpassStrategy<MemoryUser>
+  /** Errors that reached the error handler, in order. */
+  errors: Error[]
+  close(): Promise<void>
+}
+
+export interface TestAppOptions {
+  /** The users the site starts with. Default: alice and bob. */
+  usernames?: string[]
+  /** `'helper'` (default): the callback route uses justpassCallback; `'redirects'`: plain successRedirect/failureRedirect. */
+  callbackStyle?: 'helper' | 'redirects'
+  /** Strategy options on top of the defaults (opURL, clientID, clientSecret, callbackURL, userStore). */
+  strategy?: Partial<JustpassStrategyOptions<MemoryUser>>
+  verify?: JustpassVerify<MemoryUser>
+}
+
+/** The site's reserved server; create the site with {@link buildTestApp} once the provider is up. */
+export async function reserveTestApp(): Promise<LoopbackServer & { callbackURL: string }> {
+  const server = await startLoopbackServer()
+  return Object.assign(server, { callbackURL: `${server.origin}/justpass/callback` })
+}
+
+/** Build the site on a reserved server, against a provider. */
+export function buildTestApp(
+  server: LoopbackServer & { callbackURL: string },
+  provider: { opURL: string; clientID: string; clientSecret: string },
+  options: TestAppOptions = {},
+): TestApp {
+  const users = new MemoryUserStore(options.usernames ?? ['alice', 'bob'])
+  const strategyOptions: JustpassStrategyOptions<MemoryUser> = {
+    opURL: provider.opURL,
+    clientID: provider.clientID,
+    clientSecret: provider.clientSecret,
+    callbackURL: server.callbackURL,
+    userStore: users,
+    ...options.strategy,
+  }
+  const strategy = options.verify ? new JustpassStrategy(strategyOptions, options.verify) : new JustpassStrategy(strategyOptions)
+  const authenticator = new Passport()
+  authenticator.use(strategy)
+  authenticator.serializeUser<string>((user, done) => done(null, (user as MemoryUser).username))
+  authenticator.deserializeUser<string>((username, done) => {
+    users.findByUsername(username).then((user) => done(null, user ?? false), done)
+  })
+
+  const errors: Error[] = []
+  const app = express()
+  app.use(session({ name: 'shop.sid', secret: 'test-session-secret', resave: false, saveUninitialized: false }))
+  app.use(authenticator.initialize())
+  app.use(authenticator.session())
+
+  // The password step, as a site would do it: a passkey user continues to the second factor.
+  app.get('/test/password', async (req, res, next) => {
+    const user = await users.findByUsername(String(req.query.username))
+    if (!user) return void res.status(404).end()
+    if (user.justpassEnabled) {
+      req.session.base_username = user.username
+      return void res.redirect('/justpass/login')
+    }
+    req.logIn(user, (err) => (err ? next(err) : res.redirect('/')))
+  })
+  // Logs a user in without any check: sets up REG tests.
+  app.get('/test/login-as', async (req, res, next) => {
+    const user = await users.findByUsername(String(req.query.username))
+    if (!user) return void res.status(404).end()
+    req.logIn(user, (err) => (err ? next(err) : res.redirect('/')))
+  })
+  app.get('/me', (req, res) => {
+    res.json({ user: req.user ?? null, notice: takeJustpassNotice(req) ?? null, sessionID: req.sessionID })
+  })
+  app.get('/', (_req, res) => void res.send('home'))
+  app.get('/login', (_req, res) => void res.send('login page'))
+
+  app.get('/justpass/reg', authenticator.authenticate('justpass', { mode: 'register' }))
+  app.get('/justpass/login', authenticator.authenticate('justpass', { mode: 'login' }))
+  if (options.callbackStyle === 'redirects') {
+    app.get('/justpass/callback', authenticator.authenticate('justpass', { successRedirect: '/welcome', failureRedirect: '/login?failed=1' }))
+  } else {
+    app.get('/justpass/callback', justpassCallback({ authenticator }))
+  }
+
+  const onError: ErrorRequestHandler = (err: Error & { code?: string }, _req, res, _next) => {
+    errors.push(err)
+    res.status(502).json({ error: err.code ?? 'error', name: err.name })
+  }
+  app.use(onError)
+
+  server.handle(app)
+  return { origin: server.origin, callbackURL: server.callbackURL, users, strategy, errors, close: () => server.close() }
+}

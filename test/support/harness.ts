@@ -1,0 +1,64 @@
+/**
+ * One site and one provider on loopback, wired together, and the steps of a flow as a
+ * browser takes them.
+ */
+import { buildTestApp, reserveTestApp, type TestApp, type TestAppOptions } from './app.ts'
+import { Browser, type Hop } from './browser.ts'
+import { startTestProvider, type TestProvider, type TestProviderOptions } from './provider.ts'
+
+export interface Harness {
+  app: TestApp
+  provider: TestProvider
+  close(): Promise<void>
+}
+
+/** Start a provider and a site that trusts it. */
+export async function startHarness(
+  appOptions: TestAppOptions = {},
+  providerOptions: Omit<TestProviderOptions, 'redirectURIs'> = {},
+): Promise<Harness> {
+  const server = await reserveTestApp()
+  const provider = await startTestProvider({ ...providerOptions, redirectURIs: [server.callbackURL] })
+  const app = buildTestApp(server, provider, appOptions)
+  return {
+    app,
+    provider,
+    close: async () => {
+      await app.close()
+      await provider.close()
+    },
+  }
+}
+
+/** A flow taken as far as the provider's redirect back to the site. */
+export interface StartedFlow {
+  /** The hops from the site's start route to the provider and back. */
+  hops: Hop[]
+  /** The authorization request's parameters, as the browser carried them. */
+  authorize?: URLSearchParams
+  /** The callback URL the provider sent the browser to, not yet requested. */
+  callback?: string
+}
+
+/**
+ * Request `path` on the site and follow redirects through the provider until the
+ * browser is sent back to the site's callback (not requested yet).
+ */
+export async function startFlow(browser: Browser, harness: Harness, path: string): Promise<StartedFlow> {
+  const { hops, stoppedAt } = await browser.follow(`${harness.app.origin}${path}`, (next) => next.href.startsWith(harness.app.callbackURL))
+  const authorizeHop = hops.find((hop) => hop.url.startsWith(`${harness.provider.opURL}authorize/?`))
+  const flow: StartedFlow = { hops }
+  if (authorizeHop) flow.authorize = new URL(authorizeHop.url).searchParams
+  if (stoppedAt) flow.callback = stoppedAt
+  return flow
+}
+
+/** Request the callback and follow the site's redirects; returns the hops. */
+export async function finishFlow(browser: Browser, callback: string): Promise<Hop[]> {
+  return (await browser.follow(callback)).hops
+}
+
+/** Who the site says is logged in, and the notice it shows once. */
+export async function whoAmI(browser: Browser, harness: Harness): Promise<{ user: { username: string; justpassEnabled: boolean } | null; notice: { mode: string; ok: boolean; reason?: string } | null; sessionID: string }> {
+  return browser.json(`${harness.app.origin}/me`)
+}
