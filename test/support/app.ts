@@ -90,6 +90,8 @@ export function buildTestApp(
   app.get('/me', (req, res) => {
     res.json({ user: req.user ?? null, notice: takeJustpassNotice(req) ?? null, sessionID: req.sessionID })
   })
+  // What the session holds, for tests that check what the strategy remembers.
+  app.get('/test/session', (req, res) => void res.json(req.session))
   app.get('/', (_req, res) => void res.send('home'))
   app.get('/login', (_req, res) => void res.send('login page'))
 
