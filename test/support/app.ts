@@ -12,6 +12,7 @@ import {
   takeJustpassNotice,
   type JustpassStrategyOptions,
   type JustpassVerify,
+  type JustpassVerifyWithRequest,
   type MemoryUser,
 } from '../../src/index.ts'
 import { startLoopbackServer, type LoopbackServer } from './server.ts'
@@ -34,6 +35,8 @@ export interface TestAppOptions {
   /** Strategy options on top of the defaults (opURL, clientID, clientSecret, callbackURL, userStore). */
   strategy?: Partial<JustpassStrategyOptions<MemoryUser>>
   verify?: JustpassVerify<MemoryUser>
+  /** A verify that takes the request first; sets `passReqToCallback: true`. */
+  verifyWithRequest?: JustpassVerifyWithRequest<MemoryUser>
 }
 
 /** The site's reserved server; create the site with {@link buildTestApp} once the provider is up. */
@@ -57,7 +60,9 @@ export function buildTestApp(
     userStore: users,
     ...options.strategy,
   }
-  const strategy = options.verify ? new JustpassStrategy(strategyOptions, options.verify) : new JustpassStrategy(strategyOptions)
+  const strategy = options.verifyWithRequest
+    ? new JustpassStrategy({ ...strategyOptions, passReqToCallback: true }, options.verifyWithRequest)
+    : new JustpassStrategy({ ...strategyOptions, passReqToCallback: false }, options.verify)
   const authenticator = new Passport()
   authenticator.use(strategy)
   authenticator.serializeUser<string>((user, done) => done(null, (user as MemoryUser).username))
