@@ -15,7 +15,7 @@ export type {
   JustpassVerifyWithRequest,
 } from './strategy.js'
 export { ID_TOKEN_ALGORITHMS, deriveEndpoints } from './options.js'
-export type { IdTokenAlgorithm, JustpassEndpoints, JustpassMode, JustpassStrategyOptions } from './options.js'
+export type { IdTokenAlgorithm, JustpassEndpoints, JustpassMode, JustpassStrategyOptions, JustpassStrategyOptionsWithRequest } from './options.js'
 export { MemoryUserStore } from './user-store.js'
 export type { JustpassUserStore, MemoryUser } from './user-store.js'
 export { justpassCallback, takeJustpassNotice } from './outcome.js'

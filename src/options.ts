@@ -63,8 +63,8 @@ export interface JustpassStrategyOptions<User = unknown> {
   idTokenSignedResponseAlg?: IdTokenAlgorithm
   /** Client authentication at the token endpoint. Default `'client_secret_post'`, as justpass.me's clients use. */
   tokenEndpointAuthMethod?: 'client_secret_post' | 'client_secret_basic'
-  /** Pass `req` as the first argument of the verify callback. Default `false`. */
-  passReqToCallback?: boolean
+  /** `false` (the default): the verify callback does not receive the request. */
+  passReqToCallback?: false
   /** The `max_age` sent, in seconds; the ID token's `auth_time` is checked against it. Default `60`. */
   maxAge?: number
   /** The `acr_values` sent. Default `'keys'`. */
@@ -97,6 +97,12 @@ export interface JustpassStrategyOptions<User = unknown> {
   discovery?: boolean
   /** Accept a plain `http:` `opURL` on a non-loopback host. Default `false`; never in production. */
   allowInsecureHTTP?: boolean
+}
+
+/** Options of a {@link JustpassStrategy} whose verify callback receives the request first. */
+export interface JustpassStrategyOptionsWithRequest<User = unknown> extends Omit<JustpassStrategyOptions<User>, 'passReqToCallback'> {
+  /** Pass `req` as the first argument of the verify callback. */
+  passReqToCallback: true
 }
 
 /** The provider's endpoints, derived from `opURL`. */
@@ -247,7 +253,7 @@ const KEY_NAME = /^[A-Za-z_$][A-Za-z0-9_$]*$/
  *
  * @throws {@link JustpassConfigError} naming the first option that is missing or malformed
  */
-export function resolveOptions<User>(input: JustpassStrategyOptions<User>, hasVerify: boolean): ResolvedOptions<User> {
+export function resolveOptions<User>(input: JustpassStrategyOptions<User> | JustpassStrategyOptionsWithRequest<User>, hasVerify: boolean): ResolvedOptions<User> {
   if (typeof input !== 'object' || input === null) {
     throw new JustpassConfigError('options', 'must be an object')
   }

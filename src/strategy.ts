@@ -11,7 +11,13 @@ import { buildAuthorizationRequest, type FlowSubject } from './authorize.js'
 import { completeFlow, type JustpassTokens, type JustpassUserinfo, type VerifiedFlow } from './callback.js'
 import { JustpassRefusal, JustpassUsageError, type RefusalReason } from './errors.js'
 import { FlowStateStore, type FlowSession, type PendingFlow } from './flow-state.js'
-import { resolveOptions, type JustpassMode, type JustpassStrategyOptions, type ResolvedOptions } from './options.js'
+import {
+  resolveOptions,
+  type JustpassMode,
+  type JustpassStrategyOptions,
+  type JustpassStrategyOptionsWithRequest,
+  type ResolvedOptions,
+} from './options.js'
 import { ProviderContextSource } from './provider.js'
 import { safeReturnTo } from './return-to.js'
 
@@ -107,9 +113,9 @@ export class JustpassStrategy<User = unknown> extends Strategy {
    * @param verify - optional; without it the `userStore` decides who logs in
    * @throws {@link JustpassConfigError} naming the first option that is missing or malformed
    */
-  constructor(options: JustpassStrategyOptions<User> & { passReqToCallback: true }, verify: JustpassVerifyWithRequest<User>)
-  constructor(options: JustpassStrategyOptions<User> & { passReqToCallback?: false }, verify?: JustpassVerify<User>)
-  constructor(options: JustpassStrategyOptions<User>, verify?: JustpassVerify<User> | JustpassVerifyWithRequest<User>) {
+  constructor(options: JustpassStrategyOptionsWithRequest<User>, verify: JustpassVerifyWithRequest<User>)
+  constructor(options: JustpassStrategyOptions<User>, verify?: JustpassVerify<User>)
+  constructor(options: JustpassStrategyOptions<User> | JustpassStrategyOptionsWithRequest<User>, verify?: JustpassVerify<User> | JustpassVerifyWithRequest<User>) {
     super()
     if (verify !== undefined && typeof verify !== 'function') {
       throw new JustpassUsageError('the verify callback, when given, must be a function')

@@ -62,7 +62,7 @@ export function buildTestApp(
   }
   const strategy = options.verifyWithRequest
     ? new JustpassStrategy({ ...strategyOptions, passReqToCallback: true }, options.verifyWithRequest)
-    : new JustpassStrategy({ ...strategyOptions, passReqToCallback: false }, options.verify)
+    : new JustpassStrategy(strategyOptions, options.verify)
   const authenticator = new Passport()
   authenticator.use(strategy)
   authenticator.serializeUser<string>((user, done) => done(null, (user as MemoryUser).username))

@@ -30,6 +30,10 @@ export interface TestProvider {
   authorizationRequests: URLSearchParams[]
   /** Every interaction the provider started, with the parameters it saw. */
   interactions: Array<Record<string, unknown>>
+  /** Requests the provider received, of any kind. */
+  requestCount: number
+  /** While true, the provider answers every request with 503. */
+  unavailable: boolean
   /** What the next interactions do; tests change it. */
   behaviour: InteractionBehaviour
   /** The `sub` the provider uses for a username. */
@@ -116,11 +120,18 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
     clientSecret,
     authorizationRequests,
     interactions,
+    requestCount: 0,
+    unavailable: false,
     behaviour: { action: 'approve' },
     subOf: (username) => `sub-${username}`,
     close: () => server.close(),
   }
 
+  app.use((_req, res, next) => {
+    state.requestCount++
+    if (state.unavailable) res.status(503).end()
+    else next()
+  })
   app.use('/openid/authorize/', (req, _res, next) => {
     if (req.method === 'GET' && req.path === '/') authorizationRequests.push(new URLSearchParams(req.url.split('?')[1] ?? ''))
     next()
@@ -137,7 +148,9 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
         return
       }
       const accountId = state.subOf(username)
-      const grant = new provider.Grant({ accountId, clientId: clientID })
+      // One grant per account and client, reused by later flows, as a provider keeps its consent.
+      const existing = details.grantId ? await provider.Grant.find(details.grantId) : undefined
+      const grant = existing?.accountId === accountId ? existing : new provider.Grant({ accountId, clientId: clientID })
       grant.addOIDCScope('openid')
       const grantId = await grant.save()
       await provider.interactionFinished(

@@ -1,0 +1,200 @@
+/**
+ * Construction: every wrong option is refused at once, by name, without leaking the
+ * secret; nothing touches the network before a callback; usage errors are clear.
+ */
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import express from 'express'
+import { Passport } from 'passport'
+import { JustpassConfigError, JustpassStrategy, MemoryUserStore, deriveEndpoints, type JustpassStrategyOptions } from '../src/index.ts'
+import { Browser } from './support/browser.ts'
+import { startHarness, type Harness } from './support/harness.ts'
+import { startLoopbackServer } from './support/server.ts'
+
+const SECRET = 'very-secret-client-secret-value'
+const VALID: JustpassStrategyOptions = {
+  opURL: 'https://acme.accounts.justpass.me/openid/',
+  clientID: 'client-1',
+  clientSecret: SECRET,
+  callbackURL: 'https://shop.example/justpass/callback',
+  userStore: new MemoryUserStore(),
+}
+
+function refused(options: Record<string, unknown>, option: string): void {
+  assert.throws(
+    () => new JustpassStrategy(options as unknown as JustpassStrategyOptions),
+    (err: unknown) => {
+      assert.ok(err instanceof JustpassConfigError, `expected a JustpassConfigError, got ${String(err)}`)
+      assert.equal(err.option, option)
+      assert.equal(err.code, 'invalid_option')
+      assert.match(err.message, new RegExp(`"${option}"`))
+      assert.doesNotMatch(err.message, new RegExp(SECRET))
+      return true
+    },
+  )
+}
+
+describe('options', () => {
+  test('a valid set constructs, with defaults', () => {
+    const strategy = new JustpassStrategy(VALID)
+    assert.equal(strategy.name, 'justpass')
+  })
+
+  for (const option of ['opURL', 'clientID', 'clientSecret', 'callbackURL', 'userStore'] as const) {
+    test(`missing ${option} is refused by name`, () => {
+      const options: Record<string, unknown> = { ...VALID }
+      delete options[option]
+      refused(options, option)
+    })
+  }
+
+  const malformed: Array<[string, unknown]> = [
+    ['opURL', 'not a url'],
+    ['opURL', 'ftp://acme.example/openid/'],
+    ['opURL', 'http://acme.example/openid/'],
+    ['opURL', 'https://acme.example/openid/?x=1'],
+    ['opURL', 'https://user:pw@acme.example/openid/'],
+    ['clientID', ''],
+    ['clientSecret', 42],
+    ['callbackURL', '/justpass/callback'],
+    ['callbackURL', 'https://shop.example/cb#frag'],
+    ['userStore', { findByUsername() {} }],
+    ['userStore', { findByUsername() {}, setJustpassEnabled() {}, createUser: 'yes' }],
+    ['idTokenSignedResponseAlg', 'none'],
+    ['idTokenSignedResponseAlg', 'HS1'],
+    ['tokenEndpointAuthMethod', 'private_key_jwt'],
+    ['scope', 'profile email'],
+    ['scope', 42],
+    ['usernameField', ''],
+    ['baseUsernameKey', 7],
+    ['maxAge', -1],
+    ['maxAge', 1.5],
+    ['timeout', 0],
+    ['timeout', '10s'],
+    ['flowMaxAge', 0],
+    ['maxPendingFlows', 1000],
+    ['clockTolerance', -5],
+    ['platformHeader', 'bad header'],
+    ['platformParam', 'a&b'],
+    ['sessionKey', 'a.b'],
+    ['uiLocales', 42],
+    ['discovery', 'yes'],
+    ['allowInsecureHTTP', 1],
+    ['passReqToCallback', 'true'],
+  ]
+  for (const [option, value] of malformed) {
+    test(`${option} = ${JSON.stringify(value)} is refused by name`, () => refused({ ...VALID, [option]: value }, option))
+  }
+
+  test('options that are not an object are refused', () => refused(null as never, 'options'))
+
+  test('a verify that is not a function is refused', () => {
+    assert.throws(() => new JustpassStrategy(VALID, 'verify' as never), /verify callback/)
+  })
+
+  test('plain http is accepted for loopback hosts, and elsewhere only with allowInsecureHTTP', () => {
+    for (const opURL of ['http://localhost:8000/openid/', 'http://127.0.0.1/openid/', 'http://[::1]:9/openid/']) {
+      assert.doesNotThrow(() => new JustpassStrategy({ ...VALID, opURL }))
+    }
+    assert.doesNotThrow(() => new JustpassStrategy({ ...VALID, opURL: 'http://idp.internal/openid/', allowInsecureHTTP: true }))
+  })
+
+  test('userStore is optional when a verify callback is given', () => {
+    const { userStore: _ignored, ...rest } = VALID
+    assert.doesNotThrow(() => new JustpassStrategy(rest, (_tokens, _userinfo, _info, done) => done(null, false)))
+  })
+
+  test('endpoints are derived from opURL as justpass.me lays them out, with or without the trailing slash', () => {
+    const expected = {
+      issuer: 'https://acme.accounts.justpass.me/openid',
+      authorization: 'https://acme.accounts.justpass.me/openid/authorize/',
+      token: 'https://acme.accounts.justpass.me/openid/token/',
+      userinfo: 'https://acme.accounts.justpass.me/openid/userinfo/',
+      jwks: 'https://acme.accounts.justpass.me/openid/jwks',
+    }
+    assert.deepEqual(deriveEndpoints(new URL('https://acme.accounts.justpass.me/openid/')), expected)
+    assert.deepEqual(deriveEndpoints(new URL('https://acme.accounts.justpass.me/openid')), expected)
+  })
+})
+
+describe('no network before the callback', () => {
+  let harness: Harness
+  before(async () => {
+    harness = await startHarness()
+  })
+  after(() => harness.close())
+
+  test('construction and initiation make no request to the provider', async () => {
+    const count = harness.provider.requestCount
+    const strategy = new JustpassStrategy({ ...VALID, opURL: harness.provider.opURL, callbackURL: harness.app.callbackURL })
+    assert.ok(strategy)
+    const browser = new Browser()
+    const hop = await browser.get(`${harness.app.origin}/justpass/login`)
+    assert.equal(hop.status, 302)
+    assert.ok(hop.location?.startsWith(`${harness.provider.opURL}authorize/?`))
+    assert.equal(harness.provider.requestCount, count)
+  })
+})
+
+describe('discovery: true', () => {
+  let harness: Harness
+  before(async () => {
+    harness = await startHarness({ strategy: { discovery: true } })
+  })
+  after(() => harness.close())
+
+  test('is lazy, reports a failure as an error, and retries on the next request', async () => {
+    assert.equal(harness.provider.requestCount, 0, 'nothing fetched at construction')
+    harness.provider.unavailable = true
+    const browser = new Browser()
+    let hop = await browser.get(`${harness.app.origin}/justpass/login`)
+    assert.equal(hop.status, 502)
+    assert.deepEqual(JSON.parse(hop.body), { error: 'provider_metadata', name: 'JustpassProviderError' })
+    harness.provider.unavailable = false
+    hop = await browser.get(`${harness.app.origin}/justpass/login`)
+    assert.equal(hop.status, 302)
+    assert.ok(hop.location?.startsWith(`${harness.provider.opURL}authorize/?`))
+    const count = harness.provider.requestCount
+    await browser.get(`${harness.app.origin}/justpass/login`)
+    assert.equal(harness.provider.requestCount, count, 'the metadata is read once')
+  })
+})
+
+describe('usage errors', () => {
+  async function siteWithout(session: boolean, mode: string) {
+    const server = await startLoopbackServer()
+    const authenticator = new Passport()
+    authenticator.use(new JustpassStrategy({ ...VALID, opURL: 'http://127.0.0.1:9/openid/' }))
+    const app = express()
+    if (session) app.use((req, _res, next) => ((req as unknown as { session: object }).session = {}, next()))
+    app.use(authenticator.initialize())
+    app.get('/start', authenticator.authenticate('justpass', { mode: mode as 'login' }))
+    app.use(((err, _req, res, _next) => void res.status(500).json({ code: err.code, message: err.message })) as express.ErrorRequestHandler)
+    server.handle(app)
+    return server
+  }
+
+  test('no session middleware: a clear error naming the fix', async () => {
+    const server = await siteWithout(false, 'login')
+    try {
+      const hop = await new Browser().get(`${server.origin}/start`)
+      assert.equal(hop.status, 500)
+      const body = JSON.parse(hop.body)
+      assert.equal(body.code, 'invalid_usage')
+      assert.match(body.message, /session middleware/)
+    } finally {
+      await server.close()
+    }
+  })
+
+  test('an unknown mode: a clear error', async () => {
+    const server = await siteWithout(true, 'signup')
+    try {
+      const hop = await new Browser().get(`${server.origin}/start`)
+      assert.equal(hop.status, 500)
+      assert.match(JSON.parse(hop.body).message, /unknown mode "signup"/)
+    } finally {
+      await server.close()
+    }
+  })
+})

@@ -1,0 +1,248 @@
+/**
+ * What must fail, and that nothing changed when it did: cancel, identity mismatch,
+ * replayed, expired, foreign and unknown state, malformed callbacks, REG without a
+ * user, the provider down or slow.
+ */
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { Browser } from './support/browser.ts'
+import { finishFlow, startFlow, startHarness, whoAmI, type Harness } from './support/harness.ts'
+import { buildTestApp, reserveTestApp } from './support/app.ts'
+import { startLoopbackServer } from './support/server.ts'
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+describe('refusals against the provider', () => {
+  let harness: Harness
+  before(async () => {
+    harness = await startHarness()
+  })
+  after(() => harness.close())
+
+  const flags = () => harness.app.users.list().map((user) => `${user.username}:${user.justpassEnabled}`)
+
+  async function loggedIn(username: string): Promise<Browser> {
+    const browser = new Browser()
+    await browser.get(`${harness.app.origin}/test/login-as?username=${username}`)
+    return browser
+  }
+
+  async function passwordStep(username: string): Promise<Browser> {
+    await harness.app.users.setJustpassEnabled(username, true)
+    return new Browser()
+  }
+
+  async function withBehaviour<T>(behaviour: Harness['provider']['behaviour'], run: () => Promise<T>): Promise<T> {
+    harness.provider.behaviour = behaviour
+    try {
+      return await run()
+    } finally {
+      harness.provider.behaviour = { action: 'approve' }
+    }
+  }
+
+  test('cancel in REG: a failure notice, the user still logged in, no flag changed', async () => {
+    const browser = await loggedIn('alice')
+    const before = flags()
+    await withBehaviour({ action: 'cancel' }, async () => {
+      const flow = await startFlow(browser, harness, '/justpass/reg')
+      assert.equal(new URL(flow.callback!).searchParams.get('error'), 'access_denied')
+      const [answer] = await finishFlow(browser, flow.callback!)
+      assert.equal(answer?.location, `${harness.app.origin}/`)
+    })
+    const me = await whoAmI(browser, harness)
+    assert.equal(me.user?.username, 'alice')
+    assert.equal(me.notice?.mode, 'register')
+    assert.equal(me.notice?.ok, false)
+    assert.equal(me.notice?.reason, 'provider_denied')
+    assert.deepEqual(flags(), before)
+  })
+
+  test('cancel in LOGIN: back to the login page with a failure notice, nobody logged in', async () => {
+    const browser = await passwordStep('bob')
+    await withBehaviour({ action: 'cancel' }, async () => {
+      const flow = await startFlow(browser, harness, '/test/password?username=bob')
+      const [answer] = await finishFlow(browser, flow.callback!)
+      assert.equal(answer?.location, `${harness.app.origin}/login`)
+    })
+    const me = await whoAmI(browser, harness)
+    assert.equal(me.user, null)
+    assert.deepEqual({ mode: me.notice?.mode, ok: me.notice?.ok, reason: me.notice?.reason }, { mode: 'login', ok: false, reason: 'provider_denied' })
+  })
+
+  test('identity mismatch in REG: a passkey of another user is refused, no flag changed', async () => {
+    await harness.app.users.setJustpassEnabled('alice', false)
+    await harness.app.users.setJustpassEnabled('bob', false)
+    const browser = await loggedIn('alice')
+    await withBehaviour({ action: 'approve', account: 'bob' }, async () => {
+      const flow = await startFlow(browser, harness, '/justpass/reg')
+      await finishFlow(browser, flow.callback!)
+    })
+    const me = await whoAmI(browser, harness)
+    assert.equal(me.user?.username, 'alice')
+    assert.equal(me.notice?.reason, 'identity_mismatch')
+    assert.deepEqual(flags(), ['alice:false', 'bob:false'])
+  })
+
+  test('identity mismatch in second-factor LOGIN: another user\'s passkey logs nobody in', async () => {
+    const browser = await passwordStep('bob')
+    await withBehaviour({ action: 'approve', account: 'alice' }, async () => {
+      const flow = await startFlow(browser, harness, '/test/password?username=bob')
+      const [answer] = await finishFlow(browser, flow.callback!)
+      assert.equal(answer?.location, `${harness.app.origin}/login`)
+    })
+    const me = await whoAmI(browser, harness)
+    assert.equal(me.user, null)
+    assert.equal(me.notice?.reason, 'identity_mismatch')
+  })
+
+  test('the logged-in user changing during REG is refused', async () => {
+    const browser = await loggedIn('alice')
+    const flow = await startFlow(browser, harness, '/justpass/reg')
+    await browser.get(`${harness.app.origin}/test/login-as?username=bob`)
+    const before = flags()
+    await finishFlow(browser, flow.callback!)
+    const me = await whoAmI(browser, harness)
+    assert.equal(me.notice?.reason, 'state_unknown', 'logging in as bob regenerated the session: alice\'s flow is gone')
+    assert.deepEqual(flags(), before)
+  })
+
+  test('a replayed callback is refused: each state is taken once', async () => {
+    const browser = await loggedIn('alice')
+    const flow = await startFlow(browser, harness, '/justpass/reg')
+    await finishFlow(browser, flow.callback!)
+    assert.equal((await whoAmI(browser, harness)).notice?.ok, true)
+    await harness.app.users.setJustpassEnabled('alice', false)
+    await finishFlow(browser, flow.callback!)
+    const me = await whoAmI(browser, harness)
+    assert.equal(me.notice?.ok, false)
+    assert.equal(me.notice?.reason, 'state_unknown')
+    assert.equal((await harness.app.users.findByUsername('alice'))?.justpassEnabled, false)
+  })
+
+  test('a callback carrying another session\'s state is refused, and the owner can still finish', async () => {
+    const owner = await passwordStep('bob')
+    const flow = await startFlow(owner, harness, '/test/password?username=bob')
+    const thief = new Browser()
+    await finishFlow(thief, flow.callback!)
+    const stolen = await whoAmI(thief, harness)
+    assert.equal(stolen.user, null)
+    assert.equal(stolen.notice?.reason, 'state_unknown')
+    await finishFlow(owner, flow.callback!)
+    assert.equal((await whoAmI(owner, harness)).user?.username, 'bob')
+  })
+
+  test('an unknown state, a missing state and a repeated state are refused', async () => {
+    const browser = new Browser()
+    let hop = await browser.get(`${harness.app.callbackURL}?code=abc&state=never-issued`)
+    assert.equal(hop.location, `${harness.app.origin}/login`)
+    assert.equal((await whoAmI(browser, harness)).notice?.reason, 'state_unknown')
+    hop = await browser.get(`${harness.app.callbackURL}?code=abc`)
+    assert.equal((await whoAmI(browser, harness)).notice?.reason, 'invalid_callback')
+    hop = await browser.get(`${harness.app.callbackURL}?code=abc&state=a&state=b`)
+    assert.equal((await whoAmI(browser, harness)).notice?.reason, 'invalid_callback')
+    hop = await browser.get(`${harness.app.callbackURL}?code=abc&state=__proto__`)
+    assert.equal((await whoAmI(browser, harness)).notice?.reason, 'state_unknown')
+  })
+
+  test('two concurrent flows in one session both complete, in either order', async () => {
+    await harness.app.users.setJustpassEnabled('alice', false)
+    const browser = await loggedIn('alice')
+    const first = await startFlow(browser, harness, '/justpass/reg')
+    const second = await startFlow(browser, harness, '/justpass/reg')
+    assert.notEqual(first.authorize?.get('state'), second.authorize?.get('state'))
+    await finishFlow(browser, second.callback!)
+    assert.equal((await whoAmI(browser, harness)).notice?.ok, true)
+    await harness.app.users.setJustpassEnabled('alice', false)
+    await finishFlow(browser, first.callback!)
+    assert.deepEqual((await whoAmI(browser, harness)).notice, { mode: 'register', ok: true })
+    assert.equal((await harness.app.users.findByUsername('alice'))?.justpassEnabled, true)
+  })
+
+  test('REG without a logged-in user fails with 401 before reaching the provider', async () => {
+    const count = harness.provider.authorizationRequests.length
+    const hop = await new Browser().get(`${harness.app.origin}/justpass/reg`)
+    assert.equal(hop.status, 401)
+    assert.equal(hop.location, undefined)
+    assert.equal(harness.provider.authorizationRequests.length, count)
+  })
+})
+
+describe('flow state limits', () => {
+  let harness: Harness
+  before(async () => {
+    harness = await startHarness({ strategy: { flowMaxAge: 1, maxPendingFlows: 2 } })
+  })
+  after(() => harness.close())
+
+  test('an expired state is refused, with the flow\'s mode', async () => {
+    await harness.app.users.setJustpassEnabled('alice', true)
+    const browser = new Browser()
+    const flow = await startFlow(browser, harness, '/test/password?username=alice')
+    await sleep(2_100)
+    await finishFlow(browser, flow.callback!)
+    const me = await whoAmI(browser, harness)
+    assert.equal(me.user, null)
+    assert.deepEqual({ mode: me.notice?.mode, reason: me.notice?.reason }, { mode: 'login', reason: 'state_expired' })
+  })
+
+  test('a session keeps at most maxPendingFlows flows; the oldest goes first', async () => {
+    const browser = new Browser()
+    await browser.get(`${harness.app.origin}/test/login-as?username=bob`)
+    const flows = []
+    for (let i = 0; i < 3; i++) {
+      flows.push(await startFlow(browser, harness, '/justpass/reg'))
+      await sleep(1_050)
+    }
+    const session = await browser.json<{ justpass: Record<string, unknown> }>(`${harness.app.origin}/test/session`)
+    assert.deepEqual(Object.keys(session.justpass).sort(), [flows[1]!.authorize!.get('state'), flows[2]!.authorize!.get('state')].sort())
+    await finishFlow(browser, flows[0]!.callback!)
+    assert.equal((await whoAmI(browser, harness)).notice?.reason, 'state_unknown')
+  })
+})
+
+describe('the provider down or slow', () => {
+  test('unreachable: the callback ends in an error naming the cause, not a hang', async () => {
+    const dead = await startLoopbackServer()
+    await dead.close()
+    const server = await reserveTestApp()
+    const app = buildTestApp(server, { opURL: `${dead.origin}/openid/`, clientID: 'shop-client', clientSecret: 'shop-secret' })
+    try {
+      await app.users.setJustpassEnabled('alice', true)
+      const browser = new Browser()
+      const { hops } = await browser.follow(`${app.origin}/test/password?username=alice`, (next) => next.origin === dead.origin)
+      const location = new URL(hops.at(-1)!.location!)
+      assert.equal(location.origin, dead.origin, 'initiation needed no network')
+      const hop = await browser.get(`${app.callbackURL}?code=abc&state=${location.searchParams.get('state')}`)
+      assert.equal(hop.status, 502)
+      assert.deepEqual(JSON.parse(hop.body), { error: 'provider_unreachable', name: 'JustpassProviderError' })
+      assert.equal((await whoAmI(browser, { app } as Harness)).user, null)
+    } finally {
+      await app.close()
+    }
+  })
+
+  test('slow: the timeout option is honoured', async () => {
+    const slow = await startLoopbackServer()
+    const hanging: Array<() => void> = []
+    slow.handle((req) => void hanging.push(() => req.destroy()))
+    const server = await reserveTestApp()
+    const app = buildTestApp(server, { opURL: `${slow.origin}/openid/`, clientID: 'shop-client', clientSecret: 'shop-secret' }, { strategy: { timeout: 400 } })
+    try {
+      const browser = new Browser()
+      const started = await browser.get(`${app.origin}/justpass/login`)
+      const state = new URL(started.location!).searchParams.get('state')
+      const t0 = performance.now()
+      const hop = await browser.get(`${app.callbackURL}?code=abc&state=${state}`)
+      const elapsed = performance.now() - t0
+      assert.equal(hop.status, 502)
+      assert.equal(JSON.parse(hop.body).error, 'provider_timeout')
+      assert.ok(elapsed >= 390 && elapsed < 3_000, `answered after ${Math.round(elapsed)} ms`)
+      assert.equal(hanging.length, 1, 'the token endpoint was called once')
+    } finally {
+      for (const end of hanging) end()
+      await app.close()
+      await slow.close()
+    }
+  })
+})
