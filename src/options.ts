@@ -130,6 +130,8 @@ export interface ResolvedOptions<User = unknown> {
   /** The client secret as an HMAC key, imported once: request signatures and HS* ID tokens. */
   secretKey: KeyObject
   callbackURL: string
+  /** The path of `callbackURL`, to recognise a callback request that carries nothing. */
+  callbackPath: string
   userStore: JustpassUserStore<User> | undefined
   usernameField: string
   baseUsernameKey: string
@@ -292,6 +294,7 @@ export function resolveOptions<User>(input: JustpassStrategyOptions<User> | Just
     clientSecret,
     secretKey: createSecretKey(Buffer.from(clientSecret, 'utf8')),
     callbackURL: callbackURL.href,
+    callbackPath: callbackURL.pathname,
     userStore: resolveUserStore<User>(options.userStore, hasVerify),
     usernameField: optionalString(options, 'usernameField', 'username'),
     baseUsernameKey: optionalString(options, 'baseUsernameKey', 'base_username'),

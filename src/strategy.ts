@@ -75,11 +75,11 @@ const FAILURE_STATUS: Partial<Record<RefusalReason, number>> = { invalid_callbac
 const PROVIDER_ERROR_CODE = /^[A-Za-z0-9_.-]{1,64}$/
 const PLATFORM_VALUE = /^[A-Za-z0-9_.-]{1,32}$/
 
-/** The raw query string of a request, without the `?`. */
-function rawQuery(req: Request): string {
+/** The path and the raw query string (without `?`) of a request, as it was sent. */
+function requestTarget(req: Request): { path: string; query: string } {
   const url = req.originalUrl ?? req.url ?? ''
   const at = url.indexOf('?')
-  return at === -1 ? '' : url.slice(at + 1)
+  return at === -1 ? { path: url, query: '' } : { path: url.slice(0, at), query: url.slice(at + 1) }
 }
 
 function sessionOf(req: Request): FlowSession {
@@ -133,10 +133,11 @@ export class JustpassStrategy<User = unknown> extends Strategy {
   override authenticate(req: Request, options: JustpassAuthenticateOptions = {}): void {
     let work: Promise<void>
     try {
-      const params = new URLSearchParams(rawQuery(req))
-      work = params.has('code') || params.has('error') || params.has('state')
-        ? this.finish(req, sessionOf(req), params)
-        : this.start(req, sessionOf(req), options.mode ?? 'login')
+      const target = requestTarget(req)
+      const params = new URLSearchParams(target.query)
+      work = this.isCallback(target.path, params, options)
+        ? this.finish(req, sessionOf(req), params, target.query)
+        : this.start(req, sessionOf(req), params, options.mode ?? 'login')
     } catch (err) {
       work = Promise.reject(err)
     }
@@ -146,8 +147,18 @@ export class JustpassStrategy<User = unknown> extends Strategy {
     })
   }
 
+  /**
+   * Whether the request comes back from the provider: it carries `code`, `error` or
+   * `state`, or it is on the callback URL's path and asks for no mode (a bare request
+   * to the callback is a malformed callback, not the start of a LOGIN).
+   */
+  private isCallback(path: string, params: URLSearchParams, options: JustpassAuthenticateOptions): boolean {
+    if (params.has('code') || params.has('error') || params.has('state')) return true
+    return options.mode === undefined && path === this.options.callbackPath
+  }
+
   /** Initiation: decide who the flow is for, remember it, redirect to justpass.me. */
-  private async start(req: Request, session: FlowSession, mode: JustpassMode): Promise<void> {
+  private async start(req: Request, session: FlowSession, params: URLSearchParams, mode: JustpassMode): Promise<void> {
     if (mode !== 'register' && mode !== 'login') {
       throw new JustpassUsageError(`unknown mode ${JSON.stringify(mode)}: use 'register' or 'login'`)
     }
@@ -164,7 +175,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
     }
     const platform = req.headers[this.options.platformHeader]
     if (typeof platform === 'string' && PLATFORM_VALUE.test(platform)) subject.platform = platform
-    const returnTo = safeReturnTo(new URLSearchParams(rawQuery(req)).get('next'))
+    const returnTo = safeReturnTo(params.get('next'))
     if (returnTo !== undefined) subject.returnTo = returnTo
 
     const context = await this.provider.get()
@@ -174,7 +185,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
   }
 
   /** Callback: take the flow back, check everything, and let verify pick the user. */
-  private async finish(req: Request, session: FlowSession, params: URLSearchParams): Promise<void> {
+  private async finish(req: Request, session: FlowSession, params: URLSearchParams, query: string): Promise<void> {
     const states = params.getAll('state')
     const state = states[0]
     if (states.length !== 1 || !state || params.getAll('code').length > 1 || params.getAll('error').length > 1) {
@@ -200,7 +211,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
       }
       const context = await this.provider.get()
       const callbackURL = new URL(this.options.callbackURL)
-      callbackURL.search = rawQuery(req)
+      callbackURL.search = query
       const verified = await completeFlow(context, this.options, flow, state, callbackURL)
       await this.decide(req, flow, verified)
     } catch (err) {

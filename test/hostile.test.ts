@@ -1,0 +1,377 @@
+/**
+ * The hostile provider suite: per case, the provider breaks one thing, and the site
+ * must refuse: `fail` (a refusal with its reason) or `error` (an outage), never a crash
+ * or a 500 with a stack, with nobody logged in, the session without a new user, and the
+ * user store untouched.
+ */
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { createPublicKey } from 'node:crypto'
+import { SignJWT, type JWTPayload } from 'jose'
+import { Browser, type Hop } from './support/browser.ts'
+import { buildTestApp, reserveTestApp, type TestApp } from './support/app.ts'
+import { startHostileProvider, type Breakage, type HostileProvider } from './support/hostile-provider.ts'
+import { JustpassRefusal, type ProviderErrorCode, type RefusalReason } from '../src/index.ts'
+import { verifyIdToken } from '../src/callback.ts'
+import { resolveOptions } from '../src/options.ts'
+import { staticProviderContext } from '../src/provider.ts'
+
+type Mode = 'register' | 'login2' | 'login1'
+type Expected = { fail: RefusalReason } | { error: ProviderErrorCode }
+
+interface Site {
+  app: TestApp
+  provider: HostileProvider
+}
+
+const results: Array<{ name: string; refused: boolean }> = []
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const now = () => Math.floor(Date.now() / 1000)
+const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url')
+
+async function startSite(alg: 'HS256' | 'RS256' = 'HS256', strategy: Record<string, unknown> = {}): Promise<Site> {
+  const server = await reserveTestApp()
+  const provider = await startHostileProvider({ redirectURI: server.callbackURL, idTokenAlg: alg })
+  const app = buildTestApp(server, provider, { strategy: { idTokenSignedResponseAlg: alg, timeout: 800, ...strategy } })
+  return { app, provider }
+}
+
+async function closeSite(site: Site): Promise<void> {
+  await site.app.close()
+  await site.provider.close()
+}
+
+/** A browser at the start of `mode`: alice logged in (REG), alice past her password (2nd factor), or nobody. */
+async function prepare(site: Site, mode: Mode): Promise<{ browser: Browser; start: string }> {
+  const browser = new Browser()
+  if (mode === 'register') {
+    await browser.get(`${site.app.origin}/test/login-as?username=alice`)
+    return { browser, start: '/justpass/reg' }
+  }
+  if (mode === 'login2') return { browser, start: '/test/password?username=alice' }
+  return { browser, start: '/justpass/login' }
+}
+
+/** Follow from `start` through the provider to the callback URL, without requesting it. */
+async function toCallback(site: Site, browser: Browser, start: string): Promise<string> {
+  const { stoppedAt, hops } = await browser.follow(`${site.app.origin}${start}`, (next) => next.href.startsWith(site.app.callbackURL))
+  assert.ok(stoppedAt, `the provider did not send the browser back: ${hops.map((hop) => `${hop.status} ${hop.url}`).join(' -> ')}`)
+  return stoppedAt
+}
+
+async function me(site: Site, browser: Browser) {
+  return browser.json<{ user: { username: string } | null; notice: { mode: string; ok: boolean; reason?: string; message?: string } | null }>(`${site.app.origin}/me`)
+}
+
+/** Request the callback and check every invariant of a refusal; returns the callback's answer. */
+async function assertRefused(site: Site, browser: Browser, callback: string, mode: Mode, expected: Expected, storeBefore: string): Promise<Hop> {
+  const answer = await browser.get(callback)
+  assert.notEqual(answer.status, 500, 'never a 500')
+  assert.doesNotMatch(answer.body, /\n\s+at /, 'no stack trace reaches the browser')
+  assert.doesNotMatch(answer.body, /<script/i, 'no provider markup reaches the browser')
+  const state = await me(site, browser)
+  if ('fail' in expected) {
+    assert.equal(answer.status, 302, `a refusal redirects (got ${answer.status}: ${answer.body.slice(0, 200)})`)
+    assert.equal(state.notice?.ok, false)
+    assert.equal(state.notice?.reason, expected.fail, `refused for ${expected.fail}: ${state.notice?.message}`)
+    assert.doesNotMatch(state.notice?.message ?? '', /[<>]/)
+  } else {
+    assert.equal(answer.status, 502, `an outage is an error (got ${answer.status}: ${answer.body.slice(0, 200)})`)
+    assert.equal(JSON.parse(answer.body).error, expected.error)
+  }
+  assert.equal(state.user?.username ?? null, mode === 'register' ? 'alice' : null, 'nobody new is logged in')
+  assert.equal(JSON.stringify(site.app.users.list()), storeBefore, 'the user store is untouched')
+  return answer
+}
+
+/**
+ * openid-client checks an ID token's claims before passport-justpass verifies it with
+ * jose, so an end-to-end refusal may be the former's. This asks passport-justpass's own
+ * verification directly, so that each of its checks is needed on its own.
+ */
+async function assertOwnVerificationRefuses(site: Site, alg: 'HS256' | 'RS256'): Promise<void> {
+  const { idToken, nonce } = site.provider.issued
+  assert.equal(typeof idToken, 'string', 'the provider issued an ID token')
+  const options = resolveOptions({ opURL: site.provider.opURL, clientID: site.provider.clientID, clientSecret: site.provider.clientSecret, callbackURL: site.app.callbackURL, idTokenSignedResponseAlg: alg }, true)
+  await assert.rejects(verifyIdToken(idToken!, staticProviderContext(options), options, nonce!), (err: unknown) => {
+    assert.ok(err instanceof JustpassRefusal)
+    assert.equal(err.code, 'id_token_invalid')
+    return true
+  })
+}
+
+interface Case {
+  name: string
+  mode?: Mode
+  alg?: 'HS256' | 'RS256'
+  breakage: Breakage
+  expected: Expected
+}
+
+const otherSecret = new TextEncoder().encode('not-the-client-secret-0123456789abcdef')
+
+const CASES: Case[] = [
+  // The ID token.
+  { name: 'ID token: wrong iss', breakage: { claims: (c) => ({ ...c, iss: 'https://evil.example/openid' }) }, expected: { fail: 'id_token_invalid' } },
+  { name: 'ID token: wrong aud', breakage: { claims: (c) => ({ ...c, aud: 'another-client' }) }, expected: { fail: 'id_token_invalid' } },
+  { name: 'ID token: aud array without our client', breakage: { claims: (c) => ({ ...c, aud: ['another-client', 'a-third'] }) }, expected: { fail: 'id_token_invalid' } },
+  { name: 'ID token: aud array with our client and another, no azp', breakage: { claims: (c) => ({ ...c, aud: [c.aud as string, 'another-client'] }) }, expected: { fail: 'id_token_invalid' } },
+  { name: 'ID token: missing exp', breakage: { claims: ({ exp: _exp, ...c }) => c }, expected: { fail: 'id_token_invalid' } },
+  { name: 'ID token: expired exp', breakage: { claims: (c) => ({ ...c, iat: now() - 900, exp: now() - 600 }) }, expected: { fail: 'id_token_invalid' } },
+  { name: 'ID token: iat far in the future', breakage: { claims: (c) => ({ ...c, iat: now() + 3600, exp: now() + 7200 }) }, expected: { fail: 'id_token_invalid' } },
+  { name: 'ID token: missing nonce', breakage: { claims: ({ nonce: _nonce, ...c }) => c }, expected: { fail: 'id_token_invalid' } },
+  { name: 'ID token: wrong nonce', breakage: { claims: (c) => ({ ...c, nonce: 'a-nonce-of-another-flow' }) }, expected: { fail: 'id_token_invalid' } },
+  { name: 'ID token: missing sub', breakage: { claims: ({ sub: _sub, ...c }) => c }, expected: { fail: 'id_token_invalid' } },
+  { name: 'ID token: alg none', breakage: { sign: async (c) => `${b64({ alg: 'none' })}.${b64(c)}.` }, expected: { fail: 'id_token_invalid' } },
+  {
+    name: 'ID token: HS256 signed with another secret',
+    breakage: { sign: (c) => new SignJWT(c).setProtectedHeader({ alg: 'HS256' }).sign(otherSecret) },
+    expected: { fail: 'id_token_invalid' },
+  },
+  {
+    name: 'ID token: RS256 when HS256 is configured (alg confusion)',
+    breakage: { sign: (c, keys) => new SignJWT(c).setProtectedHeader({ alg: 'RS256', kid: keys.publicJwk.kid! }).sign(keys.privateKey) },
+    expected: { fail: 'id_token_invalid' },
+  },
+  {
+    name: 'ID token: HS256 keyed with the public key when RS256 is configured (alg confusion)',
+    alg: 'RS256',
+    breakage: {
+      sign: (c, keys) => {
+        const pem = createPublicKey({ key: keys.publicJwk as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' })
+        return new SignJWT(c).setProtectedHeader({ alg: 'HS256', kid: keys.publicJwk.kid! }).sign(new TextEncoder().encode(pem as string))
+      },
+    },
+    expected: { fail: 'id_token_invalid' },
+  },
+  {
+    name: 'ID token: RS256 signed with a key not in the JWKS',
+    alg: 'RS256',
+    breakage: {
+      sign: async (c, keys) => {
+        const { privateKey } = await import('jose').then((jose) => jose.generateKeyPair('RS256'))
+        return new SignJWT(c).setProtectedHeader({ alg: 'RS256', kid: keys.publicJwk.kid! }).sign(privateKey)
+      },
+    },
+    expected: { fail: 'id_token_invalid' },
+  },
+  { name: 'ID token: auth_time older than max_age', breakage: { claims: (c) => ({ ...c, auth_time: now() - 3600 }) }, expected: { fail: 'id_token_invalid' } },
+  { name: 'ID token: auth_time missing while max_age was sent', breakage: { claims: ({ auth_time: _at, ...c }) => c }, expected: { fail: 'id_token_invalid' } },
+  { name: 'ID token: malformed compact JWS', breakage: { sign: async () => 'not-a.compact.jws!' }, expected: { fail: 'id_token_invalid' } },
+  { name: 'ID token: a JWS with a payload that is not JSON', breakage: { sign: async () => `${b64({ alg: 'HS256' })}.${Buffer.from('not json').toString('base64url')}.c2ln` }, expected: { fail: 'id_token_invalid' } },
+  { name: 'ID token: missing', breakage: { sign: async () => undefined }, expected: { fail: 'id_token_invalid' } },
+  // Userinfo.
+  { name: 'userinfo: sub different from the ID token', breakage: { userinfoBody: (b) => ({ ...b, sub: 'sub-mallory' }) }, expected: { fail: 'userinfo_invalid' } },
+  { name: 'userinfo: preferred_username missing', breakage: { userinfoBody: ({ preferred_username: _p, ...b }) => b }, expected: { fail: 'userinfo_invalid' } },
+  { name: 'userinfo: preferred_username not a string', breakage: { userinfoBody: (b) => ({ ...b, preferred_username: ['alice'] }) }, expected: { fail: 'userinfo_invalid' } },
+  { name: 'userinfo: preferred_username of another user (REG)', mode: 'register', breakage: { userinfoBody: (b) => ({ ...b, preferred_username: 'bob' }) }, expected: { fail: 'identity_mismatch' } },
+  { name: 'userinfo: preferred_username of another user (2nd-factor LOGIN)', breakage: { userinfoBody: (b) => ({ ...b, preferred_username: 'bob' }) }, expected: { fail: 'identity_mismatch' } },
+  { name: 'userinfo: a whole other user\'s passkey (REG)', mode: 'register', breakage: { account: 'bob' }, expected: { fail: 'identity_mismatch' } },
+  { name: 'userinfo: a whole other user\'s passkey (2nd-factor LOGIN)', breakage: { account: 'bob' }, expected: { fail: 'identity_mismatch' } },
+  { name: 'userinfo: 401', breakage: { userinfo: (res) => void res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' }).end() }, expected: { fail: 'userinfo_invalid' } },
+  { name: 'userinfo: 500', breakage: { userinfo: (res) => void res.writeHead(500, { 'content-type': 'text/html' }).end('<h1>down</h1>') }, expected: { error: 'provider_server_error' } },
+  { name: 'userinfo: invalid JSON', breakage: { userinfo: (res) => void res.writeHead(200, { 'content-type': 'application/json' }).end('{"sub": ') }, expected: { error: 'provider_bad_response' } },
+  // The token endpoint.
+  { name: 'token: 400 invalid_grant', breakage: { token: (res) => void res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"invalid_grant"}') }, expected: { fail: 'token_rejected' } },
+  { name: 'token: 500', breakage: { token: (res) => void res.writeHead(500, { 'content-type': 'text/html' }).end('<h1>down</h1>') }, expected: { error: 'provider_server_error' } },
+  { name: 'token: 500 with an OAuth error body', breakage: { token: (res) => void res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"server_error"}') }, expected: { error: 'provider_server_error' } },
+  { name: 'token: invalid JSON', breakage: { token: (res) => void res.writeHead(200, { 'content-type': 'application/json' }).end('{"access_token": ') }, expected: { error: 'provider_bad_response' } },
+  { name: 'token: HTML instead of JSON', breakage: { token: (res) => void res.writeHead(200, { 'content-type': 'text/html' }).end('<html></html>') }, expected: { error: 'provider_bad_response' } },
+  { name: 'token: token_type not Bearer', breakage: { tokenBody: (b) => ({ ...b, token_type: 'MAC' }) }, expected: { fail: 'response_invalid' } },
+  { name: 'token: token_type DPoP (not Bearer)', breakage: { tokenBody: (b) => ({ ...b, token_type: 'DPoP' }) }, expected: { fail: 'response_invalid' } },
+  { name: 'token: access_token missing', breakage: { tokenBody: ({ access_token: _a, ...b }) => b }, expected: { fail: 'response_invalid' } },
+  // The authorization response.
+  { name: 'authorization response: state unknown', breakage: { authorizeResponse: (p) => p.set('state', 'a-state-nobody-issued') }, expected: { fail: 'state_unknown' } },
+  { name: 'authorization response: state missing', breakage: { authorizeResponse: (p) => p.delete('state') }, expected: { fail: 'invalid_callback' } },
+  { name: 'authorization response: iss of another issuer (RFC 9207)', breakage: { authorizeResponse: (p) => p.set('iss', 'https://evil.example/openid') }, expected: { fail: 'response_invalid' } },
+  {
+    name: 'authorization response: error with an HTML/script payload in error_description',
+    breakage: {
+      authorizeResponse: (p) => {
+        p.delete('code')
+        p.set('error', 'access_denied')
+        p.set('error_description', '<script>alert(document.cookie)</script>')
+      },
+    },
+    expected: { fail: 'provider_denied' },
+  },
+  {
+    name: 'authorization response: an error code that is markup',
+    breakage: {
+      authorizeResponse: (p) => {
+        p.delete('code')
+        p.set('error', '<img src=x onerror=alert(1)>')
+      },
+    },
+    expected: { fail: 'provider_denied' },
+  },
+]
+
+describe('hostile provider', () => {
+  const sites = new Map<string, Site>()
+  const site = (alg: 'HS256' | 'RS256' = 'HS256') => sites.get(alg)!
+
+  before(async () => {
+    sites.set('HS256', await startSite('HS256'))
+    sites.set('RS256', await startSite('RS256'))
+  })
+  after(async () => {
+    for (const each of sites.values()) await closeSite(each)
+    mkdirSync('.test-results', { recursive: true })
+    writeFileSync('.test-results/hostile.json', JSON.stringify(results))
+  })
+
+  test('well behaved, the same provider completes every mode (so each refusal below is the breakage\'s)', async () => {
+    for (const alg of ['HS256', 'RS256'] as const) {
+      for (const mode of ['register', 'login2', 'login1'] as const) {
+        const { browser, start } = await prepare(site(alg), mode)
+        if (mode === 'login2') await site(alg).app.users.setJustpassEnabled('alice', true)
+        const answer = await browser.get(await toCallback(site(alg), browser, start))
+        assert.equal(answer.status, 302)
+        assert.equal((await me(site(alg), browser)).user?.username, 'alice', `${alg} ${mode}`)
+      }
+      await site(alg).app.users.setJustpassEnabled('alice', false)
+    }
+  })
+
+  for (const each of CASES) {
+    test(each.name, async () => {
+      const current = site(each.alg)
+      const mode = each.mode ?? 'login2'
+      await current.app.users.setJustpassEnabled('alice', mode === 'login2')
+      await current.app.users.setJustpassEnabled('bob', false)
+      const storeBefore = JSON.stringify(current.app.users.list())
+      const { browser, start } = await prepare(current, mode)
+      current.provider.breakage = each.breakage
+      try {
+        const callback = await toCallback(current, browser, start)
+        await assertRefused(current, browser, callback, mode, each.expected, storeBefore)
+        if (each.name.startsWith('ID token:') && each.name !== 'ID token: missing') await assertOwnVerificationRefuses(current, each.alg ?? 'HS256')
+        results.push({ name: each.name, refused: true })
+      } catch (err) {
+        results.push({ name: each.name, refused: false })
+        throw err
+      } finally {
+        current.provider.breakage = {}
+      }
+    })
+  }
+
+  test('token: a response that never ends (the timeout is honoured)', async () => {
+    const current = site()
+    await current.app.users.setJustpassEnabled('alice', true)
+    const storeBefore = JSON.stringify(current.app.users.list())
+    const { browser, start } = await prepare(current, 'login2')
+    current.provider.breakage = {
+      token: (res) => {
+        res.writeHead(200, { 'content-type': 'application/json' })
+        res.write('{"access_token": "')
+        current.provider.hanging.push(res)
+      },
+    }
+    try {
+      const callback = await toCallback(current, browser, start)
+      const t0 = performance.now()
+      await assertRefused(current, browser, callback, 'login2', { error: 'provider_timeout' }, storeBefore)
+      const elapsed = performance.now() - t0
+      assert.ok(elapsed >= 790 && elapsed < 5_000, `answered after ${Math.round(elapsed)} ms with an 800 ms timeout`)
+      results.push({ name: 'token: a response that never ends', refused: true })
+    } catch (err) {
+      results.push({ name: 'token: a response that never ends', refused: false })
+      throw err
+    } finally {
+      current.provider.breakage = {}
+    }
+  })
+
+  test('authorization response: state of another session', async () => {
+    const current = site()
+    await current.app.users.setJustpassEnabled('alice', true)
+    const storeBefore = JSON.stringify(current.app.users.list())
+    const victim = await prepare(current, 'login2')
+    const victimCallback = await toCallback(current, victim.browser, victim.start)
+    const attacker = await prepare(current, 'login2')
+    try {
+      await assertRefused(current, attacker.browser, victimCallback, 'login2', { fail: 'state_unknown' }, storeBefore)
+      results.push({ name: 'authorization response: state of another session', refused: true })
+    } catch (err) {
+      results.push({ name: 'authorization response: state of another session', refused: false })
+      throw err
+    }
+    await victim.browser.get(victimCallback)
+    assert.equal((await me(current, victim.browser)).user?.username, 'alice', 'the owner\'s flow still completes')
+  })
+
+  test('authorization response: state replayed', async () => {
+    const current = site()
+    await current.app.users.setJustpassEnabled('alice', true)
+    const storeBefore = JSON.stringify(current.app.users.list())
+    const { browser, start } = await prepare(current, 'login2')
+    // The first use of the callback meets a token endpoint that refuses; the code stays valid.
+    current.provider.breakage = { token: (res) => void res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"invalid_grant"}') }
+    const callback = await toCallback(current, browser, start)
+    await browser.get(callback)
+    current.provider.breakage = {}
+    try {
+      await assertRefused(current, browser, callback, 'login2', { fail: 'state_unknown' }, storeBefore)
+      results.push({ name: 'authorization response: state replayed', refused: true })
+    } catch (err) {
+      results.push({ name: 'authorization response: state replayed', refused: false })
+      throw err
+    }
+  })
+
+  test('authorization response: state expired', async () => {
+    const current = await startSite('HS256', { flowMaxAge: 1 })
+    try {
+      await current.app.users.setJustpassEnabled('alice', true)
+      const storeBefore = JSON.stringify(current.app.users.list())
+      const { browser, start } = await prepare(current, 'login2')
+      const callback = await toCallback(current, browser, start)
+      await sleep(2_100)
+      await assertRefused(current, browser, callback, 'login2', { fail: 'state_expired' }, storeBefore)
+      results.push({ name: 'authorization response: state expired', refused: true })
+    } catch (err) {
+      results.push({ name: 'authorization response: state expired', refused: false })
+      throw err
+    } finally {
+      await closeSite(current)
+    }
+  })
+})
+
+describe('session', () => {
+  let current: Site
+  before(async () => {
+    current = await startSite()
+  })
+  after(() => closeSite(current))
+
+  test('login regenerates the session id (no fixation)', async () => {
+    await current.app.users.setJustpassEnabled('alice', true)
+    const { browser, start } = await prepare(current, 'login2')
+    const callback = await toCallback(current, browser, start)
+    const fixed = browser.cookies.get('127.0.0.1')?.get('shop.sid')
+    assert.ok(fixed, 'the flow ran in a session')
+    await browser.get(callback)
+    assert.equal((await me(current, browser)).user?.username, 'alice')
+    assert.notEqual(browser.cookies.get('127.0.0.1')?.get('shop.sid'), fixed)
+    // The pre-login session id no longer carries the login.
+    const planted = new Browser()
+    planted.cookies.set('127.0.0.1', new Map([['shop.sid', fixed]]))
+    assert.equal((await me(current, planted)).user, null)
+  })
+
+  for (const next of ['https://evil.example/', '//evil.example/', '/\\evil.example/', 'javascript:alert(1)', '/\r\nLocation: https://evil.example/']) {
+    test(`?next=${next} is not followed`, async () => {
+      await current.app.users.setJustpassEnabled('alice', true)
+      const browser = new Browser()
+      await browser.get(`${current.app.origin}/test/password?username=alice`)
+      const callback = await toCallback(current, browser, `/justpass/login?next=${encodeURIComponent(next)}`)
+      const answer = await browser.get(callback)
+      assert.equal((await me(current, browser)).user?.username, 'alice')
+      assert.equal(answer.location, `${current.app.origin}/`)
+    })
+  }
+})
