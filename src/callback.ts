@@ -145,12 +145,11 @@ export async function verifyIdToken(idToken: string, context: ProviderContext, o
   if (Array.isArray(claims.aud) && claims.aud.length > 1 && claims.azp !== options.clientID) {
     throw new JustpassRefusal('id_token_invalid', 'the ID token failed a check (azp: must be the client id when aud has several values)')
   }
-  if (options.maxAge > 0) {
-    const authTime = claims.auth_time
-    if (typeof authTime !== 'number') throw new JustpassRefusal('id_token_invalid', 'the ID token failed a check (auth_time: missing while max_age was sent)')
-    if (Math.floor(Date.now() / 1000) - authTime > options.maxAge + options.clockTolerance) {
-      throw new JustpassRefusal('id_token_invalid', 'the ID token failed a check (auth_time: older than max_age)')
-    }
+  // max_age is always sent, so auth_time is required (OpenID Connect Core, 3.1.2.1).
+  const authTime = claims.auth_time
+  if (typeof authTime !== 'number') throw new JustpassRefusal('id_token_invalid', 'the ID token failed a check (auth_time: missing while max_age was sent)')
+  if (Math.floor(Date.now() / 1000) - authTime > options.maxAge + options.clockTolerance) {
+    throw new JustpassRefusal('id_token_invalid', 'the ID token failed a check (auth_time: older than max_age)')
   }
   return claims
 }
@@ -176,7 +175,7 @@ export async function completeFlow(
       pkceCodeVerifier: flow.verifier,
       expectedState: state,
       expectedNonce: flow.nonce,
-      maxAge: options.maxAge > 0 ? options.maxAge : undefined,
+      maxAge: options.maxAge,
       idTokenExpected: true,
     })
   } catch (err) {

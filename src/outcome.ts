@@ -36,6 +36,12 @@ export interface JustpassCallbackOptions {
   noticeKey?: string
   /** The platform value that asks for JSON answers instead of redirects. Default `'app'`. */
   appPlatform?: string
+  /**
+   * The `token` a mobile app gets after LOGIN. Default: the session id (`req.sessionID`),
+   * as the Django client answers its session key; return your own (an API token, say)
+   * when the app does not use the session cookie.
+   */
+  appToken?: (req: Request, user: Express.User) => string | Promise<string>
 }
 
 type Session = Record<string, unknown> & { id?: string }
@@ -47,12 +53,14 @@ function sessionOf(req: Request): Session {
 /**
  * A route handler for the callback route that dispatches on the flow's mode:
  * - REG success: the user store's flag is set (by the strategy), the session user is
- *   refreshed, and the browser goes home with a success notice;
+ *   refreshed, and the browser goes to `returnTo` or home with a success notice;
  * - REG failure: home, with a failure notice; nothing changed;
  * - LOGIN success: a new session for the user (its id regenerated), then `returnTo` or
- *   home; a mobile app gets JSON `{ username, token }` (the session id);
- * - LOGIN failure: the login page with a failure notice; a mobile app gets JSON
- *   `{ err }` with status 401.
+ *   home, with a success notice;
+ * - LOGIN failure: the login page with a failure notice.
+ * A mobile app (the flow started with the platform header) gets JSON instead of
+ * redirects: `{ username, token }` after LOGIN, `{ username, justpassEnabled: true }`
+ * after REG, and `{ err, reason }` with status 401 on failure.
  * Errors (provider down, misconfiguration) go to `next(err)`.
  */
 export function justpassCallback(options: JustpassCallbackOptions = {}): RequestHandler {
@@ -62,37 +70,35 @@ export function justpassCallback(options: JustpassCallbackOptions = {}): Request
   const loginURL = options.loginURL ?? '/login'
   const noticeKey = options.noticeKey ?? 'justpass_notice'
   const appPlatform = options.appPlatform ?? 'app'
+  const appToken = options.appToken ?? ((req: Request) => req.sessionID)
 
   return function justpassCallbackHandler(req: Request, res: Response, next: NextFunction): void {
-    const onResult = (err: unknown, user: Express.User | false | null, info?: JustpassFlowInfo | JustpassFailureInfo): void => {
-      if (err) return next(err)
-      const mode = info?.mode
-      const isApp = info?.platform === appPlatform
-      if (!user) {
-        const failure = info as Partial<JustpassFailureInfo> | undefined
-        const notice: JustpassNotice = { mode: mode ?? 'login', ok: false, reason: failure?.reason ?? 'unknown', message: failure?.message ?? 'passkey sign-in failed' }
-        if (isApp) {
-          res.status(401).json({ err: notice.message, reason: notice.reason })
-          return
-        }
-        sessionOf(req)[noticeKey] = notice
-        res.redirect(mode === 'register' ? homeURL : loginURL)
+    const onFailure = (failure: Partial<JustpassFailureInfo> | undefined): void => {
+      const mode = failure?.mode ?? 'login'
+      const notice: JustpassNotice = { mode, ok: false, reason: failure?.reason ?? 'unknown', message: failure?.message ?? 'passkey sign-in failed' }
+      if (failure?.platform === appPlatform) {
+        res.status(401).json({ err: notice.message, reason: notice.reason })
         return
       }
-      const flow = info as JustpassFlowInfo
+      sessionOf(req)[noticeKey] = notice
+      res.redirect(mode === 'register' ? homeURL : loginURL)
+    }
+
+    const onSuccess = async (user: Express.User, flow: JustpassFlowInfo): Promise<void> => {
       // REG keeps the session's data (the user was logged in already); LOGIN starts afresh.
-      req.logIn(user, { session: true, keepSessionInfo: mode === 'register' }, (loginErr) => {
-        if (loginErr) return next(loginErr)
-        if (mode === 'register') {
-          sessionOf(req)[noticeKey] = { mode, ok: true } satisfies JustpassNotice
-          res.redirect(homeURL)
-        } else if (isApp) {
-          res.json({ username: flow.username, token: req.sessionID })
-        } else {
-          sessionOf(req)[noticeKey] = { mode: 'login', ok: true } satisfies JustpassNotice
-          res.redirect(flow.returnTo ?? homeURL)
-        }
-      })
+      await new Promise<void>((resolve, reject) => req.logIn(user, { session: true, keepSessionInfo: flow.mode === 'register' }, (err) => (err ? reject(err) : resolve())))
+      if (flow.platform === appPlatform) {
+        res.json(flow.mode === 'register' ? { username: flow.username, justpassEnabled: true } : { username: flow.username, token: await appToken(req, user) })
+        return
+      }
+      sessionOf(req)[noticeKey] = { mode: flow.mode, ok: true } satisfies JustpassNotice
+      res.redirect(flow.returnTo ?? homeURL)
+    }
+
+    const onResult = (err: unknown, user: Express.User | false | null, info?: JustpassFlowInfo | JustpassFailureInfo): void => {
+      if (err) return next(err)
+      if (!user) return onFailure(info as Partial<JustpassFailureInfo> | undefined)
+      onSuccess(user, info as JustpassFlowInfo).catch(next)
     }
     authenticator.authenticate(strategy, onResult)(req, res, next)
   }

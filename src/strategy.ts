@@ -82,6 +82,12 @@ function requestTarget(req: Request): { path: string; query: string } {
   return at === -1 ? { path: url, query: '' } : { path: url.slice(0, at), query: url.slice(at + 1) }
 }
 
+/** The platform the request names in `header` (`app` for a mobile app), when well-formed. */
+function platformOf(req: Request, header: string): string | undefined {
+  const value = req.headers[header]
+  return typeof value === 'string' && PLATFORM_VALUE.test(value) ? value : undefined
+}
+
 function sessionOf(req: Request): FlowSession {
   const session = (req as { session?: unknown }).session
   if (typeof session !== 'object' || session === null) {
@@ -142,7 +148,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
       work = Promise.reject(err)
     }
     work.catch((err: unknown) => {
-      if (err instanceof JustpassRefusal) this.refuse(err)
+      if (err instanceof JustpassRefusal) this.refuse(req, err)
       else this.error(err instanceof Error ? err : new Error(String(err)))
     })
   }
@@ -166,15 +172,15 @@ export class JustpassStrategy<User = unknown> extends Strategy {
     if (mode === 'register') {
       subject.identifier = this.identifierOf(req)
       if (subject.identifier === undefined) {
-        this.refuse(new JustpassRefusal('login_required', 'log in before enabling passkey login'), { mode })
+        this.refuse(req, new JustpassRefusal('login_required', 'log in before enabling passkey login'), { mode })
         return
       }
     } else {
       const base = session[this.options.baseUsernameKey]
       if (typeof base === 'string' && base !== '') subject.identifier = base
     }
-    const platform = req.headers[this.options.platformHeader]
-    if (typeof platform === 'string' && PLATFORM_VALUE.test(platform)) subject.platform = platform
+    const platform = platformOf(req, this.options.platformHeader)
+    if (platform !== undefined) subject.platform = platform
     const returnTo = safeReturnTo(params.get('next'))
     if (returnTo !== undefined) subject.returnTo = returnTo
 
@@ -202,7 +208,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
       if (providerError !== null) {
         const code = PROVIDER_ERROR_CODE.test(providerError) ? providerError : 'invalid_error'
         const message = code === 'access_denied' ? 'the passkey step was cancelled' : `justpass.me did not complete the passkey step (${code})`
-        this.refuse(new JustpassRefusal('provider_denied', message), flow, code)
+        this.refuse(req, new JustpassRefusal('provider_denied', message), flow, code)
         return
       }
       if (!params.get('code')) throw new JustpassRefusal('invalid_callback', 'the callback is malformed: it has no code')
@@ -215,7 +221,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
       const verified = await completeFlow(context, this.options, flow, state, callbackURL)
       await this.decide(req, flow, verified)
     } catch (err) {
-      if (err instanceof JustpassRefusal) this.refuse(err, flow)
+      if (err instanceof JustpassRefusal) this.refuse(req, err, flow)
       else throw err
     }
   }
@@ -247,7 +253,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
       return
     }
     const reason = refusal?.reason ?? 'unknown_user'
-    this.refuse(new JustpassRefusal(reason, refusal?.message ?? 'no account on this site matches this passkey'), flow)
+    this.refuse(req, new JustpassRefusal(reason, refusal?.message ?? 'no account on this site matches this passkey'), flow)
   }
 
   /**
@@ -280,14 +286,19 @@ export class JustpassStrategy<User = unknown> extends Strategy {
     return identifier
   }
 
-  /** Report a refusal through passport's `fail()`, with what is known of the flow. */
-  private refuse(refusal: JustpassRefusal, flow?: Pick<PendingFlow, 'mode' | 'platform'>, providerError?: string): void {
+  /**
+   * Report a refusal through passport's `fail()`, with what is known of the flow (the
+   * platform falls back to the callback request's header when the flow is unknown).
+   * A second-factor LOGIN that fails ends the password step too: the base username is
+   * dropped, so that the user starts again from the password.
+   */
+  private refuse(req: Request, refusal: JustpassRefusal, flow?: Pick<PendingFlow, 'mode' | 'platform' | 'expected'>, providerError?: string): void {
     const info: JustpassFailureInfo = { message: refusal.message, reason: refusal.code }
-    if (flow !== undefined) {
-      info.mode = flow.mode
-      if (flow.platform !== undefined) info.platform = flow.platform
-    }
+    if (flow !== undefined) info.mode = flow.mode
+    const platform = flow?.platform ?? platformOf(req, this.options.platformHeader)
+    if (platform !== undefined) info.platform = platform
     if (providerError !== undefined) info.providerError = providerError
+    if (flow?.mode === 'login' && flow.expected !== undefined) delete sessionOf(req)[this.options.baseUsernameKey]
     this.fail(info, FAILURE_STATUS[refusal.code] ?? 401)
   }
 }

@@ -31,6 +31,15 @@ describe('flows with the outcome helper', () => {
     assert.equal((await harness.app.users.findByUsername('bob'))?.justpassEnabled, false)
   })
 
+  test('REG goes to the same-origin ?next= afterwards', async () => {
+    const browser = new Browser()
+    await browser.get(`${harness.app.origin}/test/login-as?username=bob`)
+    const flow = await startFlow(browser, harness, '/justpass/reg?next=/settings')
+    const [answer] = await finishFlow(browser, flow.callback!)
+    assert.equal(answer?.location, `${harness.app.origin}/settings`)
+    await harness.app.users.setJustpassEnabled('bob', false)
+  })
+
   test('LOGIN, second factor: password step, then the passkey; a new session id, base username gone', async () => {
     await harness.app.users.setJustpassEnabled('bob', true)
     const browser = new Browser()

@@ -113,6 +113,17 @@ describe('authorization request parameters', () => {
     assert.equal(me.user?.username, 'alice')
   })
 
+  test('REG from a mobile app answers JSON', async () => {
+    const browser = new Browser()
+    await browser.get(`${harness.app.origin}/test/login-as?username=bob`)
+    browser.headers['amwal-platform'] = 'app'
+    const flow = await startFlow(browser, harness, '/justpass/reg')
+    assert.equal(flow.authorize?.get('AMWALPLATFORM'), 'app')
+    const [answer] = await finishFlow(browser, flow.callback!)
+    assert.equal(answer?.status, 200)
+    assert.deepEqual(JSON.parse(answer!.body), { username: 'bob', justpassEnabled: true })
+  })
+
   test('the PKCE challenge is the S256 hash of the verifier kept in the session, with the nonce, under the state', async () => {
     const browser = new Browser()
     await browser.get(`${harness.app.origin}/test/login-as?username=alice`)

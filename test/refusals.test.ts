@@ -68,6 +68,16 @@ describe('refusals against the provider', () => {
     const me = await whoAmI(browser, harness)
     assert.equal(me.user, null)
     assert.deepEqual({ mode: me.notice?.mode, ok: me.notice?.ok, reason: me.notice?.reason }, { mode: 'login', ok: false, reason: 'provider_denied' })
+    const session = await browser.json(`${harness.app.origin}/test/session`)
+    assert.equal(session.base_username, undefined, 'a failed second factor sends the user back to the password step')
+  })
+
+  test('a mobile app gets JSON for a refusal, even when the flow is unknown', async () => {
+    const browser = new Browser()
+    browser.headers['amwal-platform'] = 'app'
+    const hop = await browser.get(`${harness.app.callbackURL}?code=abc&state=never-issued`)
+    assert.equal(hop.status, 401)
+    assert.deepEqual(JSON.parse(hop.body), { err: 'this sign-in link is unknown or was already used; start again', reason: 'state_unknown' })
   })
 
   test('identity mismatch in REG: a passkey of another user is refused, no flag changed', async () => {
