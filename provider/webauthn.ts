@@ -1,0 +1,132 @@
+/**
+ * The local provider's WebAuthn ceremonies, with @simplewebauthn/server: create a
+ * passkey for a user (REG), or check one (LOGIN: that user's passkeys only when the
+ * site sent a `login_hint`, any passkey of this site otherwise).
+ */
+import {
+  generateAuthenticationOptions,
+  generateRegistrationOptions,
+  verifyAuthenticationResponse,
+  verifyRegistrationResponse,
+  type AuthenticationResponseJSON,
+  type AuthenticatorTransport,
+  type PublicKeyCredentialCreationOptionsJSON,
+  type PublicKeyCredentialRequestOptionsJSON,
+  type RegistrationResponseJSON,
+} from '@simplewebauthn/server'
+import type { Account, PasskeyStore } from './passkeys.ts'
+
+interface PendingCeremony {
+  mode: 'register' | 'login'
+  challenge: string
+  username: string | undefined
+  expires: number
+}
+
+/** A ceremony's answer to the page: options to run, an account, or why not. */
+export type Refused = { error: string }
+
+const CEREMONY_MS = 5 * 60_000
+
+/** Runs passkey ceremonies, one pending challenge per interaction. */
+export class WebAuthnCeremonies {
+  readonly #pending = new Map<string, PendingCeremony>()
+  readonly #store: PasskeyStore
+  readonly #rpID: string
+  readonly #origin: string
+
+  /**
+   * @param store - accounts and passkeys
+   * @param relyingParty - the RP id (a host name, never an IP) and the pages' origin
+   */
+  constructor(store: PasskeyStore, relyingParty: { rpID: string; origin: string }) {
+    this.#store = store
+    this.#rpID = relyingParty.rpID
+    this.#origin = relyingParty.origin
+  }
+
+  #remember(uid: string, mode: PendingCeremony['mode'], challenge: string, username: string | undefined): void {
+    const now = Date.now()
+    for (const [key, pending] of this.#pending) if (pending.expires < now) this.#pending.delete(key)
+    this.#pending.set(uid, { mode, challenge, username, expires: now + CEREMONY_MS })
+  }
+
+  /** Options to create a passkey for `username` (the site's `login_hint`). */
+  async startRegistration(uid: string, username: string | undefined): Promise<{ options: PublicKeyCredentialCreationOptionsJSON } | Refused> {
+    if (!username) return { error: 'A passkey can only be created for a user the site names (login_hint).' }
+    const account = this.#store.ensureAccount(username)
+    const options = await generateRegistrationOptions({
+      rpName: 'justpass.me (local)',
+      rpID: this.#rpID,
+      userName: username,
+      userID: new TextEncoder().encode(account.handle),
+      attestationType: 'none',
+      excludeCredentials: this.#store.passkeysOf(username).map((passkey) => ({ id: passkey.id, transports: passkey.transports as AuthenticatorTransport[] })),
+      authenticatorSelection: { residentKey: 'required', userVerification: 'preferred' },
+    })
+    this.#remember(uid, 'register', options.challenge, username)
+    return { options }
+  }
+
+  /** Options to check a passkey: one of `username`'s, or any discoverable one of this site. */
+  async startAuthentication(uid: string, username: string | undefined): Promise<{ options: PublicKeyCredentialRequestOptionsJSON } | Refused> {
+    const allowed = username ? this.#store.passkeysOf(username) : []
+    if (username && allowed.length === 0) return { error: `No passkey is registered for ${username} yet.` }
+    const options = await generateAuthenticationOptions({
+      rpID: this.#rpID,
+      allowCredentials: allowed.map((passkey) => ({ id: passkey.id, transports: passkey.transports as AuthenticatorTransport[] })),
+      userVerification: 'preferred',
+    })
+    this.#remember(uid, 'login', options.challenge, username)
+    return { options }
+  }
+
+  /** Verify the browser's answer to the interaction's pending ceremony; returns whose passkey it is. */
+  async finish(uid: string, response: unknown): Promise<{ account: Account } | Refused> {
+    const pending = this.#pending.get(uid)
+    this.#pending.delete(uid)
+    if (!pending || pending.expires < Date.now()) return { error: 'This passkey step expired. Please start again.' }
+    if (typeof response !== 'object' || response === null || typeof (response as { id?: unknown }).id !== 'string') {
+      return { error: 'The browser sent no passkey.' }
+    }
+    try {
+      return pending.mode === 'register'
+        ? await this.#finishRegistration(pending, response as RegistrationResponseJSON)
+        : await this.#finishAuthentication(pending, response as AuthenticationResponseJSON)
+    } catch {
+      return { error: 'The passkey could not be verified.' }
+    }
+  }
+
+  async #finishRegistration(pending: PendingCeremony, response: RegistrationResponseJSON): Promise<{ account: Account } | Refused> {
+    const verification = await verifyRegistrationResponse({
+      response,
+      expectedChallenge: pending.challenge,
+      expectedOrigin: this.#origin,
+      expectedRPID: this.#rpID,
+      requireUserVerification: false,
+    })
+    if (!verification.verified || !pending.username) return { error: 'The passkey could not be verified.' }
+    const { credential } = verification.registrationInfo
+    const account = this.#store.ensureAccount(pending.username)
+    this.#store.addPasskey(account, { id: credential.id, publicKey: credential.publicKey, counter: credential.counter, transports: credential.transports ?? [] })
+    return { account }
+  }
+
+  async #finishAuthentication(pending: PendingCeremony, response: AuthenticationResponseJSON): Promise<{ account: Account } | Refused> {
+    const passkey = this.#store.passkey(response.id)
+    if (!passkey) return { error: 'This passkey is not registered here.' }
+    if (pending.username && passkey.username !== pending.username) return { error: 'This passkey belongs to another account.' }
+    const verification = await verifyAuthenticationResponse({
+      response,
+      expectedChallenge: pending.challenge,
+      expectedOrigin: this.#origin,
+      expectedRPID: this.#rpID,
+      credential: { id: passkey.id, publicKey: passkey.publicKey as Uint8Array<ArrayBuffer>, counter: passkey.counter, transports: passkey.transports as AuthenticatorTransport[] },
+      requireUserVerification: false,
+    })
+    if (!verification.verified) return { error: 'The passkey could not be verified.' }
+    this.#store.updateCounter(passkey.id, verification.authenticationInfo.newCounter)
+    return { account: { handle: passkey.handle, username: passkey.username } }
+  }
+}
