@@ -1,0 +1,112 @@
+/**
+ * The package as users get it: `npm pack`, installed from the tarball into fresh
+ * projects, imported from ESM, required from CommonJS, type-checked from TypeScript;
+ * publint and arethetypeswrong report nothing; the tarball holds only what users need.
+ */
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+
+const ROOT = resolve(import.meta.dirname, '..', '..')
+const run = (command: string, args: string[], cwd: string) => execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+
+describe('the packed package', () => {
+  let dir: string
+  let tarball: string
+  let files: string[]
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'justpass-pack-'))
+    run('npm', ['run', 'build'], ROOT)
+    const [packed] = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', dir], ROOT)) as Array<{ filename: string; files: Array<{ path: string }> }>
+    tarball = join(dir, packed!.filename)
+    files = packed!.files.map((file) => file.path)
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true }))
+    run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball, 'passport@0.7', 'express@5', 'express-session@1', '@types/node@20'], dir)
+  })
+  after(() => rmSync(dir, { recursive: true, force: true }))
+
+  test('holds only built JavaScript, declarations, the README, the license and package.json', () => {
+    for (const file of files) assert.match(file, /^(dist\/[\w-]+\.(js|d\.ts)|README\.md|LICENSE|package\.json)$/, `${file} does not belong in the tarball`)
+    assert.ok(files.includes('dist/index.js') && files.includes('dist/index.d.ts') && files.includes('LICENSE'))
+  })
+
+  test('imports from ESM', () => {
+    mkdirSync(join(dir, 'esm'))
+    writeFileSync(join(dir, 'esm', 'package.json'), JSON.stringify({ type: 'module' }))
+    writeFileSync(
+      join(dir, 'esm', 'index.js'),
+      `import { JustpassStrategy, MemoryUserStore, justpassCallback } from 'passport-justpass'
+const strategy = new JustpassStrategy({ opURL: 'https://acme.accounts.justpass.me/openid/', clientID: 'c', clientSecret: 's', callbackURL: 'https://shop.example/cb', userStore: new MemoryUserStore() })
+console.log(strategy.name, typeof justpassCallback())`,
+    )
+    assert.equal(run('node', ['index.js'], join(dir, 'esm')).trim(), 'justpass function')
+  })
+
+  test('requires from CommonJS on Node.js 20.19+', () => {
+    mkdirSync(join(dir, 'cjs'))
+    writeFileSync(join(dir, 'cjs', 'package.json'), JSON.stringify({ type: 'commonjs' }))
+    writeFileSync(
+      join(dir, 'cjs', 'index.js'),
+      `const { JustpassStrategy, MemoryUserStore, JustpassConfigError } = require('passport-justpass')
+const strategy = new JustpassStrategy({ opURL: 'https://acme.accounts.justpass.me/openid/', clientID: 'c', clientSecret: 's', callbackURL: 'https://shop.example/cb', userStore: new MemoryUserStore() })
+try { new JustpassStrategy({}) } catch (err) { console.log(strategy.name, err instanceof JustpassConfigError, err.option) }`,
+    )
+    assert.equal(run('node', ['--no-warnings', 'index.js'], join(dir, 'cjs')).trim(), 'justpass true opURL')
+  })
+
+  test('type-checks a typical TypeScript setup', () => {
+    mkdirSync(join(dir, 'ts'))
+    writeFileSync(join(dir, 'ts', 'package.json'), JSON.stringify({ type: 'module' }))
+    writeFileSync(
+      join(dir, 'ts', 'tsconfig.json'),
+      JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, types: ['node'] } }),
+    )
+    writeFileSync(
+      join(dir, 'ts', 'index.ts'),
+      `import express from 'express'
+import session from 'express-session'
+import passport from 'passport'
+import { JustpassStrategy, justpassCallback, takeJustpassNotice, type JustpassUserStore, type JustpassFlowInfo } from 'passport-justpass'
+
+interface User { id: number; username: string; justpassEnabled: boolean }
+const users = new Map<string, User>()
+const userStore: JustpassUserStore<User> = {
+  async findByUsername(username) { return users.get(username) },
+  async setJustpassEnabled(username, enabled) { const user = users.get(username); if (user) user.justpassEnabled = enabled; return user },
+}
+passport.use(new JustpassStrategy<User>({ opURL: 'https://acme.accounts.justpass.me/openid/', clientID: 'c', clientSecret: 's', callbackURL: 'https://shop.example/justpass/callback', userStore }))
+passport.use('justpass-custom', new JustpassStrategy<User>({ opURL: 'https://acme.accounts.justpass.me/openid/', clientID: 'c', clientSecret: 's', callbackURL: 'https://shop.example/justpass/callback', passReqToCallback: true },
+  (req, _tokens, userinfo, info: JustpassFlowInfo, done) => done(null, users.get(userinfo.preferred_username) ?? false, { message: req.path + info.mode })))
+
+const app = express()
+app.use(session({ secret: 's', resave: false, saveUninitialized: false }))
+app.use(passport.initialize())
+app.use(passport.session())
+app.post('/login', (req, res) => { req.session.base_username = 'alice'; res.redirect('/justpass/login') })
+app.get('/justpass/reg', passport.authenticate('justpass', { mode: 'register' }))
+app.get('/justpass/login', passport.authenticate('justpass', { mode: 'login' }))
+app.get('/justpass/callback', justpassCallback())
+app.get('/', (req, res) => {
+  const notice = takeJustpassNotice(req)
+  const user = req.user as User | undefined
+  res.send(\`\${user?.username ?? 'nobody'} \${notice?.ok ?? ''}\`)
+})
+`,
+    )
+    run(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', '.'], join(dir, 'ts'))
+  })
+
+  test('publint reports nothing', () => {
+    const output = run(join(ROOT, 'node_modules', '.bin', 'publint'), ['--strict'], ROOT)
+    assert.match(output, /All good!/)
+  })
+
+  test('arethetypeswrong reports nothing for an ESM-only package loaded with import or require(esm)', () => {
+    // esm-only: CommonJS consumers load the package with require(esm), Node.js 20.19+.
+    run(join(ROOT, 'node_modules', '.bin', 'attw'), ['--pack', '.', '--profile', 'esm-only', '--format', 'ascii'], ROOT)
+  })
+})
