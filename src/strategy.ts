@@ -9,7 +9,7 @@ import { Strategy } from 'passport-strategy'
 import type { Request } from 'express'
 import { buildAuthorizationRequest, type FlowSubject } from './authorize.js'
 import { completeFlow, type JustpassTokens, type JustpassUserinfo, type VerifiedFlow } from './callback.js'
-import { JustpassRefusal, JustpassUsageError, type RefusalReason } from './errors.js'
+import { JustpassError, JustpassRefusal, JustpassUsageError, type RefusalReason } from './errors.js'
 import { FlowStateStore, type FlowSession, type PendingFlow } from './flow-state.js'
 import {
   resolveOptions,
@@ -20,6 +20,7 @@ import {
 } from './options.js'
 import { ProviderContextSource } from './provider.js'
 import { safeReturnTo } from './return-to.js'
+import { log, statePrefix } from './log.js'
 
 /** What the strategy knows of a flow; given to the verify callback and carried by success and fail. */
 export interface JustpassFlowInfo {
@@ -148,8 +149,9 @@ export class JustpassStrategy<User = unknown> extends Strategy {
       work = Promise.reject(err)
     }
     work.catch((err: unknown) => {
-      if (err instanceof JustpassRefusal) this.refuse(req, err)
-      else this.error(err instanceof Error ? err : new Error(String(err)))
+      if (err instanceof JustpassRefusal) return this.refuse(req, err)
+      log('error: %s', err instanceof JustpassError ? `${err.code}: ${err.message}` : err instanceof Error ? err.name : 'unknown')
+      this.error(err instanceof Error ? err : new Error(String(err)))
     })
   }
 
@@ -187,6 +189,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
     const context = await this.provider.get()
     const request = await buildAuthorizationRequest(req, context.config, this.options, subject)
     this.flows.put(session, request.state, request.flow)
+    log('start %s%s, state %s', mode, mode === 'login' ? (subject.identifier ? ' (second factor)' : ' (single factor)') : '', statePrefix(request.state))
     this.redirect(request.url.href)
   }
 
@@ -198,6 +201,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
       throw new JustpassRefusal('invalid_callback', 'the callback is malformed: it needs exactly one state')
     }
     const taken = this.flows.take(session, state)
+    log('callback, state %s: %s', statePrefix(state), taken.status === 'found' ? `a pending ${taken.flow.mode} flow` : taken.status)
     if (taken.status === 'unknown') {
       throw new JustpassRefusal('state_unknown', 'this sign-in link is unknown or was already used; start again')
     }
@@ -249,6 +253,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
       }
     })
     if (user) {
+      log('success: %s', flow.mode)
       this.success(user, info)
       return
     }
@@ -299,6 +304,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
     if (platform !== undefined) info.platform = platform
     if (providerError !== undefined) info.providerError = providerError
     if (flow?.mode === 'login' && flow.expected !== undefined) delete sessionOf(req)[this.options.baseUsernameKey]
+    log('refused%s: %s (%s)', flow ? ` ${flow.mode}` : '', refusal.code, refusal.message)
     this.fail(info, FAILURE_STATUS[refusal.code] ?? 401)
   }
 }

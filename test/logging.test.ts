@@ -1,0 +1,54 @@
+/**
+ * DEBUG=passport-justpass traces every step of a flow and never prints the client
+ * secret, a code, a token or a whole state.
+ */
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { format } from 'node:util'
+import createDebug from 'debug'
+import { Browser } from './support/browser.ts'
+import { finishFlow, startFlow, startHarness, whoAmI, type Harness } from './support/harness.ts'
+
+describe('debug logging', () => {
+  const lines: string[] = []
+  const secrets = new Set<string>()
+  let harness: Harness
+  const originalLog = createDebug.log
+
+  before(async () => {
+    harness = await startHarness({
+      verify(tokens, userinfo, _info, done) {
+        for (const token of [tokens.access_token, tokens.id_token]) if (token) secrets.add(token)
+        harness.app.users.findByUsername(userinfo.preferred_username).then((user) => done(null, user ?? false), done)
+      },
+    })
+    createDebug.log = (...args: unknown[]) => void lines.push(format(...args))
+    createDebug.enable('passport-justpass')
+  })
+  after(async () => {
+    createDebug.disable()
+    createDebug.log = originalLog
+    await harness.close()
+  })
+
+  test('traces start, callback, success and refusal, and redacts secrets, codes, tokens and states', async () => {
+    secrets.add(harness.provider.clientSecret)
+    await harness.app.users.setJustpassEnabled('alice', true)
+    const browser = new Browser()
+    const flow = await startFlow(browser, harness, '/test/password?username=alice')
+    const state = flow.authorize!.get('state')!
+    const code = new URL(flow.callback!).searchParams.get('code')!
+    secrets.add(state).add(code).add(flow.authorize!.get('nonce')!)
+    await finishFlow(browser, flow.callback!)
+    assert.equal((await whoAmI(browser, harness)).user?.username, 'alice')
+    await finishFlow(browser, flow.callback!) // replayed: refused
+
+    const trace = lines.join('\n')
+    assert.match(trace, new RegExp(`start login \\(second factor\\), state ${state.slice(0, 6)}…`))
+    assert.match(trace, new RegExp(`callback, state ${state.slice(0, 6)}…: a pending login flow`))
+    assert.match(trace, /success: login/)
+    assert.match(trace, /refused: state_unknown/)
+    assert.equal(secrets.size, 6, 'secret, state, code, nonce, access token and ID token were all seen')
+    for (const secret of secrets) assert.ok(!trace.includes(secret), 'a secret value reached the log')
+  })
+})
