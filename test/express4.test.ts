@@ -42,7 +42,7 @@ describe('Express 4', () => {
     app.get('/me', (req, res) => void res.json({ user: req.user ?? null, notice: takeJustpassNotice(req as never) ?? null }))
     app.get('/justpass/reg', authenticator.authenticate('justpass', { mode: 'register' }))
     app.get('/justpass/login', authenticator.authenticate('justpass', { mode: 'login' }))
-    app.get('/justpass/callback', justpassCallback({ authenticator }))
+    app.get('/justpass/callback', justpassCallback({ authenticator }) as never)
     server.handle(app)
   })
   after(async () => {
