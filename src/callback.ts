@@ -15,13 +15,18 @@ import type { ProviderContext } from './provider.js'
 export type JustpassTokens = client.TokenEndpointResponse & client.TokenEndpointResponseHelpers
 
 /** The userinfo endpoint's answer, with the identifier justpass.me vouches for. */
-export type JustpassUserinfo = client.UserInfoResponse & { preferred_username: string }
+export type JustpassUserinfo = client.UserInfoResponse & {
+  /** The identifier the passkey belongs to: the site looks its user up by it. */
+  preferred_username: string
+}
 
 /** A flow whose every check has passed. */
 export interface VerifiedFlow {
+  /** The token endpoint's answer. */
   tokens: JustpassTokens
   /** The verified ID token claims. */
   claims: JWTPayload
+  /** The userinfo endpoint's answer. */
   userinfo: JustpassUserinfo
   /** The identifier the passkey belongs to (`preferred_username`). */
   username: string

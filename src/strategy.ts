@@ -108,11 +108,11 @@ export class JustpassStrategy<User = unknown> extends Strategy {
   /** The name passport knows the strategy by: `'justpass'`. */
   name = 'justpass'
   /** The validated options, defaults applied. */
-  protected readonly options: ResolvedOptions<User>
+  private readonly options: ResolvedOptions<User>
   /** Pending flows, kept in the session. */
-  protected readonly flows: FlowStateStore
+  private readonly flows: FlowStateStore
   /** The provider: its openid-client configuration and ID token key. */
-  protected readonly provider: ProviderContextSource
+  private readonly provider: ProviderContextSource
   private readonly verify: JustpassVerify<User> | JustpassVerifyWithRequest<User> | undefined
 
   /**
