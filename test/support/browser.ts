@@ -40,13 +40,24 @@ export class Browser {
     }
   }
 
-  /** One request, no redirect followed. */
-  async get(url: string, init: { headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<Hop> {
+  /** One GET request, no redirect followed. */
+  get(url: string, init: { headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<Hop> {
+    return this.#request('GET', url, init)
+  }
+
+  /** One POST of an HTML form (urlencoded), no redirect followed. */
+  post(url: string, form: Record<string, string>, init: { headers?: Record<string, string> } = {}): Promise<Hop> {
+    return this.#request('POST', url, { headers: { 'content-type': 'application/x-www-form-urlencoded', ...init.headers }, body: new URLSearchParams(form).toString() })
+  }
+
+  async #request(method: string, url: string, init: { headers?: Record<string, string>; signal?: AbortSignal; body?: string }): Promise<Hop> {
     const target = new URL(url)
     const cookie = this.#cookieHeader(target)
     const response = await fetch(target, {
+      method,
       redirect: 'manual',
       headers: { ...this.headers, ...init.headers, ...(cookie ? { cookie } : {}) },
+      body: init.body,
       signal: init.signal ?? AbortSignal.timeout(15_000),
     })
     this.#store(target, response)
