@@ -89,11 +89,13 @@ export class FlowStateStore {
    * it is still valid or has expired.
    */
   take(session: FlowSession, state: string): TakenFlow {
-    const flows = this.#flows(session)
-    if (!Object.hasOwn(flows, state)) return { status: 'unknown' }
-    const flow = flows[state] as PendingFlow
-    delete flows[state]
-    if (Object.keys(flows).length === 0) delete session[this.#key]
+    const flows = session[this.#key]
+    // An unknown state leaves the session as it was: a stray callback must not create one.
+    if (typeof flows !== 'object' || flows === null || !Object.hasOwn(flows, state)) return { status: 'unknown' }
+    const pending = flows as PendingFlows
+    const flow = pending[state] as PendingFlow
+    delete pending[state]
+    if (Object.keys(pending).length === 0) delete session[this.#key]
     if (now() - flow.started > this.#maxAge) return { status: 'expired', flow }
     return { status: 'found', flow }
   }

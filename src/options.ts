@@ -209,8 +209,9 @@ function parseHttpURL(name: string, value: string): URL {
 }
 
 /** Derive the issuer and endpoints from the provider base URL, as justpass.me lays them out. */
-export function deriveEndpoints(opURL: URL): JustpassEndpoints {
-  const base = opURL.href.endsWith('/') ? opURL.href : `${opURL.href}/`
+export function deriveEndpoints(opURL: URL | string): JustpassEndpoints {
+  const href = new URL(opURL).href
+  const base = href.endsWith('/') ? href : `${href}/`
   return {
     issuer: base.slice(0, -1),
     authorization: `${base}authorize/`,
@@ -269,6 +270,8 @@ export function resolveOptions<User>(input: JustpassStrategyOptions<User> | Just
     throw new JustpassConfigError('opURL', 'must use https: (plain http: is accepted only for loopback hosts, or with allowInsecureHTTP: true)')
   }
 
+  const passReqToCallback = optionalBoolean(options, 'passReqToCallback')
+  if (passReqToCallback && !hasVerify) throw new JustpassConfigError('passReqToCallback', 'needs a verify callback (the second constructor argument)')
   const clientID = requiredString(options, 'clientID')
   const clientSecret = requiredString(options, 'clientSecret')
   const callbackURL = parseHttpURL('callbackURL', requiredString(options, 'callbackURL'))
@@ -301,7 +304,7 @@ export function resolveOptions<User>(input: JustpassStrategyOptions<User> | Just
     scope: resolveScope(options.scope),
     idTokenAlg: idTokenAlg as IdTokenAlgorithm,
     tokenEndpointAuthMethod: authMethod,
-    passReqToCallback: optionalBoolean(options, 'passReqToCallback'),
+    passReqToCallback,
     maxAge: optionalNumber(options, 'maxAge', 60, 0, 86_400),
     acrValues: optionalString(options, 'acrValues', 'keys'),
     hintMode: optionalString(options, 'hintMode', 'token'),

@@ -99,6 +99,8 @@ describe('options', () => {
     assert.doesNotThrow(() => new JustpassStrategy({ ...VALID, opURL: 'http://idp.internal/openid/', allowInsecureHTTP: true }))
   })
 
+  test('passReqToCallback without a verify callback is refused by name', () => refused({ ...VALID, passReqToCallback: true }, 'passReqToCallback'))
+
   test('userStore is optional when a verify callback is given', () => {
     const { userStore: _ignored, ...rest } = VALID
     assert.doesNotThrow(() => new JustpassStrategy(rest, (_tokens, _userinfo, _info, done) => done(null, false)))
@@ -114,6 +116,7 @@ describe('options', () => {
     }
     assert.deepEqual(deriveEndpoints(new URL('https://acme.accounts.justpass.me/openid/')), expected)
     assert.deepEqual(deriveEndpoints(new URL('https://acme.accounts.justpass.me/openid')), expected)
+    assert.deepEqual(deriveEndpoints('https://acme.accounts.justpass.me/openid/'), expected)
   })
 })
 

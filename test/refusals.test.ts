@@ -155,6 +155,12 @@ describe('refusals against the provider', () => {
     assert.equal((await whoAmI(browser, harness)).notice?.reason, 'state_unknown')
   })
 
+  test('a stray callback with an unknown state does not create a session of its own', async () => {
+    const hop = await new Browser().get(`${harness.app.origin}/justpass/plain-callback?code=abc&state=never-issued`)
+    assert.equal(hop.status, 401)
+    assert.equal(hop.headers.get('set-cookie'), null)
+  })
+
   test('two concurrent flows in one session both complete, in either order', async () => {
     await harness.app.users.setJustpassEnabled('alice', false)
     const browser = await loggedIn('alice')

@@ -3,7 +3,7 @@
  */
 import { Controller, Get, Req, Res, UseGuards } from '@nestjs/common'
 import type { Request, Response } from 'express'
-import type { JustpassFlowInfo } from '../../src/index.ts'
+import type { JustpassFlowInfo } from 'passport-justpass'
 import { JustpassCallbackGuard, JustpassLoginGuard, JustpassRegisterGuard } from './justpass.guards.ts'
 
 @Controller('justpass')

@@ -3,7 +3,7 @@
  */
 import { Injectable, UnauthorizedException, type ExecutionContext } from '@nestjs/common'
 import { AuthGuard } from '@nestjs/passport'
-import type { JustpassFailureInfo } from '../../src/index.ts'
+import type { JustpassFailureInfo } from 'passport-justpass'
 
 /** Starts REG: redirects the logged-in user to justpass.me to create a passkey. */
 @Injectable()

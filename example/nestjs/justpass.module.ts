@@ -4,7 +4,7 @@
  */
 import { Module, type DynamicModule, Injectable, Inject } from '@nestjs/common'
 import { PassportModule, PassportSerializer } from '@nestjs/passport'
-import type { JustpassStrategyOptions, JustpassUserStore } from '../../src/index.ts'
+import type { JustpassStrategyOptions, JustpassUserStore } from 'passport-justpass'
 import { JustpassController } from './justpass.controller.ts'
 import { JUSTPASS_OPTIONS, JUSTPASS_USERS, JustpassNestStrategy, type NestUser } from './justpass.strategy.ts'
 

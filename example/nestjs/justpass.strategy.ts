@@ -4,7 +4,7 @@
  */
 import { Inject, Injectable } from '@nestjs/common'
 import { PassportStrategy } from '@nestjs/passport'
-import { JustpassStrategy, type JustpassFlowInfo, type JustpassStrategyOptions, type JustpassTokens, type JustpassUserinfo, type JustpassUserStore } from '../../src/index.ts'
+import { JustpassStrategy, type JustpassFlowInfo, type JustpassStrategyOptions, type JustpassTokens, type JustpassUserinfo, type JustpassUserStore } from 'passport-justpass'
 
 /** Injection token of the strategy options. */
 export const JUSTPASS_OPTIONS = Symbol('JUSTPASS_OPTIONS')

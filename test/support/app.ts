@@ -102,6 +102,8 @@ export function buildTestApp(
 
   app.get('/justpass/reg', authenticator.authenticate('justpass', { mode: 'register' }))
   app.get('/justpass/login', authenticator.authenticate('justpass', { mode: 'login' }))
+  // The strategy alone, no outcome helper and no redirects: what passport itself answers.
+  app.get('/justpass/plain-callback', authenticator.authenticate('justpass'))
   if (options.callbackStyle === 'redirects') {
     app.get('/justpass/callback', authenticator.authenticate('justpass', { successRedirect: '/welcome', failureRedirect: '/login?failed=1' }))
   } else {

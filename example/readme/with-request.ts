@@ -1,0 +1,19 @@
+/**
+ * A verify callback that receives the request first (`passReqToCallback: true`).
+ */
+import { JustpassStrategy } from 'passport-justpass'
+import type { JustpassSettings } from './site.js'
+import type { SqliteUserStore, User } from './user-store.js'
+
+/** The strategy with a verify callback that reads the callback request. */
+export function createRequestStrategy(settings: JustpassSettings, users: SqliteUserStore): JustpassStrategy<User> {
+  return new JustpassStrategy<User>({ ...settings, passReqToCallback: true }, (req, _tokens, userinfo, info, done) => {
+    if (info.mode === 'register') {
+      // REG: req.user is the logged-in user; the strategy has checked the passkey is theirs.
+      const user = req.user as User
+      users.setJustpassEnabled(user.username, true).then((updated) => done(null, updated ?? user), done)
+      return
+    }
+    users.findByUsername(userinfo.preferred_username).then((user) => done(null, user ?? false), done)
+  })
+}

@@ -1,0 +1,620 @@
+/**
+ * The README's code examples: every TypeScript or JavaScript block names the file (or
+ * the region of a file) it is taken from and equals it; and those files (under
+ * example/readme/) run: REG, second-factor and single-factor LOGIN through the local
+ * provider, the SQLite user store, a custom verify, passReqToCallback, plain redirects,
+ * a mobile app's JSON answers, the NestJS bootstrap, and the messages the
+ * Troubleshooting section quotes. Needs `npm run build` first: the examples import the
+ * package by its name, which resolves to dist/.
+ */
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { existsSync, readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import Database from 'better-sqlite3'
+import express from 'express'
+import { Passport } from 'passport'
+import { JustpassConfigError, JustpassStrategy, MemoryUserStore } from 'passport-justpass'
+import type { INestApplication } from '@nestjs/common'
+import { createSite, type JustpassSettings } from '../example/readme/site.ts'
+import { SqliteUserStore } from '../example/readme/user-store.ts'
+import { createVerifyStrategy } from '../example/readme/verify.ts'
+import { createRequestStrategy } from '../example/readme/with-request.ts'
+import { createRedirectSite } from '../example/readme/redirects.ts'
+import { demoUsers, openUsers } from '../example/readme/memory-store.ts'
+import { createNestSite } from '../example/readme/nest-main.ts'
+import { Browser, type Hop } from './support/browser.ts'
+import { startTestProvider, type TestProvider } from './support/provider.ts'
+import { startLoopbackServer, type LoopbackServer } from './support/server.ts'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const README = readFileSync(`${ROOT}README.md`, 'utf8')
+
+// ---------------------------------------------------------------------------------
+// The README's code blocks and their files
+
+/** A fenced code block of the README. */
+interface CodeBlock {
+  /** 1-based line of the opening fence. */
+  line: number
+  lang: string
+  content: string[]
+  /** The `<!-- example: ... -->` marker on the last non-blank line before the fence. */
+  marker?: { file: string; region?: string }
+}
+
+const MARKER = /^<!--\s*example:\s*([^\s#]+)(?:#([\w-]+))?\s*-->$/
+const CHECKED_LANGUAGES = new Set(['ts', 'typescript', 'tsx', 'mts', 'cts', 'js', 'javascript', 'jsx', 'mjs', 'cjs'])
+const REGION = /^\s*\/\/\s*#region\s+([\w-]+)\s*$/
+const END_REGION = /^\s*\/\/\s*#endregion\b/
+
+/** Every fenced code block of `markdown`, with the marker before it when there is one. */
+function codeBlocks(markdown: string): CodeBlock[] {
+  const lines = markdown.split('\n')
+  const blocks: CodeBlock[] = []
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^(\s*)(`{3,}|~{3,})\s*([\w+-]*)/.exec(lines[i]!)
+    if (!open) continue
+    const fence = open[2]!
+    const block: CodeBlock = { line: i + 1, lang: open[3]!.toLowerCase(), content: [] }
+    let previous = i - 1
+    while (previous >= 0 && lines[previous]!.trim() === '') previous--
+    const marker = previous >= 0 ? MARKER.exec(lines[previous]!.trim()) : null
+    if (marker) block.marker = marker[2] ? { file: marker[1]!, region: marker[2] } : { file: marker[1]! }
+    let j = i + 1
+    while (j < lines.length && !lines[j]!.trim().startsWith(fence)) block.content.push(lines[j++]!)
+    assert.ok(j < lines.length, `README line ${i + 1}: the code block is not closed`)
+    blocks.push(block)
+    i = j
+  }
+  return blocks
+}
+
+/** Lines without trailing whitespace, and without blank lines at the end. */
+function normalize(lines: string[]): string[] {
+  const out = lines.map((line) => line.trimEnd())
+  while (out.length > 0 && out.at(-1) === '') out.pop()
+  return out
+}
+
+/** The lines of an example file, or of one region of it, without region marker lines. */
+function exampleLines(file: string, region?: string): string[] {
+  const lines = readFileSync(`${ROOT}${file}`, 'utf8').split('\n')
+  const isMarker = (line: string) => REGION.test(line) || END_REGION.test(line)
+  if (region === undefined) return normalize(lines.filter((line) => !isMarker(line)))
+  const start = lines.findIndex((line) => REGION.exec(line)?.[1] === region)
+  assert.ok(start !== -1, `${file} has no "// #region ${region}"`)
+  const out: string[] = []
+  let depth = 1
+  for (const line of lines.slice(start + 1)) {
+    if (REGION.test(line)) depth++
+    else if (END_REGION.test(line) && --depth === 0) return normalize(out)
+    if (!isMarker(line)) out.push(line)
+  }
+  assert.fail(`${file}: region "${region}" has no "// #endregion"`)
+}
+
+describe('README code blocks', () => {
+  const blocks = codeBlocks(README)
+  const checked = blocks.filter((block) => CHECKED_LANGUAGES.has(block.lang))
+
+  test('the README has TypeScript examples, the mermaid diagrams and the test command', () => {
+    assert.ok(checked.length >= 10, `only ${checked.length} TypeScript/JavaScript blocks`)
+    assert.ok(blocks.filter((block) => block.lang === 'mermaid').length >= 3, 'the three sequence diagrams')
+    assert.ok(blocks.some((block) => block.lang === 'sh' && block.content.some((line) => line.trim() === 'npm test')), 'Development shows `npm test`')
+  })
+
+  test('every TypeScript or JavaScript block has an example marker', () => {
+    const unmarked = checked.filter((block) => block.marker === undefined).map((block) => `line ${block.line}`)
+    assert.deepEqual(unmarked, [], 'code blocks without <!-- example: example/<dir>/<file>.ts -->')
+  })
+
+  test('every example marker is followed by a TypeScript or JavaScript block', () => {
+    const lines = README.split('\n')
+    const markerLines = lines.flatMap((line, index) => (MARKER.test(line.trim()) ? [index + 1] : []))
+    const used = new Set(checked.flatMap((block) => (block.marker ? [block.line] : [])))
+    for (const line of markerLines) {
+      let next = line
+      while (next < lines.length && lines[next]!.trim() === '') next++
+      assert.ok(used.has(next + 1), `README line ${line}: the marker is not followed by a ts/js code block`)
+    }
+  })
+
+  for (const block of checked) {
+    if (!block.marker) continue
+    const { file, region } = block.marker
+    test(`README line ${block.line} equals ${file}${region ? `#${region}` : ''}`, () => {
+      assert.match(file, /^example\/(readme|nestjs)\/[\w.-]+\.ts$/, 'markers name a file under example/readme/ or example/nestjs/')
+      assert.ok(existsSync(`${ROOT}${file}`), `${file} does not exist`)
+      assert.deepEqual(normalize(block.content), exampleLines(file, region))
+    })
+  }
+})
+
+// ---------------------------------------------------------------------------------
+// Running the examples
+
+const SESSION_SECRET = 'readme-session-secret'
+
+/** The site's session cookie (express-session's default name), as the browser holds it. */
+function sessionCookie(browser: Browser): string | undefined {
+  return browser.cookies.get('127.0.0.1')?.get('connect.sid')
+}
+
+/** The password step, as the browser posts the login form: where the site sends it next, as a path. */
+async function logIn(browser: Browser, origin: string, username: string, password = `${username}-password`): Promise<string | undefined> {
+  const hop = await browser.post(`${origin}/login`, { username, password })
+  assert.equal(hop.status, 302)
+  return hop.location?.slice(origin.length)
+}
+
+/** Follow `url` through justpass.me and back to the site, to the first answer that is not a redirect. */
+async function throughJustpass(browser: Browser, url: string, callbackURL: string): Promise<{ callback: Hop; last: Hop }> {
+  const { hops } = await browser.follow(url)
+  const callback = hops.find((hop) => hop.url.startsWith(`${callbackURL}?`))
+  assert.ok(callback, `justpass.me sent the browser back to ${callbackURL}`)
+  return { callback, last: hops.at(-1)! }
+}
+
+/** The same, for a mobile app: the request that starts the flow names its platform. */
+async function throughJustpassAsApp(browser: Browser, url: string, callbackURL: string): Promise<{ callback: Hop; last: Hop }> {
+  const start = await browser.get(url, { headers: { 'AMWAL-PLATFORM': 'app' } })
+  assert.equal(start.status, 302)
+  return throughJustpass(browser, start.location!, callbackURL)
+}
+
+/** A provider that knows the callback URL (`/justpass/callback`) of each of these sites. */
+async function startProviderFor(servers: LoopbackServer[], options: { idTokenAlg?: 'HS256' | 'RS256' } = {}): Promise<TestProvider> {
+  return startTestProvider({ redirectURIs: servers.map((server) => `${server.origin}/justpass/callback`), ...options })
+}
+
+/** The strategy settings of the site on `server`, against `provider`. */
+function settingsFor(provider: TestProvider, server: LoopbackServer): JustpassSettings {
+  return { opURL: provider.opURL, clientID: provider.clientID, clientSecret: provider.clientSecret, callbackURL: `${server.origin}/justpass/callback` }
+}
+
+/** The SQLite store over a fresh in-memory database, with users who log in with `<name>-password`. */
+async function sqliteUsers(...usernames: string[]): Promise<{ db: Database.Database; users: SqliteUserStore }> {
+  const db = new Database(':memory:')
+  const users = new SqliteUserStore(db)
+  for (const username of usernames) await users.addUser(username, `${username}-password`)
+  return { db, users }
+}
+
+/** The `justpass_enabled` column of a user, as stored. */
+function flagOf(db: Database.Database, username: string): unknown {
+  return db.prepare('SELECT justpass_enabled FROM users WHERE username = ?').pluck().get(username)
+}
+
+describe('example/readme/site.ts with example/readme/user-store.ts (SQLite :memory:)', () => {
+  let server: LoopbackServer
+  let provider: TestProvider
+  let db: Database.Database
+  let users: SqliteUserStore
+  let origin: string
+  let callbackURL: string
+
+  before(async () => {
+    server = await startLoopbackServer()
+    provider = await startProviderFor([server])
+    ;({ db, users } = await sqliteUsers('alice', 'bob', 'carol'))
+    const settings = settingsFor(provider, server)
+    server.handle(createSite({ ...settings, sessionSecret: SESSION_SECRET, users }))
+    origin = server.origin
+    callbackURL = settings.callbackURL
+  })
+  after(async () => {
+    await server.close()
+    await provider.close()
+    db.close()
+  })
+
+  test('the password step logs a user without a passkey in; a wrong password does not', async () => {
+    const browser = new Browser()
+    assert.equal(await logIn(browser, origin, 'alice', 'wrong'), '/login?failed=1')
+    assert.equal((await browser.json(`${origin}/`)).user, null)
+    assert.equal(await logIn(browser, origin, 'alice'), '/')
+    assert.deepEqual(await browser.json(`${origin}/`), { user: 'alice', justpassEnabled: false })
+  })
+
+  test('REG: the logged-in user registers a passkey; the flag is set in the database', async () => {
+    const browser = new Browser()
+    await logIn(browser, origin, 'alice')
+    const { callback, last } = await throughJustpass(browser, `${origin}/justpass/reg`, callbackURL)
+    assert.equal(provider.authorizationRequests.at(-1)?.get('prompt'), 'create')
+    assert.equal(provider.authorizationRequests.at(-1)?.get('login_hint'), 'alice')
+    assert.equal(callback.location, `${origin}/`)
+    assert.deepEqual(JSON.parse(last.body), { user: 'alice', justpassEnabled: true, notice: { mode: 'register', ok: true } })
+    assert.equal(flagOf(db, 'alice'), 1)
+    assert.equal(flagOf(db, 'bob'), 0)
+  })
+
+  test('LOGIN as a second factor: the password leads to the passkey, and only then is the user logged in', async () => {
+    const browser = new Browser()
+    assert.equal(await logIn(browser, origin, 'alice'), '/justpass/login')
+    assert.equal((await browser.json(`${origin}/`)).user, null, 'the password alone logs nobody in')
+    const before = sessionCookie(browser)
+    const { callback, last } = await throughJustpass(browser, `${origin}/justpass/login`, callbackURL)
+    assert.equal(provider.authorizationRequests.at(-1)?.get('prompt'), 'login')
+    assert.equal(provider.authorizationRequests.at(-1)?.get('login_hint'), 'alice')
+    assert.equal(callback.location, `${origin}/`)
+    assert.deepEqual(JSON.parse(last.body), { user: 'alice', justpassEnabled: true, notice: { mode: 'login', ok: true } })
+    assert.notEqual(sessionCookie(browser), before, 'a new session')
+  })
+
+  test('LOGIN as a second factor with another user\'s passkey fails, back to the login page', async () => {
+    provider.behaviour = { action: 'approve', account: 'bob' }
+    try {
+      const browser = new Browser()
+      await logIn(browser, origin, 'alice')
+      const { callback, last } = await throughJustpass(browser, `${origin}/justpass/login`, callbackURL)
+      assert.equal(callback.location, `${origin}/login`)
+      assert.deepEqual(JSON.parse(last.body), { failed: true, message: 'the passkey belongs to another user than the one this login was for' })
+      assert.equal((await browser.json(`${origin}/`)).user, null)
+    } finally {
+      provider.behaviour = { action: 'approve' }
+    }
+  })
+
+  test('LOGIN as the only factor: the passkey says who the user is', async () => {
+    provider.behaviour = { action: 'approve', account: 'alice' }
+    try {
+      const browser = new Browser()
+      const { callback, last } = await throughJustpass(browser, `${origin}/justpass/login?next=/orders`, callbackURL)
+      assert.equal(provider.authorizationRequests.at(-1)?.get('login_hint'), null)
+      assert.equal(callback.location, `${origin}/orders`)
+      assert.equal(last.status, 404, 'the example has no /orders page')
+      assert.deepEqual(await browser.json(`${origin}/`), { user: 'alice', justpassEnabled: true, notice: { mode: 'login', ok: true } })
+    } finally {
+      provider.behaviour = { action: 'approve' }
+    }
+  })
+
+  test('LOGIN of a passkey the site has no user for: the login page shows the notice', async () => {
+    provider.behaviour = { action: 'approve', account: 'zed' }
+    try {
+      const browser = new Browser()
+      const { callback, last } = await throughJustpass(browser, `${origin}/justpass/login`, callbackURL)
+      assert.equal(callback.location, `${origin}/login`)
+      assert.deepEqual(JSON.parse(last.body), { failed: true, message: 'no account on this site matches this passkey' })
+      assert.deepEqual(await browser.json(`${origin}/login`), { failed: false }, 'the notice is shown once')
+    } finally {
+      provider.behaviour = { action: 'approve' }
+    }
+  })
+
+  test('a mobile app gets JSON: LOGIN answers the username and the session id as token', async () => {
+    provider.behaviour = { action: 'approve', account: 'alice' }
+    try {
+      const browser = new Browser()
+      const { callback } = await throughJustpassAsApp(browser, `${origin}/justpass/login`, callbackURL)
+      assert.equal(provider.authorizationRequests.at(-1)?.get('AMWALPLATFORM'), 'app')
+      assert.equal(callback.status, 200)
+      const answer = JSON.parse(callback.body) as { username: string; token: string }
+      assert.equal(answer.username, 'alice')
+      assert.ok(decodeURIComponent(sessionCookie(browser)!).startsWith(`s:${answer.token}.`), 'the token is the new session id, signed in the cookie')
+      assert.equal((await browser.json(`${origin}/`)).user, 'alice', 'the cookie of the answer logs the app in')
+    } finally {
+      provider.behaviour = { action: 'approve' }
+    }
+  })
+
+  test('a mobile app gets JSON: REG answers the flag, a failure answers 401 with err and reason', async () => {
+    const browser = new Browser()
+    await logIn(browser, origin, 'carol')
+    const reg = await throughJustpassAsApp(browser, `${origin}/justpass/reg`, callbackURL)
+    assert.equal(reg.callback.status, 200)
+    assert.deepEqual(JSON.parse(reg.callback.body), { username: 'carol', justpassEnabled: true })
+    assert.equal(flagOf(db, 'carol'), 1)
+
+    provider.behaviour = { action: 'cancel' }
+    try {
+      const failed = await throughJustpassAsApp(new Browser(), `${origin}/justpass/login`, callbackURL)
+      assert.equal(failed.callback.status, 401)
+      assert.deepEqual(JSON.parse(failed.callback.body), { err: 'the passkey step was cancelled', reason: 'provider_denied' })
+    } finally {
+      provider.behaviour = { action: 'approve' }
+    }
+  })
+
+  test('justpass.me unavailable at the callback: the error handler answers 502', async () => {
+    provider.behaviour = { action: 'approve', account: 'alice' }
+    const browser = new Browser()
+    const { stoppedAt } = await browser.follow(`${origin}/justpass/login`, (next) => next.href.startsWith(`${callbackURL}?`))
+    assert.ok(stoppedAt)
+    provider.unavailable = true
+    try {
+      const answer = await browser.get(stoppedAt)
+      assert.equal(answer.status, 502)
+      assert.equal(answer.body, 'Passkey login is unavailable, try again later.')
+    } finally {
+      provider.unavailable = false
+      provider.behaviour = { action: 'approve' }
+    }
+  })
+})
+
+describe('example/readme/verify.ts: a custom verify callback', () => {
+  let server: LoopbackServer
+  let provider: TestProvider
+  let db: Database.Database
+  let callbackURL: string
+
+  before(async () => {
+    server = await startLoopbackServer()
+    provider = await startProviderFor([server])
+    const sqlite = await sqliteUsers('alice')
+    db = sqlite.db
+    const settings = settingsFor(provider, server)
+    callbackURL = settings.callbackURL
+    server.handle(createSite({ ...settings, sessionSecret: SESSION_SECRET, users: sqlite.users, strategy: createVerifyStrategy(settings, sqlite.users) }))
+  })
+  after(async () => {
+    await server.close()
+    await provider.close()
+    db.close()
+  })
+
+  test('REG sets the flag, and the passkey then logs the user in', async () => {
+    const browser = new Browser()
+    await logIn(browser, server.origin, 'alice')
+    const reg = await throughJustpass(browser, `${server.origin}/justpass/reg`, callbackURL)
+    assert.deepEqual(JSON.parse(reg.last.body), { user: 'alice', justpassEnabled: true, notice: { mode: 'register', ok: true } })
+    assert.equal(flagOf(db, 'alice'), 1)
+
+    const other = new Browser()
+    assert.equal(await logIn(other, server.origin, 'alice'), '/justpass/login')
+    const login = await throughJustpass(other, `${server.origin}/justpass/login`, callbackURL)
+    assert.deepEqual(JSON.parse(login.last.body), { user: 'alice', justpassEnabled: true, notice: { mode: 'login', ok: true } })
+  })
+
+  test('refuses an unknown user with its own message', async () => {
+    provider.behaviour = { action: 'approve', account: 'zed' }
+    try {
+      const { callback, last } = await throughJustpass(new Browser(), `${server.origin}/justpass/login`, callbackURL)
+      assert.equal(callback.location, `${server.origin}/login`)
+      assert.deepEqual(JSON.parse(last.body), { failed: true, message: 'no account matches this passkey' })
+    } finally {
+      provider.behaviour = { action: 'approve' }
+    }
+  })
+})
+
+describe('example/readme/with-request.ts: passReqToCallback', () => {
+  let server: LoopbackServer
+  let provider: TestProvider
+  let db: Database.Database
+  let callbackURL: string
+
+  before(async () => {
+    server = await startLoopbackServer()
+    provider = await startProviderFor([server])
+    const sqlite = await sqliteUsers('bob')
+    db = sqlite.db
+    const settings = settingsFor(provider, server)
+    callbackURL = settings.callbackURL
+    server.handle(createSite({ ...settings, sessionSecret: SESSION_SECRET, users: sqlite.users, strategy: createRequestStrategy(settings, sqlite.users) }))
+  })
+  after(async () => {
+    await server.close()
+    await provider.close()
+    db.close()
+  })
+
+  test('REG flags the logged-in user (req.user); LOGIN finds the passkey\'s user', async () => {
+    const browser = new Browser()
+    await logIn(browser, server.origin, 'bob')
+    const reg = await throughJustpass(browser, `${server.origin}/justpass/reg`, callbackURL)
+    assert.deepEqual(JSON.parse(reg.last.body), { user: 'bob', justpassEnabled: true, notice: { mode: 'register', ok: true } })
+    assert.equal(flagOf(db, 'bob'), 1)
+
+    provider.behaviour = { action: 'approve', account: 'bob' }
+    try {
+      const login = await throughJustpass(new Browser(), `${server.origin}/justpass/login`, callbackURL)
+      assert.deepEqual(JSON.parse(login.last.body), { user: 'bob', justpassEnabled: true, notice: { mode: 'login', ok: true } })
+    } finally {
+      provider.behaviour = { action: 'approve' }
+    }
+  })
+})
+
+describe('example/readme/redirects.ts and memory-store.ts: plain successRedirect and failureRedirect', () => {
+  let open: LoopbackServer
+  let demo: LoopbackServer
+  let provider: TestProvider
+  const openStore = openUsers()
+  const demoStore = demoUsers()
+
+  before(async () => {
+    open = await startLoopbackServer()
+    demo = await startLoopbackServer()
+    provider = await startProviderFor([open, demo])
+    open.handle(createRedirectSite({ ...settingsFor(provider, open), sessionSecret: SESSION_SECRET, users: openStore }))
+    demo.handle(createRedirectSite({ ...settingsFor(provider, demo), sessionSecret: SESSION_SECRET, users: demoStore }))
+  })
+  after(async () => {
+    await open.close()
+    await demo.close()
+    await provider.close()
+  })
+
+  test('the memory stores start as documented', () => {
+    assert.deepEqual(demoUsers().list(), [
+      { username: 'alice', justpassEnabled: false },
+      { username: 'bob', justpassEnabled: false },
+      { username: 'carol', justpassEnabled: true },
+    ])
+    assert.deepEqual(openUsers().list(), [])
+    assert.equal(typeof openUsers().createUser, 'function')
+    assert.equal(demoUsers().createUser, undefined)
+  })
+
+  test('success goes to /welcome, logged in; an unknown user goes to /login?failed=1', async () => {
+    provider.behaviour = { action: 'approve', account: 'carol' }
+    try {
+      const browser = new Browser()
+      const { callback, last } = await throughJustpass(browser, `${demo.origin}/justpass/login`, `${demo.origin}/justpass/callback`)
+      assert.equal(callback.location, `${demo.origin}/welcome`)
+      assert.deepEqual(JSON.parse(last.body), { user: 'carol' })
+
+      provider.behaviour = { action: 'approve', account: 'zed' }
+      const refused = await throughJustpass(new Browser(), `${demo.origin}/justpass/login`, `${demo.origin}/justpass/callback`)
+      assert.equal(refused.callback.location, `${demo.origin}/login?failed=1`)
+      assert.deepEqual(JSON.parse(refused.last.body), { failed: true })
+    } finally {
+      provider.behaviour = { action: 'approve' }
+    }
+  })
+
+  test('createOnLogin: a first passkey LOGIN creates the user; a cancel goes to failureRedirect', async () => {
+    provider.behaviour = { action: 'approve', account: 'dave' }
+    try {
+      const browser = new Browser()
+      const { callback, last } = await throughJustpass(browser, `${open.origin}/justpass/login`, `${open.origin}/justpass/callback`)
+      assert.equal(callback.location, `${open.origin}/welcome`)
+      assert.deepEqual(JSON.parse(last.body), { user: 'dave' })
+      assert.deepEqual(openStore.list(), [{ username: 'dave', justpassEnabled: false }])
+
+      provider.behaviour = { action: 'cancel' }
+      const other = new Browser()
+      const cancelled = await throughJustpass(other, `${open.origin}/justpass/login`, `${open.origin}/justpass/callback`)
+      assert.equal(cancelled.callback.location, `${open.origin}/login?failed=1`)
+      assert.deepEqual(await other.json(`${open.origin}/welcome`), { user: null })
+    } finally {
+      provider.behaviour = { action: 'approve' }
+    }
+  })
+})
+
+describe('example/readme/nest-main.ts: the NestJS bootstrap', () => {
+  let server: LoopbackServer
+  let provider: TestProvider
+  let app: INestApplication
+
+  before(async () => {
+    server = await startLoopbackServer()
+    provider = await startProviderFor([server])
+    app = await createNestSite({ ...settingsFor(provider, server), sessionSecret: SESSION_SECRET, users: new MemoryUserStore(['alice']) })
+    await app.init()
+    server.handle(app.getHttpAdapter().getInstance())
+  })
+  after(async () => {
+    await server.close()
+    await app.close()
+    await provider.close()
+  })
+
+  test('a passkey LOGIN through the module\'s guards logs the user in', async () => {
+    provider.behaviour = { action: 'approve', account: 'alice' }
+    try {
+      const browser = new Browser()
+      const { callback, last } = await throughJustpass(browser, `${server.origin}/justpass/login`, `${server.origin}/justpass/callback`)
+      assert.equal(callback.status, 302)
+      assert.equal(last.url, `${server.origin}/`)
+      assert.deepEqual(JSON.parse(last.body), { user: 'alice' })
+    } finally {
+      provider.behaviour = { action: 'approve' }
+    }
+  })
+})
+
+describe('Troubleshooting: what the README says a user sees', () => {
+  const HTTP_OP_URL = 'passport-justpass: option "opURL" must use https: (plain http: is accepted only for loopback hosts, or with allowInsecureHTTP: true)'
+  const NO_SESSION = 'passport-justpass: no session on the request: add session middleware (express-session or similar) before passport'
+  const WRONG_SECRET = 'justpass.me did not complete the passkey step (invalid_request)'
+  const WRONG_ALG = 'the ID token failed a check (unexpected JWT "alg" header parameter)'
+
+  test('the README quotes these messages exactly', () => {
+    for (const message of [HTTP_OP_URL, NO_SESSION, WRONG_SECRET, WRONG_ALG]) assert.ok(README.includes(message), message)
+  })
+
+  test('an http: opURL: the constructor throws JustpassConfigError', () => {
+    assert.throws(
+      () => new JustpassStrategy({ opURL: 'http://acme.accounts.justpass.me/openid/', clientID: 'c', clientSecret: 's', callbackURL: 'https://shop.example/justpass/callback', userStore: demoUsers() }),
+      (err: unknown) => err instanceof JustpassConfigError && err.option === 'opURL' && err.message === HTTP_OP_URL,
+    )
+  })
+
+  describe('a site without session middleware', () => {
+    let server: LoopbackServer
+    before(async () => {
+      server = await startLoopbackServer()
+      const passport = new Passport()
+      passport.use(new JustpassStrategy({ opURL: 'https://acme.accounts.justpass.me/openid/', clientID: 'c', clientSecret: 's', callbackURL: `${server.origin}/justpass/callback`, userStore: demoUsers() }))
+      const app = express()
+      app.use(passport.initialize())
+      app.get('/justpass/login', passport.authenticate('justpass', { mode: 'login' }))
+      app.use(((err, _req, res, _next) => void res.status(500).send(`${err.name}: ${err.message}`)) as express.ErrorRequestHandler)
+      server.handle(app)
+    })
+    after(() => server.close())
+
+    test('the first flow goes to the error handler with a JustpassUsageError', async () => {
+      const answer = await new Browser().get(`${server.origin}/justpass/login`)
+      assert.equal(answer.status, 500)
+      assert.equal(answer.body, `JustpassUsageError: ${NO_SESSION}`)
+    })
+  })
+
+  describe('misconfigured sites against the provider', () => {
+    let registered: LoopbackServer
+    let unregistered: LoopbackServer
+    let rs256: LoopbackServer
+    let provider: TestProvider
+    let rs256Provider: TestProvider
+    let db: Database.Database
+    let users: SqliteUserStore
+
+    before(async () => {
+      registered = await startLoopbackServer()
+      unregistered = await startLoopbackServer()
+      rs256 = await startLoopbackServer()
+      provider = await startProviderFor([registered])
+      rs256Provider = await startProviderFor([rs256], { idTokenAlg: 'RS256' })
+      ;({ db, users } = await sqliteUsers('alice'))
+      const site = { sessionSecret: SESSION_SECRET, users }
+      registered.handle(createSite({ ...settingsFor(provider, registered), clientSecret: 'not-the-client-secret', ...site }))
+      unregistered.handle(createSite({ ...settingsFor(provider, unregistered), ...site }))
+      rs256.handle(createSite({ ...settingsFor(rs256Provider, rs256), ...site }))
+    })
+    after(async () => {
+      for (const server of [registered, unregistered, rs256]) await server.close()
+      await provider.close()
+      await rs256Provider.close()
+      db.close()
+    })
+
+    test('a wrong client secret: error=invalid_request about the signature, then a LOGIN failure provider_denied', async () => {
+        provider.behaviour = { action: 'approve', account: 'alice' }
+      try {
+        const browser = new Browser()
+        const { hops, stoppedAt } = await browser.follow(`${registered.origin}/justpass/login`, (next) => next.origin === registered.origin && next.pathname === '/login')
+        assert.ok(stoppedAt)
+        const back = new URL(hops.find((hop) => hop.url.startsWith(`${registered.origin}/justpass/callback?`))!.url).searchParams
+        assert.equal(back.get('error'), 'invalid_request')
+        assert.match(back.get('error_description') ?? '', /signature/)
+        assert.equal(provider.interactions.length, 0, 'no passkey step was offered')
+        const home = await browser.json(`${registered.origin}/`)
+        assert.deepEqual(home.notice, { mode: 'login', ok: false, reason: 'provider_denied', message: WRONG_SECRET })
+      } finally {
+        provider.behaviour = { action: 'approve' }
+      }
+    })
+
+    test('an unregistered callback URL: the provider shows an error page about redirect_uri', async () => {
+      const { hops } = await new Browser().follow(`${unregistered.origin}/justpass/login`)
+      const last = hops.at(-1)!
+      assert.ok(last.url.startsWith(`${provider.opURL}authorize/?`))
+      assert.equal(last.status, 400)
+      assert.match(last.body, /redirect_uri/)
+    })
+
+    test('an ID token algorithm other than the configured one: id_token_invalid', async () => {
+        rs256Provider.behaviour = { action: 'approve', account: 'alice' }
+      const browser = new Browser()
+      await browser.follow(`${rs256.origin}/justpass/login`, (next) => next.origin === rs256.origin && next.pathname === '/login')
+      const home = await browser.json(`${rs256.origin}/`)
+      assert.deepEqual(home.notice, { mode: 'login', ok: false, reason: 'id_token_invalid', message: WRONG_ALG })
+    })
+  })
+})
