@@ -1,0 +1,110 @@
+/**
+ * The example shop's pages, rendered on the server: login, home, error.
+ */
+import type { ShopUser } from './db.ts'
+
+/** Escape text for HTML content and attribute values. */
+export function escapeHTML(value: string): string {
+  return value.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`)
+}
+
+const STYLE = `
+  :root { --ink: #16202c; --muted: #5d6b7a; --brand: #0f766e; --brand-dark: #115e59; --ok: #166534; --ok-bg: #dcfce7; --bad: #991b1b; --bad-bg: #fee2e2; }
+  * { box-sizing: border-box; }
+  body { margin: 0; min-height: 100vh; background: #f4f1ea; color: var(--ink); font: 16px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+  header { padding: 20px 32px; display: flex; align-items: center; gap: 10px; font-weight: 700; font-size: 18px; letter-spacing: .01em; }
+  header .logo { width: 28px; height: 28px; border-radius: 8px; background: var(--brand); display: grid; place-items: center; color: #fff; font-size: 15px; }
+  main { display: grid; place-items: center; padding: 24px 16px 64px; }
+  .card { width: min(440px, 100%); background: #fff; border-radius: 18px; padding: 32px; box-shadow: 0 1px 2px rgba(22,32,44,.06), 0 12px 32px rgba(22,32,44,.08); }
+  h1 { margin: 0 0 6px; font-size: 24px; }
+  .lead { margin: 0 0 24px; color: var(--muted); }
+  label { display: block; font-weight: 600; font-size: 14px; margin: 14px 0 6px; }
+  input { width: 100%; padding: 11px 12px; border: 1px solid #d4d9df; border-radius: 10px; font: inherit; }
+  input:focus { outline: 2px solid var(--brand); border-color: transparent; }
+  .button, button { display: block; width: 100%; text-align: center; padding: 12px 16px; border-radius: 10px; border: 0; font: inherit; font-weight: 600; cursor: pointer; text-decoration: none; }
+  .primary { background: var(--brand); color: #fff; margin-top: 20px; }
+  .primary:hover { background: var(--brand-dark); }
+  .secondary { background: #eef1f4; color: var(--ink); margin-top: 12px; }
+  .divider { display: flex; align-items: center; gap: 12px; color: var(--muted); font-size: 13px; margin: 22px 0 0; }
+  .divider::before, .divider::after { content: ""; flex: 1; height: 1px; background: #e3e7eb; }
+  .notice { padding: 12px 14px; border-radius: 10px; margin: 0 0 20px; font-size: 15px; }
+  .notice.ok { background: var(--ok-bg); color: var(--ok); }
+  .notice.bad { background: var(--bad-bg); color: var(--bad); }
+  .status { display: flex; justify-content: space-between; align-items: center; padding: 14px 16px; border: 1px solid #e3e7eb; border-radius: 12px; margin: 0 0 8px; }
+  .pill { font-size: 13px; font-weight: 600; padding: 3px 10px; border-radius: 999px; }
+  .pill.on { background: var(--ok-bg); color: var(--ok); }
+  .pill.off { background: #eef1f4; color: var(--muted); }
+  footer { text-align: center; color: var(--muted); font-size: 13px; padding-bottom: 32px; }
+`
+
+function layout(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHTML(title)} · Corner Shop</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<header><span class="logo">C</span> Corner Shop</header>
+<main>${body}</main>
+<footer>An example site for passport-justpass</footer>
+</body>
+</html>`
+}
+
+function notice(kind: 'ok' | 'bad', text: string, testid: string): string {
+  return `<div class="notice ${kind}" data-testid="${testid}" role="status">${escapeHTML(text)}</div>`
+}
+
+/** The login page: username and password, or a passkey alone. */
+export function loginPage(error?: string): string {
+  return layout(
+    'Log in',
+    `<section class="card">
+  <h1>Welcome back</h1>
+  <p class="lead">Log in to your Corner Shop account.</p>
+  ${error ? notice('bad', error, 'error') : ''}
+  <form method="post" action="/login">
+    <label for="username">Username</label>
+    <input id="username" name="username" autocomplete="username" required>
+    <label for="password">Password</label>
+    <input id="password" name="password" type="password" autocomplete="current-password" required>
+    <button class="primary" type="submit">Log in</button>
+  </form>
+  <div class="divider">or</div>
+  <a id="passkey-login" class="button secondary" href="/justpass/login">Log in with a passkey</a>
+</section>`,
+  )
+}
+
+/** The home page of a logged-in user: who, the passkey status, the notice of the last flow. */
+export function homePage(user: ShopUser, message?: { ok: boolean; text: string }): string {
+  const status = user.justpassEnabled
+    ? `<div class="status" data-testid="passkey-status"><span>Passkey login is on</span><span class="pill on">On</span></div>`
+    : `<div class="status" data-testid="passkey-status"><span>Passkey login is off</span><span class="pill off">Off</span></div>
+  <a id="enable-passkey" class="button primary" href="/justpass/reg">Enable passkey login</a>`
+  return layout(
+    'Home',
+    `<section class="card">
+  ${message ? notice(message.ok ? 'ok' : 'bad', message.text, 'notice') : ''}
+  <h1 data-testid="current-user">Signed in as <strong>${escapeHTML(user.username)}</strong></h1>
+  <p class="lead">Your account, your orders, your settings.</p>
+  ${status}
+  <form id="logout" method="post" action="/logout"><button class="secondary" type="submit">Log out</button></form>
+</section>`,
+  )
+}
+
+/** An error page: what happened, in words for the user; never a stack trace. */
+export function errorPage(title: string, text: string): string {
+  return layout(
+    title,
+    `<section class="card">
+  <h1>${escapeHTML(title)}</h1>
+  <p class="lead">${escapeHTML(text)}</p>
+  <a class="button secondary" href="/">Back to the shop</a>
+</section>`,
+  )
+}

@@ -1,0 +1,197 @@
+/**
+ * Every user journey of the example shop, end to end, in headless Chromium with a
+ * WebAuthn virtual authenticator, against the local provider: real passkeys, real
+ * pages, real redirects. Needs Chromium at /usr/bin/chromium (Debian's `chromium`).
+ */
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { chromium, type Browser, type CDPSession, type Page } from 'playwright-core'
+import { startLocalProvider, type LocalProvider } from '../../provider/index.ts'
+import { createShop } from '../../example/shop/app.ts'
+import { startLoopbackServer, type LoopbackServer } from '../support/server.ts'
+
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+const CLIENT = { clientID: 'example-shop', clientSecret: 'example-shop-secret-0123456789abcdef' }
+const SHOTS = join(process.cwd(), '.test-results', 'e2e-screenshots')
+
+describe('the example shop in a real browser, with real passkeys', () => {
+  let dir: string
+  let provider: LocalProvider
+  let providerPort: number
+  let shopServer: LoopbackServer
+  let shop: ReturnType<typeof createShop>
+  let shopOrigin: string
+  let browser: Browser
+  let page: Page
+  let cdp: CDPSession
+  let authenticatorId: string
+
+  const startProvider = async (port = 0) =>
+    startLocalProvider({ port, database: join(dir, 'provider.sqlite'), clients: [{ ...CLIENT, redirectURIs: [`${shopOrigin}/justpass/callback`] }] })
+
+  const flag = (username: string) => shop.db.findByUsername(username)?.justpassEnabled
+
+  async function shot(name: string): Promise<void> {
+    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true })
+  }
+
+  async function passwordLogin(username: string, password: string): Promise<void> {
+    await page.goto(`${shopOrigin}/login`)
+    await page.fill('input[name=username]', username)
+    await page.fill('input[name=password]', password)
+    await page.click('button[type=submit]')
+  }
+
+  async function logOut(): Promise<void> {
+    await page.click('#logout button')
+    await page.waitForURL(`${shopOrigin}/login`)
+  }
+
+  async function atProvider(): Promise<void> {
+    await page.waitForURL((url) => url.href.startsWith(`${provider.opURL}interaction/`))
+  }
+
+  async function currentUser(): Promise<string> {
+    await page.waitForURL(`${shopOrigin}/`)
+    return (await page.textContent('[data-testid=current-user] strong'))?.trim() ?? ''
+  }
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'justpass-e2e-'))
+    mkdirSync(SHOTS, { recursive: true })
+    shopServer = await startLoopbackServer()
+    shopOrigin = shopServer.origin.replace('127.0.0.1', 'localhost')
+    provider = await startProvider()
+    providerPort = Number(new URL(provider.opURL).port)
+    shop = createShop({ ...CLIENT, opURL: provider.opURL, origin: shopOrigin, database: join(dir, 'shop.sqlite'), sessionSecret: 'e2e-session-secret' })
+    shop.db.createUser('demo', 'demo-password')
+    shop.db.createUser('bob', 'bob-password')
+    shopServer.handle(shop.app)
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS })
+    page = await browser.newPage()
+    cdp = await page.context().newCDPSession(page)
+    await cdp.send('WebAuthn.enable')
+    ;({ authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+    }))
+    console.log(`screenshots: ${SHOTS}`)
+  })
+
+  after(async () => {
+    await browser?.close()
+    await shopServer?.close()
+    shop?.close()
+    await provider?.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  test('password login, then enable passkey login: the row has justpass_enabled = 1', async () => {
+    await passwordLogin('demo', 'demo-password')
+    assert.equal(await currentUser(), 'demo')
+    assert.equal(flag('demo'), false)
+    await page.click('#enable-passkey')
+    await atProvider()
+    await shot('1-provider-create-passkey')
+    await page.click('#passkey')
+    assert.equal(await currentUser(), 'demo')
+    assert.match((await page.textContent('[data-testid=notice]')) ?? '', /enabled/)
+    assert.equal(flag('demo'), true)
+    assert.equal(provider.passkeys.passkeysOf('demo').length, 1)
+    const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId })
+    assert.equal(credentials.length, 1, 'the passkey lives in the authenticator')
+    await shot('1-home-passkey-enabled')
+  })
+
+  test('log out, password login, passkey as second factor: home shows the user', async () => {
+    await logOut()
+    await passwordLogin('demo', 'demo-password')
+    await atProvider()
+    assert.match((await page.textContent('main')) ?? '', /demo/)
+    await shot('2-provider-second-factor')
+    await page.click('#passkey')
+    assert.equal(await currentUser(), 'demo')
+    await shot('2-home-after-second-factor')
+  })
+
+  test('log out, "Log in with a passkey" alone: home shows the user', async () => {
+    await logOut()
+    await page.click('#passkey-login')
+    await atProvider()
+    await page.click('#passkey')
+    assert.equal(await currentUser(), 'demo')
+    await shot('3-home-after-passkey-only')
+  })
+
+  test('cancel at the provider in REG: the REG failure message, the row unchanged', async () => {
+    await logOut()
+    await passwordLogin('bob', 'bob-password')
+    assert.equal(await currentUser(), 'bob')
+    await page.click('#enable-passkey')
+    await atProvider()
+    await page.click('#cancel')
+    assert.equal(await currentUser(), 'bob')
+    assert.match((await page.textContent('[data-testid=notice]')) ?? '', /registration was cancelled/i)
+    assert.equal(flag('bob'), false)
+    await shot('4-home-registration-cancelled')
+  })
+
+  test('cancel at the provider in LOGIN: the LOGIN failure message, nobody logged in', async () => {
+    await logOut()
+    await passwordLogin('demo', 'demo-password')
+    await atProvider()
+    await page.click('#cancel')
+    await page.waitForURL(`${shopOrigin}/login`)
+    assert.match((await page.textContent('[data-testid=error]')) ?? '', /sign-in was cancelled/i)
+    await shot('5-login-cancelled')
+    await page.goto(`${shopOrigin}/`)
+    await page.waitForURL(`${shopOrigin}/login`)
+    assert.equal(flag('demo'), true)
+  })
+
+  test('a second user\'s passkey offered for the first user\'s second factor is refused', async () => {
+    // bob registers a passkey on the same authenticator.
+    await passwordLogin('bob', 'bob-password')
+    await page.click('#enable-passkey')
+    await atProvider()
+    await page.click('#passkey')
+    assert.equal(await currentUser(), 'bob')
+    assert.equal(flag('bob'), true)
+    await logOut()
+    // demo's password step; the page is made to ask for bob's passkey instead of demo's.
+    const bobsPasskey = provider.passkeys.passkeysOf('bob')[0]!.id
+    await page.route('**/openid/interaction/*/options', async (route) => {
+      const response = await route.fetch()
+      const options = await response.json()
+      options.allowCredentials = [{ id: bobsPasskey, type: 'public-key', transports: ['internal'] }]
+      await route.fulfill({ response, json: options })
+    })
+    try {
+      await passwordLogin('demo', 'demo-password')
+      await atProvider()
+      await page.click('#passkey')
+      await page.waitForSelector('#status.error')
+      assert.match((await page.textContent('#status')) ?? '', /belongs to another account/)
+      await shot('6-provider-refuses-other-users-passkey')
+    } finally {
+      await page.unroute('**/openid/interaction/*/options')
+    }
+    await page.click('#cancel')
+    await page.waitForURL(`${shopOrigin}/login`)
+    await page.goto(`${shopOrigin}/`)
+    await page.waitForURL(`${shopOrigin}/login`)
+  })
+
+  test('after a restart of the provider, the passkey still works', async () => {
+    await provider.close()
+    provider = await startProvider(providerPort)
+    assert.equal(provider.passkeys.passkeysOf('demo').length, 1, 'the passkeys were kept in the SQLite file')
+    await passwordLogin('demo', 'demo-password')
+    await atProvider()
+    await page.click('#passkey')
+    assert.equal(await currentUser(), 'demo')
+    await shot('7-home-after-provider-restart')
+  })
+})
