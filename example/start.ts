@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   })
   if (!shop.db.findByUsername(DEMO.username)) {
     try {
-      shop.db.createUser(DEMO.username, DEMO.password)
+      await shop.db.createUser(DEMO.username, DEMO.password)
     } catch (err) {
       // Another instance sharing the database seeded it first.
       if (!shop.db.findByUsername(DEMO.username)) throw err

@@ -28,8 +28,8 @@ describe('the example shop', () => {
     server = await startLoopbackServer()
     provider = await startTestProvider({ redirectURIs: [`${server.origin}/justpass/callback`] })
     shop = createShop({ opURL: provider.opURL, clientID: provider.clientID, clientSecret: provider.clientSecret, origin: server.origin, database: ':memory:', sessionSecret: 'shop-test' })
-    shop.db.createUser('demo', 'demo-password')
-    shop.db.createUser('other', 'other-password')
+    await shop.db.createUser('demo', 'demo-password')
+    await shop.db.createUser('other', 'other-password')
     server.handle(shop.app)
   })
   after(async () => {

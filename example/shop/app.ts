@@ -6,20 +6,23 @@
 import express, { type ErrorRequestHandler } from 'express'
 import session, { type Store } from 'express-session'
 import { Passport } from 'passport'
-import { JustpassProviderError, JustpassStrategy, justpassCallback, takeJustpassNotice, type JustpassNotice } from 'passport-justpass'
+import { JustpassProviderError, JustpassStrategy, justpassCallback, takeJustpassNotice } from '../../src/index.ts'
 import { ShopDatabase, type ShopUser } from './db.ts'
+import { noticeText } from './messages.ts'
 import { shopUserStore } from './user-store.ts'
 import { errorPage, homePage, loginPage } from './views.ts'
 
 /** How to build the shop. */
 export interface ShopOptions {
-  /** The justpass.me (or local provider) base URL, its client id and secret. */
+  /** The justpass.me (or local provider) base URL, e.g. https://acme.accounts.justpass.me/openid/ */
   opURL: string
+  /** The client id of the shop's justpass.me application. */
   clientID: string
+  /** The client secret of the shop's justpass.me application. */
   clientSecret: string
-  /** The shop's own origin, e.g. http://localhost:3000; the callback is origin + '/justpass/callback'. */
+  /** The shop's own origin, e.g. http://localhost:3000; callbackURL is origin + '/justpass/callback' */
   origin: string
-  /** SQLite file path, or ':memory:'. */
+  /** SQLite file path, or ':memory:' */
   database: string
   /** Signs the session cookie; the same for every instance of the shop. */
   sessionSecret: string
@@ -27,35 +30,35 @@ export interface ShopOptions {
   sessionStore?: Store
 }
 
-/** What the user reads after a flow, by mode and reason. */
-export function noticeText(notice: JustpassNotice): string {
-  const register = notice.mode === 'register'
-  if (notice.ok) return register ? 'Passkey login is now enabled for your account.' : 'Welcome back.'
-  switch (notice.reason) {
-    case 'provider_denied':
-      return register ? 'Passkey registration was cancelled.' : 'Passkey sign-in was cancelled.'
-    case 'identity_mismatch':
-      return 'That passkey belongs to another account.'
-    case 'unknown_user':
-      return 'No account here matches that passkey.'
-    case 'state_expired':
-    case 'state_unknown':
-      return 'That sign-in link expired or was already used. Please try again.'
-    default:
-      return register ? 'Passkey registration failed. Please try again.' : 'Passkey sign-in failed. Please try again.'
-  }
+/** The shop: its Express app, its database, and how to close the database. */
+export interface Shop {
+  /** The Express app; mount it on an HTTP server (`app.listen`, or a test server). */
+  app: express.Express
+  /** The users table, to seed users or to inspect the passkey flag. */
+  db: ShopDatabase
+  /** Close the database (the HTTP server is the caller's to close). */
+  close(): void
+}
+
+/** The form field `name` when it is a single string, else `''`. */
+function field(body: unknown, name: string): string {
+  const value = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[name] : undefined
+  return typeof value === 'string' ? value : ''
 }
 
 /** Build the shop: the Express app, its database, and how to close them. */
-export function createShop(options: ShopOptions): { app: express.Express; db: ShopDatabase; close(): void } {
+export function createShop(options: ShopOptions): Shop {
   const db = new ShopDatabase(options.database)
+  const origin = new URL(options.origin)
+  const secure = origin.protocol === 'https:'
+
   const authenticator = new Passport()
   authenticator.use(
     new JustpassStrategy<ShopUser>({
       opURL: options.opURL,
       clientID: options.clientID,
       clientSecret: options.clientSecret,
-      callbackURL: `${options.origin}/justpass/callback`,
+      callbackURL: `${origin.origin}/justpass/callback`,
       userStore: shopUserStore(db),
     }),
   )
@@ -64,21 +67,25 @@ export function createShop(options: ShopOptions): { app: express.Express; db: Sh
 
   const app = express()
   app.disable('x-powered-by')
+  // Over https the shop sits behind a TLS-terminating proxy on the same host or network;
+  // trusting its X-Forwarded-Proto lets express-session send the Secure cookie.
+  if (secure) app.set('trust proxy', 'loopback, linklocal, uniquelocal')
+
+  app.get('/healthz', (_req, res) => void res.type('text/plain').send('ok'))
+
   app.use(
     session({
       name: 'shop.sid',
       secret: options.sessionSecret,
       resave: false,
       saveUninitialized: false,
-      cookie: { httpOnly: true, sameSite: 'lax', secure: options.origin.startsWith('https:') },
+      cookie: { httpOnly: true, sameSite: 'lax', secure },
       ...(options.sessionStore ? { store: options.sessionStore } : {}),
     }),
   )
   app.use(express.urlencoded({ extended: false, limit: '8kb' }))
   app.use(authenticator.initialize())
   app.use(authenticator.session())
-
-  app.get('/healthz', (_req, res) => void res.type('text').send('ok'))
 
   app.get('/', (req, res) => {
     const user = req.user as ShopUser | undefined
@@ -92,10 +99,12 @@ export function createShop(options: ShopOptions): { app: express.Express; db: Sh
     res.send(loginPage(notice && !notice.ok ? noticeText(notice) : undefined))
   })
 
-  // The password step. A user with passkey login continues to the passkey (second
-  // factor) with the base username in the session; the others are logged in.
+  // The password step. A user with passkey login goes on to the passkey (the second
+  // factor), with the base username in the session and nobody logged in yet; the
+  // others are logged in (passport regenerates the session id).
   app.post('/login', (req, res, next) => {
-    const user = db.verifyPassword(String(req.body?.username ?? ''), String(req.body?.password ?? ''))
+    delete req.session.base_username
+    const user = db.verifyPassword(field(req.body, 'username'), field(req.body, 'password'))
     if (!user) return void res.status(401).send(loginPage('Wrong username or password.'))
     if (user.justpassEnabled) {
       req.session.base_username = user.username
@@ -108,12 +117,18 @@ export function createShop(options: ShopOptions): { app: express.Express; db: Sh
     req.logOut((err) => (err ? next(err) : res.redirect('/login')))
   })
 
+  // REG needs a logged-in user: without one, passport's failure goes to the login page.
   app.get('/justpass/reg', authenticator.authenticate('justpass', { mode: 'register', failureRedirect: '/login' }))
   app.get('/justpass/login', authenticator.authenticate('justpass', { mode: 'login' }))
   app.get('/justpass/callback', justpassCallback({ authenticator, homeURL: '/', loginURL: '/login' }))
 
-  const onError: ErrorRequestHandler = (err: Error & { code?: string }, _req, res, _next) => {
-    console.error(`shop: ${err.name}${err.code ? ` (${err.code})` : ''}`)
+  app.use((_req, res) => void res.status(404).send(errorPage('Page not found', 'There is no page at this address.')))
+
+  const onError: ErrorRequestHandler = (err: unknown, _req, res, next) => {
+    const name = err instanceof Error ? err.name : typeof err
+    const code = typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : undefined
+    console.error(`shop: ${name}${code ? ` (${code})` : ''}`)
+    if (res.headersSent) return next(err)
     if (err instanceof JustpassProviderError) {
       res.status(502).send(errorPage('Passkeys are unavailable', 'justpass.me could not be reached. Please try again in a moment.'))
     } else {

@@ -37,7 +37,8 @@ const STYLE = `
   footer { text-align: center; color: var(--muted); font-size: 13px; padding-bottom: 32px; }
 `
 
-function layout(title: string, body: string): string {
+/** The page around every card: head, inline style, header and footer. `body` is HTML, already escaped. */
+export function layout(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -54,11 +55,12 @@ function layout(title: string, body: string): string {
 </html>`
 }
 
+/** A colored notice box; failures are announced at once to screen readers. */
 function notice(kind: 'ok' | 'bad', text: string, testid: string): string {
-  return `<div class="notice ${kind}" data-testid="${testid}" role="status">${escapeHTML(text)}</div>`
+  return `<div class="notice ${kind}" data-testid="${testid}" role="${kind === 'ok' ? 'status' : 'alert'}">${escapeHTML(text)}</div>`
 }
 
-/** The login page: username and password, or a passkey alone. */
+/** The login page: username and password, or a passkey alone; `error` in a red notice. */
 export function loginPage(error?: string): string {
   return layout(
     'Log in',
@@ -79,7 +81,7 @@ export function loginPage(error?: string): string {
   )
 }
 
-/** The home page of a logged-in user: who, the passkey status, the notice of the last flow. */
+/** The home page of a logged-in user: who, the passkey status, the notice of the last passkey flow. */
 export function homePage(user: ShopUser, message?: { ok: boolean; text: string }): string {
   const status = user.justpassEnabled
     ? `<div class="status" data-testid="passkey-status"><span>Passkey login is on</span><span class="pill on">On</span></div>`

@@ -75,11 +75,9 @@ describe('several instances behind one URL, sessions in Redis', () => {
     provider = await startTestProvider({ redirectURIs: [`${balancer.origin}/justpass/callback`] })
 
     const db = new ShopDatabase(join(dir, 'shop.sqlite'))
-    db.createUser('newcomer', PASSWORD)
-    for (let i = 0; i < CONCURRENT; i++) {
-      db.createUser(`user${i}`, PASSWORD)
-      db.setJustpassEnabled(`user${i}`, true)
-    }
+    await db.createUser('newcomer', PASSWORD)
+    await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => db.createUser(`user${i}`, PASSWORD)))
+    for (let i = 0; i < CONCURRENT; i++) db.setJustpassEnabled(`user${i}`, true)
     db.close()
 
     env = {
@@ -180,7 +178,7 @@ describe('several instances behind one URL, sessions in Redis', () => {
     balancer.served.length = 0
     const results = await Promise.all(
       Array.from({ length: CONCURRENT }, async (_, i) => {
-        const browser = new Browser()
+        const browser = new Browser({ timeout: 60_000 })
         const username = `user${i}`
         const password = await browser.post(`${balancer.origin}/login`, { username, password: PASSWORD })
         const home = await throughProvider(browser, await browser.get(password.location!))

@@ -17,6 +17,12 @@ export class Browser {
   readonly cookies = new Map<string, Map<string, string>>()
   /** Extra headers sent with every request. */
   headers: Record<string, string> = {}
+  readonly #timeout: number
+
+  /** @param options - `timeout`: milliseconds a request may take (default 15 s) */
+  constructor(options: { timeout?: number } = {}) {
+    this.#timeout = options.timeout ?? 15_000
+  }
 
   #cookieHeader(url: URL): string {
     const jar = this.cookies.get(url.hostname)
@@ -58,7 +64,7 @@ export class Browser {
       redirect: 'manual',
       headers: { ...this.headers, ...init.headers, ...(cookie ? { cookie } : {}) },
       body: init.body,
-      signal: init.signal ?? AbortSignal.timeout(15_000),
+      signal: init.signal ?? AbortSignal.timeout(this.#timeout),
     })
     this.#store(target, response)
     const body = await response.text()
