@@ -1,35 +1,44 @@
 /**
  * The example shop over HTTP, against the local provider with the passkey step done in
  * code: the password step, each mode, each failure message, the mobile-app JSON, and
- * the page shown when the provider is down. (The browser journeys with real passkeys
- * are in test/e2e.)
+ * the pages shown when the provider is down or anything else breaks. (The browser
+ * journeys with real passkeys are in test/e2e.)
  */
-import { after, before, describe, test } from 'node:test'
+import { after, before, describe, test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
+import session from 'express-session'
 import { createShop } from '../example/shop/app.ts'
-import { Browser } from './support/browser.ts'
+import { Browser, type Hop } from './support/browser.ts'
 import { startLoopbackServer, type LoopbackServer } from './support/server.ts'
 import { startTestProvider, type TestProvider } from './support/provider.ts'
 
+/** The username in `<strong>` of the current-user element, as it is in the HTML. */
 function shownUser(html: string): string | undefined {
   return /data-testid="current-user"[^>]*>[\s\S]*?<strong>([^<]+)<\/strong>/.exec(html)?.[1]
 }
 
+/** The text of the element with `data-testid="id"`. */
 function testid(html: string, id: string): string | undefined {
   return new RegExp(`data-testid="${id}"[^>]*>([^<]*)<`).exec(html)?.[1]
+}
+
+/** The passkey status sentence of the home page. */
+function passkeyStatus(html: string): string | undefined {
+  return /data-testid="passkey-status"[^>]*>\s*(?:<span>)?([^<]+)</.exec(html)?.[1]?.trim()
 }
 
 describe('the example shop', () => {
   let server: LoopbackServer
   let provider: TestProvider
   let shop: ReturnType<typeof createShop>
+  let origin: string
+  let serial = 0
 
   before(async () => {
     server = await startLoopbackServer()
-    provider = await startTestProvider({ redirectURIs: [`${server.origin}/justpass/callback`] })
-    shop = createShop({ opURL: provider.opURL, clientID: provider.clientID, clientSecret: provider.clientSecret, origin: server.origin, database: ':memory:', sessionSecret: 'shop-test' })
-    await shop.db.createUser('demo', 'demo-password')
-    await shop.db.createUser('other', 'other-password')
+    origin = server.origin
+    provider = await startTestProvider({ redirectURIs: [`${origin}/justpass/callback`] })
+    shop = createShop({ opURL: provider.opURL, clientID: provider.clientID, clientSecret: provider.clientSecret, origin, database: ':memory:', sessionSecret: 'shop-test' })
     server.handle(shop.app)
   })
   after(async () => {
@@ -38,108 +47,338 @@ describe('the example shop', () => {
     await provider.close()
   })
 
-  /** Follow from a redirect through the provider and back; returns the last page. */
-  async function through(browser: Browser, location: string): Promise<{ url: string; body: string; status: number }> {
-    const { hops } = await browser.follow(location)
-    const last = hops.at(-1)!
-    return { url: last.url, body: last.body, status: last.status }
+  /** A new user of the shop for one test; `justpassEnabled` as if REG had happened. */
+  async function newUser(justpassEnabled = false): Promise<{ username: string; password: string }> {
+    const user = { username: `user${++serial}`, password: `password-${serial}` }
+    await shop.db.createUser(user.username, user.password)
+    if (justpassEnabled) shop.db.setJustpassEnabled(user.username, true)
+    return user
   }
 
-  test('a wrong password: 401 and the message, nobody logged in', async () => {
+  /** Set what the provider's passkey step does, for the rest of this test only. */
+  function providerWill(t: TestContext, behaviour: TestProvider['behaviour']): void {
+    provider.behaviour = behaviour
+    t.after(() => {
+      provider.behaviour = { action: 'approve' }
+    })
+  }
+
+  /** Follow redirects from `url` (through the provider and back); returns the last response. */
+  async function through(browser: Browser, url: string): Promise<Hop> {
+    const { hops } = await browser.follow(url)
+    return hops.at(-1)!
+  }
+
+  /** The password step. */
+  function passwordLogin(browser: Browser, user: { username: string; password: string }): Promise<Hop> {
+    return browser.post(`${origin}/login`, user)
+  }
+
+  /** A browser logged in with the password (the user must have passkey login off). */
+  async function loggedIn(user: { username: string; password: string }): Promise<Browser> {
     const browser = new Browser()
-    const hop = await browser.post(`${server.origin}/login`, { username: 'demo', password: 'nope' })
-    assert.equal(hop.status, 401)
-    assert.equal(testid(hop.body, 'error'), 'Wrong username or password.')
-    assert.equal((await browser.get(`${server.origin}/`)).location, `${server.origin}/login`)
+    const hop = await passwordLogin(browser, user)
+    assert.equal(hop.location, `${origin}/`)
+    return browser
+  }
+
+  test('GET /healthz answers 200 ok', async () => {
+    const hop = await new Browser().get(`${origin}/healthz`)
+    assert.equal(hop.status, 200)
+    assert.equal(hop.body, 'ok')
   })
 
-  test('password login without a passkey, REG, then second factor, then passkey alone', async () => {
+  test('nobody logged in: home redirects to the login page, which offers both ways in', async () => {
     const browser = new Browser()
-    let hop = await browser.post(`${server.origin}/login`, { username: 'demo', password: 'demo-password' })
-    assert.equal(hop.location, `${server.origin}/`)
-    let page = await through(browser, `${server.origin}/`)
-    assert.equal(shownUser(page.body), 'demo')
-    assert.match(page.body, /Passkey login is off/)
+    assert.equal((await browser.get(`${origin}/`)).location, `${origin}/login`)
+    const page = await browser.get(`${origin}/login`)
+    assert.equal(page.status, 200)
+    assert.match(page.body, /<form method="post" action="\/login">/)
+    assert.match(page.body, /<input[^>]*name="username"/)
+    assert.match(page.body, /<input[^>]*name="password"[^>]*type="password"/)
+    assert.match(page.body, /<button[^>]*type="submit">Log in<\/button>/)
+    assert.match(page.body, /<a id="passkey-login"[^>]*href="\/justpass\/login">Log in with a passkey<\/a>/)
+    assert.equal(testid(page.body, 'error'), undefined)
+  })
 
-    page = await through(browser, `${server.origin}/justpass/reg`)
-    assert.equal(testid(page.body, 'notice'), 'Passkey login is now enabled for your account.')
-    assert.equal(shop.db.findByUsername('demo')?.justpassEnabled, true)
+  test('a wrong password or an unknown user: 401, the same message, nobody logged in', async () => {
+    const user = await newUser()
+    for (const attempt of [{ ...user, password: 'nope' }, { username: 'nobody', password: user.password }]) {
+      const browser = new Browser()
+      const hop = await passwordLogin(browser, attempt)
+      assert.equal(hop.status, 401)
+      assert.equal(testid(hop.body, 'error'), 'Wrong username or password.')
+      assert.equal((await browser.get(`${origin}/`)).location, `${origin}/login`)
+    }
+  })
+
+  test('password login of a user without a passkey: home shows the user, passkey login off', async () => {
+    const user = await newUser()
+    const browser = new Browser()
+    const hop = await passwordLogin(browser, user)
+    assert.equal(hop.status, 302)
+    assert.equal(hop.location, `${origin}/`)
+    const cookie = hop.headers.getSetCookie().find((line) => line.startsWith('shop.sid='))
+    assert.ok(cookie, 'the session cookie is named shop.sid')
+    assert.match(cookie, /; HttpOnly/i)
+    assert.match(cookie, /; SameSite=Lax/i)
+
+    const home = await browser.get(`${origin}/`)
+    assert.equal(home.status, 200)
+    assert.equal(shownUser(home.body), user.username)
+    assert.match(home.body, /data-testid="current-user"[^>]*>Signed in as <strong>/)
+    assert.equal(passkeyStatus(home.body), 'Passkey login is off')
+    assert.match(home.body, /<a id="enable-passkey"[^>]*href="\/justpass\/reg">Enable passkey login<\/a>/)
+    assert.match(home.body, /<form id="logout" method="post" action="\/logout">/)
+    assert.equal(testid(home.body, 'notice'), undefined)
+  })
+
+  test('enable passkey login (REG): the notice once, justpass_enabled set, the status on', async () => {
+    const user = await newUser()
+    const browser = await loggedIn(user)
+    const home = await through(browser, `${origin}/justpass/reg`)
+    assert.equal(home.url, `${origin}/`)
+    assert.equal(testid(home.body, 'notice'), 'Passkey login is now enabled for your account.')
+    assert.equal(shownUser(home.body), user.username)
+    assert.equal(passkeyStatus(home.body), 'Passkey login is on')
+    assert.doesNotMatch(home.body, /id="enable-passkey"/)
+    assert.equal(shop.db.findByUsername(user.username)?.justpassEnabled, true)
+    assert.equal(provider.authorizationRequests.at(-1)?.get('login_hint'), user.username, 'REG is for the logged-in user')
+
+    const again = await browser.get(`${origin}/`)
+    assert.equal(testid(again.body, 'notice'), undefined, 'a notice is shown once')
+  })
+
+  test('enable passkey login while logged out: sent to the login page, no flow started', async () => {
+    const before = provider.authorizationRequests.length
+    const hop = await new Browser().get(`${origin}/justpass/reg`)
+    assert.equal(hop.location, `${origin}/login`)
+    assert.equal(provider.authorizationRequests.length, before)
+  })
+
+  test('logout: back to the login page, logged out', async () => {
+    const browser = await loggedIn(await newUser())
+    const hop = await browser.post(`${origin}/logout`, {})
+    assert.equal(hop.location, `${origin}/login`)
+    assert.equal((await browser.get(`${origin}/`)).location, `${origin}/login`)
+  })
+
+  test('REG, logout, then the password leads to the passkey (second factor), then home', async () => {
+    const user = await newUser()
+    const browser = await loggedIn(user)
+    await through(browser, `${origin}/justpass/reg`)
+    assert.equal(shop.db.findByUsername(user.username)?.justpassEnabled, true)
+    assert.equal((await browser.post(`${origin}/logout`, {})).location, `${origin}/login`)
+
+    const hop = await passwordLogin(browser, user)
+    assert.equal(hop.location, `${origin}/justpass/login`, 'the password alone is not enough')
+    assert.equal((await browser.get(`${origin}/`)).location, `${origin}/login`, 'nobody is logged in before the passkey')
+
+    const home = await through(browser, hop.location!)
+    assert.equal(home.url, `${origin}/`)
+    assert.equal(shownUser(home.body), user.username)
+    assert.equal(provider.authorizationRequests.at(-1)?.get('login_hint'), user.username, 'the passkey asked for is the password user\'s')
+  })
+
+  test('a new password attempt drops a pending second factor', async (t) => {
+    const first = await newUser(true)
+    const second = await newUser(true)
+    const browser = new Browser()
+    assert.equal((await passwordLogin(browser, first)).location, `${origin}/justpass/login`)
+    assert.equal((await passwordLogin(browser, { ...first, password: 'wrong' })).status, 401)
+    providerWill(t, { action: 'approve', account: second.username })
+    const home = await through(browser, `${origin}/justpass/login`)
+    assert.equal(shownUser(home.body), second.username, 'a passkey alone, no longer the second factor of the first user')
+    assert.equal(provider.authorizationRequests.at(-1)?.has('login_hint'), false)
+  })
+
+  test('"Log in with a passkey" alone (single factor): home shows the passkey\'s user', async (t) => {
+    const user = await newUser(true)
+    providerWill(t, { action: 'approve', account: user.username })
+    const browser = new Browser()
+    const login = await browser.get(`${origin}/login`)
+    const href = /<a id="passkey-login"[^>]*href="([^"]+)"/.exec(login.body)?.[1]
+    assert.equal(href, '/justpass/login')
+    const home = await through(browser, new URL(href, origin).href)
+    assert.equal(home.url, `${origin}/`)
+    assert.equal(shownUser(home.body), user.username)
+    assert.equal(provider.authorizationRequests.at(-1)?.has('login_hint'), false, 'single factor: no user named')
+  })
+
+  test('cancelled REG: the registration message, justpass_enabled unchanged', async (t) => {
+    const user = await newUser()
+    const browser = await loggedIn(user)
+    providerWill(t, { action: 'cancel' })
+    const home = await through(browser, `${origin}/justpass/reg`)
+    assert.equal(home.url, `${origin}/`)
+    assert.equal(testid(home.body, 'notice'), 'Passkey registration was cancelled.')
+    assert.equal(shownUser(home.body), user.username, 'still logged in')
+    assert.equal(passkeyStatus(home.body), 'Passkey login is off')
+    assert.equal(shop.db.findByUsername(user.username)?.justpassEnabled, false)
+  })
+
+  test('cancelled LOGIN, second factor and single: the sign-in message, nobody logged in, justpass_enabled unchanged', async (t) => {
+    const user = await newUser(true)
+    providerWill(t, { action: 'cancel' })
 
     const second = new Browser()
-    hop = await second.post(`${server.origin}/login`, { username: 'demo', password: 'demo-password' })
-    assert.equal(hop.location, `${server.origin}/justpass/login`, 'the password alone is not enough')
-    page = await through(second, hop.location!)
-    assert.equal(shownUser(page.body), 'demo')
+    const hop = await passwordLogin(second, user)
+    let page = await through(second, hop.location!)
+    assert.equal(page.url, `${origin}/login`)
+    assert.equal(testid(page.body, 'error'), 'Passkey sign-in was cancelled.')
+    assert.equal((await second.get(`${origin}/`)).location, `${origin}/login`)
 
-    provider.behaviour = { action: 'approve', account: 'demo' }
-    try {
-      const only = new Browser()
-      page = await through(only, `${server.origin}/justpass/login`)
-      assert.equal(shownUser(page.body), 'demo')
-    } finally {
-      provider.behaviour = { action: 'approve' }
-    }
+    const single = new Browser()
+    page = await through(single, `${origin}/justpass/login`)
+    assert.equal(testid(page.body, 'error'), 'Passkey sign-in was cancelled.')
+    assert.equal((await single.get(`${origin}/`)).location, `${origin}/login`)
+
+    assert.equal(shop.db.findByUsername(user.username)?.justpassEnabled, true)
   })
 
-  test('cancel in REG and in LOGIN: each mode\'s message, nothing changed', async () => {
-    provider.behaviour = { action: 'cancel' }
-    try {
-      const browser = new Browser()
-      await browser.post(`${server.origin}/login`, { username: 'other', password: 'other-password' })
-      let page = await through(browser, `${server.origin}/justpass/reg`)
-      assert.equal(testid(page.body, 'notice'), 'Passkey registration was cancelled.')
-      assert.equal(shop.db.findByUsername('other')?.justpassEnabled, false)
-
-      const login = new Browser()
-      const hop = await login.post(`${server.origin}/login`, { username: 'demo', password: 'demo-password' })
-      page = await through(login, hop.location!)
-      assert.equal(testid(page.body, 'error'), 'Passkey sign-in was cancelled.')
-      assert.equal(shownUser(page.body), undefined)
-    } finally {
-      provider.behaviour = { action: 'approve' }
-    }
+  test('another user\'s passkey for the second factor: refused with its message', async (t) => {
+    const user = await newUser(true)
+    const other = await newUser(true)
+    providerWill(t, { action: 'approve', account: other.username })
+    const browser = new Browser()
+    const hop = await passwordLogin(browser, user)
+    const page = await through(browser, hop.location!)
+    assert.equal(page.url, `${origin}/login`)
+    assert.equal(testid(page.body, 'error'), 'That passkey belongs to another account.')
+    assert.equal((await browser.get(`${origin}/`)).location, `${origin}/login`)
   })
 
-  test('another user\'s passkey for the second factor: refused with its message', async () => {
-    provider.behaviour = { action: 'approve', account: 'other' }
-    try {
-      const browser = new Browser()
-      const hop = await browser.post(`${server.origin}/login`, { username: 'demo', password: 'demo-password' })
-      const page = await through(browser, hop.location!)
-      assert.equal(testid(page.body, 'error'), 'That passkey belongs to another account.')
-    } finally {
-      provider.behaviour = { action: 'approve' }
-    }
+  test('a passkey of someone without an account here: refused with its message', async (t) => {
+    providerWill(t, { action: 'approve', account: 'stranger' })
+    const browser = new Browser()
+    const page = await through(browser, `${origin}/justpass/login`)
+    assert.equal(testid(page.body, 'error'), 'No account here matches that passkey.')
+    assert.equal(shop.db.findByUsername('stranger'), undefined, 'no account is created')
   })
 
-  test('a mobile app gets JSON', async () => {
+  test('a stale or replayed callback link: the expired-link message', async () => {
+    const browser = new Browser()
+    const page = await through(browser, `${origin}/justpass/callback?code=abc&state=not-a-pending-state`)
+    assert.equal(page.url, `${origin}/login`)
+    assert.equal(testid(page.body, 'error'), 'That sign-in link expired or was already used. Please try again.')
+  })
+
+  test('every dynamic value is escaped', async () => {
+    const user = { username: `<i>"x"&'y'</i>`, password: 'escape-password' }
+    await shop.db.createUser(user.username, user.password)
+    const home = await (await loggedIn(user)).get(`${origin}/`)
+    assert.equal(shownUser(home.body), '&#60;i&#62;&#34;x&#34;&#38;&#39;y&#39;&#60;/i&#62;')
+    assert.doesNotMatch(home.body, /<i>/)
+  })
+
+  test('a mobile app (AMWAL-PLATFORM: app) gets JSON { username, token }, the token its session', async () => {
+    const user = await newUser(true)
     const browser = new Browser()
     browser.headers['amwal-platform'] = 'app'
-    const hop = await browser.post(`${server.origin}/login`, { username: 'demo', password: 'demo-password' })
+    const hop = await passwordLogin(browser, user)
     const page = await through(browser, hop.location!)
     assert.equal(page.status, 200)
-    const body = JSON.parse(page.body) as { username: string; token: string }
-    assert.equal(body.username, 'demo')
-    assert.ok(body.token.length > 10)
+    assert.match(page.headers.get('content-type') ?? '', /^application\/json/)
+    const body = JSON.parse(page.body) as Record<string, unknown>
+    assert.deepEqual(Object.keys(body).sort(), ['token', 'username'])
+    assert.equal(body.username, user.username)
+    assert.equal(typeof body.token, 'string')
+    const cookie = decodeURIComponent(browser.cookies.get('127.0.0.1')?.get('shop.sid') ?? '')
+    assert.ok(cookie.startsWith(`s:${body.token as string}.`), 'the token is the id of the logged-in session')
+    const home = await browser.get(`${origin}/`)
+    assert.equal(shownUser(home.body), user.username)
   })
 
-  test('the provider down: a friendly 502 page, no stack', async () => {
+  test('a mobile app whose user cancels gets JSON { err } with 401', async (t) => {
+    const user = await newUser(true)
+    providerWill(t, { action: 'cancel' })
+    const browser = new Browser()
+    browser.headers['amwal-platform'] = 'app'
+    const page = await through(browser, (await passwordLogin(browser, user)).location!)
+    assert.equal(page.status, 401)
+    const body = JSON.parse(page.body) as Record<string, unknown>
+    assert.equal(typeof body.err, 'string')
+    assert.equal(body.reason, 'provider_denied')
+  })
+
+  test('the provider down during the callback: the friendly 502 page, logged by name and code only', async (t) => {
+    const logged = t.mock.method(console, 'error', () => {})
+    t.after(() => {
+      provider.unavailable = false
+    })
+    const user = await newUser(true)
+    const browser = new Browser()
+    const hop = await passwordLogin(browser, user)
+    const { stoppedAt } = await browser.follow(hop.location!, (next) => next.pathname === '/justpass/callback')
+    assert.ok(stoppedAt, 'the provider sent the browser back to the callback')
+    const callback = new URL(stoppedAt)
+    assert.ok(callback.searchParams.get('code'))
+
+    provider.unavailable = true
+    const page = await browser.get(stoppedAt)
+    assert.equal(page.status, 502)
+    assert.match(page.body, /justpass\.me could not be reached\. Please try again in a moment\./)
+    assert.doesNotMatch(page.body, /\n\s+at |Error:/, 'no stack trace')
+    assert.equal((await browser.get(`${origin}/`)).location, `${origin}/login`, 'nobody logged in')
+
+    const lines = logged.mock.calls.map((call) => call.arguments.map(String).join(' '))
+    assert.equal(lines.length, 1)
+    assert.match(lines[0]!, /JustpassProviderError \(provider_[a-z_]+\)/)
+    assert.ok(!lines[0]!.includes(callback.searchParams.get('code')!), 'the code is not logged')
+    assert.ok(!lines[0]!.includes(callback.searchParams.get('state')!), 'the state is not logged')
+  })
+
+  test('nothing listening at the provider: the friendly 502 page', async (t) => {
+    t.mock.method(console, 'error', () => {})
     const dead = await startLoopbackServer()
     await dead.close()
-    const other = await startLoopbackServer()
-    const downShop = createShop({ opURL: `${dead.origin}/openid/`, clientID: 'c', clientSecret: 's', origin: other.origin, database: ':memory:', sessionSecret: 'down' })
-    other.handle(downShop.app)
-    try {
-      const browser = new Browser()
-      const started = await browser.get(`${other.origin}/justpass/login`)
-      const state = new URL(started.location!).searchParams.get('state')
-      const hop = await browser.get(`${other.origin}/justpass/callback?code=x&state=${state}`)
-      assert.equal(hop.status, 502)
-      assert.match(hop.body, /justpass\.me could not be reached/)
-      assert.doesNotMatch(hop.body, /\n\s+at /)
-    } finally {
-      await other.close()
-      downShop.close()
+    const site = await startLoopbackServer()
+    const down = createShop({ opURL: `${dead.origin}/openid/`, clientID: 'c', clientSecret: 's', origin: site.origin, database: ':memory:', sessionSecret: 'down' })
+    site.handle(down.app)
+    t.after(async () => {
+      await site.close()
+      down.close()
+    })
+
+    const browser = new Browser()
+    const started = await browser.get(`${site.origin}/justpass/login`)
+    assert.equal(started.status, 302, 'starting a flow needs no call to the provider')
+    const state = new URL(started.location!).searchParams.get('state')
+    const page = await browser.get(`${site.origin}/justpass/callback?code=x&state=${state}`)
+    assert.equal(page.status, 502)
+    assert.match(page.body, /justpass\.me could not be reached/)
+    assert.doesNotMatch(page.body, /\n\s+at /)
+  })
+
+  test('any other error: a 500 page, no stack trace', async (t) => {
+    const logged = t.mock.method(console, 'error', () => {})
+    /** A session store that saves but cannot read back: every request with a cookie fails. */
+    class BrokenStore extends session.MemoryStore {
+      override get(_sid: string, callback: (err: unknown) => void): void {
+        callback(new Error('the session store is down'))
+      }
     }
+    const site = await startLoopbackServer()
+    const broken = createShop({ opURL: provider.opURL, clientID: provider.clientID, clientSecret: provider.clientSecret, origin: site.origin, database: ':memory:', sessionSecret: 'broken', sessionStore: new BrokenStore() })
+    await broken.db.createUser('demo', 'demo-password')
+    site.handle(broken.app)
+    t.after(async () => {
+      await site.close()
+      broken.close()
+    })
+
+    const browser = new Browser()
+    assert.equal((await browser.post(`${site.origin}/login`, { username: 'demo', password: 'demo-password' })).location, `${site.origin}/`)
+    const page = await browser.get(`${site.origin}/`)
+    assert.equal(page.status, 500)
+    assert.match(page.body, /Something went wrong\./)
+    assert.doesNotMatch(page.body, /session store is down|\n\s+at /)
+    assert.deepEqual(logged.mock.calls.map((call) => call.arguments.join(' ')), ['shop: Error'])
+  })
+
+  test('an unknown page: a 404 page in the shop\'s look', async () => {
+    const page = await new Browser().get(`${origin}/nope`)
+    assert.equal(page.status, 404)
+    assert.match(page.body, /Page not found/)
   })
 })

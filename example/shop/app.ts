@@ -102,9 +102,9 @@ export function createShop(options: ShopOptions): Shop {
   // The password step. A user with passkey login goes on to the passkey (the second
   // factor), with the base username in the session and nobody logged in yet; the
   // others are logged in (passport regenerates the session id).
-  app.post('/login', (req, res, next) => {
+  app.post('/login', async (req, res, next) => {
     delete req.session.base_username
-    const user = db.verifyPassword(field(req.body, 'username'), field(req.body, 'password'))
+    const user = await db.verifyPassword(field(req.body, 'username'), field(req.body, 'password'))
     if (!user) return void res.status(401).send(loginPage('Wrong username or password.'))
     if (user.justpassEnabled) {
       req.session.base_username = user.username

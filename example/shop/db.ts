@@ -3,12 +3,15 @@
  * and the `justpass_enabled` flag of the Django integration.
  */
 import Database from 'better-sqlite3'
-import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto'
+import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto'
 
 /** A shop user, as the site sees it (never with the password hash). */
 export interface ShopUser {
+  /** The row id. */
   id: number
+  /** The unique name the user logs in with; also the passkey's identifier at justpass.me. */
   username: string
+  /** Whether passkey login is on (the `justpass_enabled` column). */
   justpassEnabled: boolean
 }
 
@@ -21,23 +24,31 @@ interface UserRow {
 
 const SALT_BYTES = 16
 const KEY_LENGTH = 32
-/** Compared against when the user does not exist, so that both cases cost the same. */
-const DUMMY_HASH = hashPassword(randomBytes(16).toString('base64'))
+
+/** scrypt on libuv's thread pool, so that a login does not block the event loop. */
+function derive(password: string, salt: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => scrypt(password, salt, KEY_LENGTH, (err, key) => (err ? reject(err) : resolve(key))))
+}
 
 /** `scrypt$<salt b64>$<hash b64>`, with a fresh random salt. */
-function hashPassword(password: string): string {
+async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(SALT_BYTES)
-  return `scrypt$${salt.toString('base64')}$${scryptSync(password, salt, KEY_LENGTH).toString('base64')}`
+  return `scrypt$${salt.toString('base64')}$${(await derive(password, salt)).toString('base64')}`
+}
+
+let dummyHash: Promise<string> | undefined
+/** Compared against when the user does not exist, so that both cases cost the same. */
+function dummy(): Promise<string> {
+  return (dummyHash ??= hashPassword(randomBytes(16).toString('base64')))
 }
 
 /** Whether `password` matches a stored hash; a malformed hash matches nothing. */
-function passwordMatches(password: string, stored: string): boolean {
+async function passwordMatches(password: string, stored: string): Promise<boolean> {
   const [scheme, salt, hash] = stored.split('$')
   if (scheme !== 'scrypt' || !salt || !hash) return false
   const expected = Buffer.from(hash, 'base64')
   if (expected.length !== KEY_LENGTH) return false
-  const actual = scryptSync(password, Buffer.from(salt, 'base64'), KEY_LENGTH)
-  return timingSafeEqual(actual, expected)
+  return timingSafeEqual(await derive(password, Buffer.from(salt, 'base64')), expected)
 }
 
 function toUser(row: UserRow): ShopUser {
@@ -64,18 +75,20 @@ export class ShopDatabase {
     this.#byUsername = this.#db.prepare<[string], UserRow>('SELECT * FROM users WHERE username = ?')
   }
 
-  /** Add a user with a password, passkey login off; throws when the username is empty or taken. */
-  createUser(username: string, password: string): ShopUser {
+  /** Add a user with a password, passkey login off; rejects when the username is empty or taken. */
+  async createUser(username: string, password: string): Promise<ShopUser> {
     if (username === '') throw new TypeError('a username must not be empty')
-    const info = this.#db.prepare('INSERT INTO users (username, password_hash) VALUES (?, ?)').run(username, hashPassword(password))
+    const hash = await hashPassword(password)
+    const info = this.#db.prepare('INSERT INTO users (username, password_hash) VALUES (?, ?)').run(username, hash)
     return { id: Number(info.lastInsertRowid), username, justpassEnabled: false }
   }
 
   /** The user when the password is right, `undefined` otherwise; the same work whether the user exists or not. */
-  verifyPassword(username: string, password: string): ShopUser | undefined {
+  async verifyPassword(username: string, password: string): Promise<ShopUser | undefined> {
     const row = this.#byUsername.get(username)
-    const matches = passwordMatches(password, row?.password_hash ?? DUMMY_HASH)
-    return row && matches ? toUser(row) : undefined
+    const matches = await passwordMatches(password, row?.password_hash ?? (await dummy()))
+    // Read again: the flag may have changed while scrypt ran.
+    return matches && row ? this.findByUsername(username) : undefined
   }
 
   /** The user of `username`, or `undefined`. */
