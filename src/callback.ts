@@ -80,7 +80,6 @@ function concernsIdToken(err: unknown): boolean {
  * answer that fails a check. Anything unrecognised is rethrown unchanged.
  */
 export function classifyProviderFailure(err: unknown, step: Step): Error {
-  if (err instanceof JustpassRefusal || err instanceof JustpassProviderError) return err
   const endpoint = `the ${step} endpoint`
   const refused: RefusalReason = step === 'token' ? 'token_rejected' : 'userinfo_invalid'
   if (isTimeout(err)) return new JustpassProviderError('provider_timeout', `${endpoint} did not answer in time`)
@@ -93,9 +92,6 @@ export function classifyProviderFailure(err: unknown, step: Step): Error {
   }
   if (err instanceof client.WWWAuthenticateChallengeError) {
     return new JustpassRefusal(refused, `${endpoint} refused the request (HTTP ${err.status})`)
-  }
-  if (err instanceof client.AuthorizationResponseError) {
-    return new JustpassRefusal('provider_denied', 'the provider refused the authorization')
   }
   if (!(err instanceof client.ClientError)) return err instanceof Error ? err : new Error(String(err))
   switch (err.code) {
@@ -146,7 +142,6 @@ export async function verifyIdToken(idToken: string, context: ProviderContext, o
     throw new JustpassRefusal('id_token_invalid', `the ID token failed a check (${detail(err)})`)
   }
   if (claims.nonce !== nonce) throw new JustpassRefusal('id_token_invalid', 'the ID token failed a check (nonce: does not match the flow)')
-  if (typeof claims.sub !== 'string' || claims.sub === '') throw new JustpassRefusal('id_token_invalid', 'the ID token failed a check (sub: missing)')
   if (Array.isArray(claims.aud) && claims.aud.length > 1 && claims.azp !== options.clientID) {
     throw new JustpassRefusal('id_token_invalid', 'the ID token failed a check (azp: must be the client id when aud has several values)')
   }

@@ -60,20 +60,13 @@ export class FlowStateStore {
     this.#maxPending = maxPending
   }
 
-  #flows(session: FlowSession): PendingFlows {
-    const flows = session[this.#key]
-    if (typeof flows === 'object' && flows !== null && !Array.isArray(flows)) return flows as PendingFlows
-    const fresh: PendingFlows = {}
-    session[this.#key] = fresh
-    return fresh
-  }
-
   /**
    * Remember a flow under its `state`. Expired flows are dropped on the way, and the
    * oldest ones when the session already holds `maxPending`.
    */
   put(session: FlowSession, state: string, flow: Omit<PendingFlow, 'started'>): void {
-    const flows = this.#flows(session)
+    const stored = session[this.#key]
+    const flows = typeof stored === 'object' && stored !== null ? (stored as PendingFlows) : {}
     const time = now()
     const live = Object.entries(flows)
       .filter(([, pending]) => time - pending.started <= this.#maxAge)

@@ -246,6 +246,13 @@ function resolveUserStore<User>(value: unknown, hasVerify: boolean): JustpassUse
   return store as JustpassUserStore<User>
 }
 
+/** The session key of pending flows: a plain property name, never one of Object.prototype's. */
+function resolveSessionKey(options: Record<string, unknown>): string {
+  const key = optionalString(options, 'sessionKey', 'justpass', KEY_NAME)
+  if (key in Object.prototype) throw new JustpassConfigError('sessionKey', `must not be "${key}"`)
+  return key
+}
+
 const HEADER_NAME = /^[A-Za-z0-9-]+$/
 const PARAM_NAME = /^[A-Za-z0-9_.-]+$/
 const KEY_NAME = /^[A-Za-z_$][A-Za-z0-9_$]*$/
@@ -275,7 +282,7 @@ export function resolveOptions<User>(input: JustpassStrategyOptions<User> | Just
   const clientID = requiredString(options, 'clientID')
   const clientSecret = requiredString(options, 'clientSecret')
   const callbackURL = parseHttpURL('callbackURL', requiredString(options, 'callbackURL'))
-  if (callbackURL.hash) throw new JustpassConfigError('callbackURL', 'must not have a fragment')
+  if (callbackURL.search || callbackURL.hash) throw new JustpassConfigError('callbackURL', 'must not have a query or a fragment')
 
   const idTokenAlg = options.idTokenSignedResponseAlg ?? 'HS256'
   if (!(ID_TOKEN_ALGORITHMS as readonly unknown[]).includes(idTokenAlg)) {
@@ -313,7 +320,7 @@ export function resolveOptions<User>(input: JustpassStrategyOptions<User> | Just
     platformParam: optionalString(options, 'platformParam', 'AMWALPLATFORM', PARAM_NAME),
     flowMaxAge: optionalNumber(options, 'flowMaxAge', 600, 1, 86_400),
     maxPendingFlows: optionalNumber(options, 'maxPendingFlows', 5, 1, 100),
-    sessionKey: optionalString(options, 'sessionKey', 'justpass', KEY_NAME),
+    sessionKey: resolveSessionKey(options),
     timeout: optionalNumber(options, 'timeout', 10_000, 1, 600_000),
     clockTolerance: optionalNumber(options, 'clockTolerance', 30, 0, 600),
     discovery: optionalBoolean(options, 'discovery'),

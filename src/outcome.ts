@@ -44,7 +44,7 @@ export interface JustpassCallbackOptions {
   appToken?: (req: Request, user: Express.User) => string | Promise<string>
 }
 
-type Session = Record<string, unknown> & { id?: string }
+type Session = Record<string, unknown>
 
 function sessionOf(req: Request): Session {
   return ((req as unknown as { session?: Session }).session) ?? {}

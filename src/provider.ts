@@ -27,6 +27,8 @@ function clientMetadata(options: ResolvedOptions): Partial<client.ClientMetadata
     id_token_signed_response_alg: options.idTokenAlg,
     token_endpoint_auth_method: options.tokenEndpointAuthMethod,
     redirect_uris: [options.callbackURL],
+    // openid-client checks the ID token's times too, before jose: with the same tolerance.
+    [client.clockTolerance]: options.clockTolerance,
   }
 }
 

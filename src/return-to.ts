@@ -23,5 +23,7 @@ export function safeReturnTo(next: string | null | undefined): string | undefine
     return undefined
   }
   if (url.origin !== PROBE_ORIGIN) return undefined
-  return `${url.pathname}${url.search}${url.hash}`
+  // Check what is returned, not only what came in: dot segments can normalise to `//host`.
+  const path = `${url.pathname}${url.search}${url.hash}`
+  return path.startsWith('//') || path.startsWith('/\\') ? undefined : path
 }

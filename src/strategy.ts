@@ -71,8 +71,10 @@ export interface JustpassAuthenticateOptions {
   mode?: JustpassMode
 }
 
-/** The HTTP status of each refusal that is not the default 401. */
-const FAILURE_STATUS: Partial<Record<RefusalReason, number>> = { invalid_callback: 400 }
+/** The HTTP status of a refusal: 400 for a malformed callback, 401 for the rest. */
+function failureStatus(reason: RefusalReason): number {
+  return reason === 'invalid_callback' ? 400 : 401
+}
 const PROVIDER_ERROR_CODE = /^[A-Za-z0-9_.-]{1,64}$/
 const PLATFORM_VALUE = /^[A-Za-z0-9_.-]{1,32}$/
 
@@ -114,6 +116,12 @@ export class JustpassStrategy<User = unknown> extends Strategy {
   /** The provider: its openid-client configuration and ID token key. */
   private readonly provider: ProviderContextSource
   private readonly verify: JustpassVerify<User> | JustpassVerifyWithRequest<User> | undefined
+  /**
+   * States whose callback this process is finishing. Two requests carrying the same state
+   * at once both load the flow from their own copy of the session before either saves;
+   * the second one is refused here.
+   */
+  private readonly finishing = new Set<string>()
 
   /**
    * @param options - see {@link JustpassStrategyOptions}
@@ -148,21 +156,30 @@ export class JustpassStrategy<User = unknown> extends Strategy {
     } catch (err) {
       work = Promise.reject(err)
     }
-    work.catch((err: unknown) => {
-      if (err instanceof JustpassRefusal) return this.refuse(req, err)
-      log('error: %s', err instanceof JustpassError ? `${err.code}: ${err.message}` : err instanceof Error ? err.name : 'unknown')
-      this.error(err instanceof Error ? err : new Error(String(err)))
-    })
+    // A refusal is reported with fail(); anything else, including a failure handler that
+    // throws (passport's failureFlash without flash middleware), goes to error(). If even
+    // that throws, nothing is left to answer with, but no rejection goes unhandled.
+    work
+      .catch((err: unknown) => {
+        if (err instanceof JustpassRefusal) return this.refuse(req, err)
+        throw err
+      })
+      .catch((err: unknown) => {
+        log('error: %s', err instanceof JustpassError ? `${err.code}: ${err.message}` : err instanceof Error ? err.name : 'unknown')
+        this.error(err instanceof Error ? err : new Error(String(err)))
+      })
+      .catch((err: unknown) => log('the route threw while answering an error: %s', err instanceof Error ? err.name : 'unknown'))
   }
 
   /**
-   * Whether the request comes back from the provider: it carries `code`, `error` or
-   * `state`, or it is on the callback URL's path and asks for no mode (a bare request
-   * to the callback is a malformed callback, not the start of a LOGIN).
+   * Whether the request comes back from the provider. A route given a `mode` always
+   * starts a flow; without one, the request is a callback when it is on the callback
+   * URL's path (a bare request there is a malformed callback, not a LOGIN) or carries
+   * `code`, `error` or `state`.
    */
   private isCallback(path: string, params: URLSearchParams, options: JustpassAuthenticateOptions): boolean {
-    if (params.has('code') || params.has('error') || params.has('state')) return true
-    return options.mode === undefined && path === this.options.callbackPath
+    if (options.mode !== undefined) return false
+    return path === this.options.callbackPath || params.has('code') || params.has('error') || params.has('state')
   }
 
   /** Initiation: decide who the flow is for, remember it, redirect to justpass.me. */
@@ -202,10 +219,11 @@ export class JustpassStrategy<User = unknown> extends Strategy {
     }
     const taken = this.flows.take(session, state)
     log('callback, state %s: %s', statePrefix(state), taken.status === 'found' ? `a pending ${taken.flow.mode} flow` : taken.status)
-    if (taken.status === 'unknown') {
+    if (taken.status === 'unknown' || this.finishing.has(state)) {
       throw new JustpassRefusal('state_unknown', 'this sign-in link is unknown or was already used; start again')
     }
     const flow = taken.flow
+    this.finishing.add(state)
     try {
       if (taken.status === 'expired') throw new JustpassRefusal('state_expired', 'this sign-in took too long; start again')
       const providerError = params.get('error')
@@ -227,6 +245,8 @@ export class JustpassStrategy<User = unknown> extends Strategy {
     } catch (err) {
       if (err instanceof JustpassRefusal) this.refuse(req, err, flow)
       else throw err
+    } finally {
+      this.finishing.delete(state)
     }
   }
 
@@ -305,6 +325,6 @@ export class JustpassStrategy<User = unknown> extends Strategy {
     if (providerError !== undefined) info.providerError = providerError
     if (flow?.mode === 'login' && flow.expected !== undefined) delete sessionOf(req)[this.options.baseUsernameKey]
     log('refused%s: %s (%s)', flow ? ` ${flow.mode}` : '', refusal.code, refusal.message)
-    this.fail(info, FAILURE_STATUS[refusal.code] ?? 401)
+    this.fail(info, failureStatus(refusal.code))
   }
 }

@@ -341,6 +341,21 @@ describe('hostile provider', () => {
   })
 })
 
+describe('clock tolerance', () => {
+  test('clockTolerance applies to every time check: an ID token expired 60 s ago passes with 120 s of tolerance', async () => {
+    const current = await startSite('HS256', { clockTolerance: 120 })
+    try {
+      await current.app.users.setJustpassEnabled('alice', true)
+      const { browser, start } = await prepare(current, 'login2')
+      current.provider.breakage = { claims: (c) => ({ ...c, iat: now() - 90, exp: now() - 60 }) }
+      await browser.get(await toCallback(current, browser, start))
+      assert.equal((await me(current, browser)).user?.username, 'alice')
+    } finally {
+      await closeSite(current)
+    }
+  })
+})
+
 describe('session', () => {
   let current: Site
   before(async () => {
@@ -363,7 +378,7 @@ describe('session', () => {
     assert.equal((await me(current, planted)).user, null)
   })
 
-  for (const next of ['https://evil.example/', '//evil.example/', '/\\evil.example/', 'javascript:alert(1)', '/\r\nLocation: https://evil.example/']) {
+  for (const next of ['https://evil.example/', '//evil.example/', '/\\evil.example/', 'javascript:alert(1)', '/\r\nLocation: https://evil.example/', '/.//evil.example/', '/%2e//evil.example/', '/a/..//evil.example/']) {
     test(`?next=${next} is not followed`, async () => {
       await current.app.users.setJustpassEnabled('alice', true)
       const browser = new Browser()

@@ -42,6 +42,7 @@ describe('debug logging', () => {
     await finishFlow(browser, flow.callback!)
     assert.equal((await whoAmI(browser, harness)).user?.username, 'alice')
     await finishFlow(browser, flow.callback!) // replayed: refused
+    await browser.get(`${harness.app.callbackURL}?code=x&state=${encodeURIComponent('\nFAKE LOG LINE')}`)
 
     const trace = lines.join('\n')
     assert.match(trace, new RegExp(`start login \\(second factor\\), state ${state.slice(0, 6)}…`))
@@ -49,6 +50,8 @@ describe('debug logging', () => {
     assert.match(trace, /success: login/)
     assert.match(trace, /refused: state_unknown/)
     assert.equal(secrets.size, 6, 'secret, state, code, nonce, access token and ID token were all seen')
+    for (const line of lines) assert.ok(!line.includes('\n'), `a request broke a log line: ${JSON.stringify(line)}`)
+    assert.match(trace, /state \?FAKE\?…: unknown/)
     for (const secret of secrets) assert.ok(!trace.includes(secret), 'a secret value reached the log')
   })
 })

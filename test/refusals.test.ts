@@ -155,6 +155,37 @@ describe('refusals against the provider', () => {
     assert.equal((await whoAmI(browser, harness)).notice?.reason, 'state_unknown')
   })
 
+  test('a route whose failure handler throws answers through the error handler, with no unhandled rejection', async () => {
+    const rejections: unknown[] = []
+    const onRejection = (reason: unknown) => void rejections.push(reason)
+    process.on('unhandledRejection', onRejection)
+    try {
+      const errors = harness.app.errors.length
+      const hop = await new Browser().get(`${harness.app.origin}/justpass/flash-callback?code=abc&state=forged`)
+      assert.equal(hop.status, 502)
+      assert.equal(harness.app.errors.length, errors + 1)
+      await sleep(50)
+      assert.deepEqual(rejections, [])
+    } finally {
+      process.off('unhandledRejection', onRejection)
+    }
+  })
+
+  test('two callbacks with the same state at once: one finishes the flow, the other is refused', async () => {
+    await harness.app.users.setJustpassEnabled('bob', true)
+    const browser = new Browser()
+    const flow = await startFlow(browser, harness, '/test/password?username=bob')
+    const answers = await Promise.all([browser.get(flow.callback!), browser.get(flow.callback!)])
+    const locations = answers.map((hop) => hop.location).sort()
+    assert.deepEqual(locations, [`${harness.app.origin}/`, `${harness.app.origin}/login`], 'exactly one login succeeded')
+  })
+
+  test('a start route given a mode starts a flow, whatever its query carries', async () => {
+    const hop = await new Browser().get(`${harness.app.origin}/justpass/login?state=abc&code=def`)
+    assert.equal(hop.status, 302)
+    assert.ok(hop.location?.startsWith(`${harness.provider.opURL}authorize/?`))
+  })
+
   test('a stray callback with an unknown state does not create a session of its own', async () => {
     const hop = await new Browser().get(`${harness.app.origin}/justpass/plain-callback?code=abc&state=never-issued`)
     assert.equal(hop.status, 401)

@@ -102,6 +102,8 @@ export function buildTestApp(
 
   app.get('/justpass/reg', authenticator.authenticate('justpass', { mode: 'register' }))
   app.get('/justpass/login', authenticator.authenticate('justpass', { mode: 'login' }))
+  // failureFlash without a flash middleware: passport's failure handler throws.
+  app.get('/justpass/flash-callback', authenticator.authenticate('justpass', { failureRedirect: '/login', failureFlash: true }))
   // The strategy alone, no outcome helper and no redirects: what passport itself answers.
   app.get('/justpass/plain-callback', authenticator.authenticate('justpass'))
   if (options.callbackStyle === 'redirects') {
