@@ -1,0 +1,115 @@
+/**
+ * `npm run bench`: JustpassStrategy against openid-client's passport Strategy and a bare
+ * floor route, side by side in one run. The load generator (autocannon) runs here; the
+ * bench provider and each site run in their own server process on 127.0.0.1, so that
+ * one site's garbage never weighs on another. On Linux the sites get a core of their
+ * own and the load generator and provider share the rest (taskset), so that the load
+ * they make and answer takes no CPU from the site measured. Prints a table, writes
+ * bench/results.json, and exits non-zero when any request failed.
+ *
+ * @packageDocumentation
+ */
+import { writeFile } from 'node:fs/promises'
+import { performance } from 'node:perf_hooks'
+import { planAffinity } from './affinity.ts'
+import { LOAD } from './config.ts'
+import { startServerProcess, type ServerProcess } from './children.ts'
+import { measureHeapGrowth } from './heap.ts'
+import type { SessionBytes } from './ipc.ts'
+import { measureInitiation, measureLogins } from './measure.ts'
+import { summarize, type RawMeasurements } from './results.ts'
+import { interleave } from './rounds.ts'
+import { measureSessionBytes } from './session-bytes.ts'
+import type { SiteName } from './sites/site.ts'
+import { renderTable } from './table.ts'
+
+const RESULTS_FILE = new URL('./results.json', import.meta.url)
+const SITE_NAMES = ['A', 'B', 'C'] as const
+const LOGIN_SITES = ['A', 'B'] as const
+
+function progress(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`)
+}
+
+async function main(): Promise<number> {
+  const started = performance.now()
+  const processes: ServerProcess[] = []
+  try {
+    const affinity = planAffinity()
+    progress(
+      affinity
+        ? `starting the provider and the three sites; sites on CPU ${affinity.sites}, load generator and provider on CPU ${affinity.driver}`
+        : 'starting the provider and the three sites (no CPU pinning)',
+    )
+    const provider = await startServerProcess({ role: 'provider' }, affinity?.driver)
+    processes.push(provider)
+    const opURL = provider.ready.opURL!
+    const siteList = await Promise.all(SITE_NAMES.map((site) => startServerProcess({ role: 'site', site, opURL }, affinity?.sites)))
+    processes.push(...siteList)
+    const sites: Record<SiteName, ServerProcess> = { A: siteList[0]!, B: siteList[1]!, C: siteList[2]! }
+
+    progress('session bytes per pending flow')
+    const sessionBytes: Partial<Record<SiteName, SessionBytes>> = {}
+    for (const name of SITE_NAMES) sessionBytes[name] = await measureSessionBytes(sites[name], LOAD.sessionFlows)
+
+    progress(`warm-up: ${LOAD.warmupSeconds} s of initiation and ${LOAD.loginWarmupSeconds} s of logins per contender`)
+    const warmupFailures: RawMeasurements['warmupFailures'] = { count: 0 }
+    for (const name of SITE_NAMES) {
+      const run = await measureInitiation(sites[name], LOAD.warmupSeconds)
+      warmupFailures.count += run.failures
+      if (run.failures > 0) warmupFailures.first ??= `warm-up initiation ${name}: ${run.failures} non-redirect responses`
+    }
+    for (const name of LOGIN_SITES) {
+      const run = await measureLogins(sites[name], { seconds: LOAD.loginWarmupSeconds })
+      warmupFailures.count += run.failures
+      if (run.failures > 0) warmupFailures.first ??= `warm-up login ${name}: ${run.firstFailure}`
+    }
+
+    progress(`initiation: ${LOAD.rounds} rounds of ${LOAD.roundSeconds} s`)
+    const initiation = await interleave(SITE_NAMES, LOAD.rounds, async (name, round) => {
+      const run = await measureInitiation(sites[name], LOAD.roundSeconds)
+      progress(`  round ${round + 1} ${name}: ${run.rps.toFixed(0)} req/s, p99 ${run.p99} ms, site CPU ${run.cpuPerRequest.toFixed(0)} µs/req`)
+      return run
+    })
+
+    progress(`full login: ${LOAD.rounds} rounds of ${LOAD.roundSeconds} s`)
+    const login = await interleave(LOGIN_SITES, LOAD.rounds, async (name, round) => {
+      const run = await measureLogins(sites[name], { seconds: LOAD.roundSeconds })
+      const failed = run.failures ? `, ${run.failures} failures` : ''
+      progress(`  round ${round + 1} ${name}: ${run.loginsPerSecond.toFixed(0)} logins/s, site CPU ${run.cpuPerLogin.toFixed(0)} µs/login${failed}`)
+      return run
+    })
+
+    // The heap is read in a fresh process, unpinned: no timing is taken, so it may use
+    // every core. Only JustpassStrategy's: a second site would cost as long again.
+    await Promise.all(siteList.map((site) => site.stop()))
+    progress(`heap: ${LOAD.heapCheckpoints.join(' then ')} logins, site A in a fresh process`)
+    const heapA = await measureHeapGrowth('A', opURL)
+
+    const results = summarize({
+      initiation,
+      login,
+      warmupFailures,
+      sessionBytes,
+      heap: { A: heapA },
+      pinned: affinity !== undefined,
+      elapsedSeconds: (performance.now() - started) / 1000,
+    })
+    process.stdout.write(`${renderTable(results)}\n`)
+    await writeFile(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`)
+    progress('results written to bench/results.json')
+    return results.failures.count === 0 ? 0 : 1
+  } finally {
+    await Promise.all(processes.map((child) => child.stop()))
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code
+  },
+  (err: unknown) => {
+    console.error(err)
+    process.exitCode = 1
+  },
+)

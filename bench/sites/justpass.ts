@@ -1,0 +1,55 @@
+/**
+ * Site A: JustpassStrategy, single-factor LOGIN, its own passport instance, and a
+ * callback route with plain `successRedirect` / `failureRedirect`.
+ *
+ * @packageDocumentation
+ */
+import { Passport } from 'passport'
+import { JustpassStrategy, MemoryUserStore, type MemoryUser } from '../../src/index.ts'
+import { BENCH_USERS, CLIENT_ID, CLIENT_SECRET, FAILURE_REDIRECT, SUCCESS_REDIRECT } from '../config.ts'
+import { siteShell, type BenchSite } from './site.ts'
+
+/** The session key JustpassStrategy keeps its pending flows under (its default). */
+const SESSION_KEY = 'justpass'
+
+/**
+ * Start site A against the provider at `opURL`.
+ *
+ * @param opURL - the bench provider's base URL
+ */
+export async function startJustpassSite(opURL: string): Promise<BenchSite> {
+  const { server, app, store } = await siteShell()
+  const callbackPath = '/justpass/callback'
+  const users = new MemoryUserStore(BENCH_USERS)
+  const authenticator = new Passport()
+  authenticator.use(
+    new JustpassStrategy<MemoryUser>({
+      opURL,
+      clientID: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      callbackURL: `${server.origin}${callbackPath}`,
+      idTokenSignedResponseAlg: 'HS256',
+      userStore: users,
+    }),
+  )
+  authenticator.serializeUser<string>((user, done) => done(null, (user as MemoryUser).username))
+  authenticator.deserializeUser<string>((username, done) => {
+    users.findByUsername(username).then((user) => done(null, user ?? false), done)
+  })
+  app.use(authenticator.initialize())
+  app.use(authenticator.session())
+  app.get('/justpass/login', authenticator.authenticate('justpass', { mode: 'login' }))
+  app.get(callbackPath, authenticator.authenticate('justpass', { successRedirect: SUCCESS_REDIRECT, failureRedirect: FAILURE_REDIRECT }))
+  server.handle(app)
+  return {
+    origin: server.origin,
+    initiationPath: '/justpass/login',
+    callbackPath,
+    store,
+    pending(session) {
+      const flows = session[SESSION_KEY]
+      return typeof flows === 'object' && flows !== null ? { key: SESSION_KEY, flows: Object.keys(flows).length } : undefined
+    },
+    close: () => server.close(),
+  }
+}

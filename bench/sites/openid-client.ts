@@ -1,0 +1,100 @@
+/**
+ * Site B: openid-client's own passport Strategy (`openid-client/passport`) against the
+ * same provider, with a verify that does what site A's default verify does: fetch
+ * userinfo and look the user up in the same kind of store.
+ *
+ * @packageDocumentation
+ */
+import type { Request } from 'express'
+import { Passport } from 'passport'
+import * as client from 'openid-client'
+import { Strategy, type AuthenticateOptions, type VerifyFunction } from 'openid-client/passport'
+import { MemoryUserStore, deriveEndpoints, type MemoryUser } from '../../src/index.ts'
+import { BENCH_USERS, CLIENT_ID, CLIENT_SECRET, FAILURE_REDIRECT, MAX_AGE, SUCCESS_REDIRECT } from '../config.ts'
+import { siteShell, type BenchSite } from './site.ts'
+
+/**
+ * openid-client's Strategy, asking for a `nonce` and `max_age` as JustpassStrategy
+ * does, through its documented extension point: the Strategy itself then stores them
+ * with the flow and has openid-client check them at the callback, so that both
+ * contenders check a nonce, PKCE and `auth_time`. (With a nonce, openid-client's
+ * Strategy sends no `state` of its own; JustpassStrategy sends both.)
+ */
+class SameChecksStrategy extends Strategy {
+  override authorizationRequestParams<TOptions extends AuthenticateOptions>(req: Request, options: TOptions): URLSearchParams {
+    const params = new URLSearchParams(super.authorizationRequestParams(req, options))
+    params.set('nonce', client.randomNonce())
+    params.set('max_age', String(MAX_AGE))
+    return params
+  }
+}
+
+/** openid-client's Configuration for the bench provider, from the same endpoints site A derives. */
+function providerConfiguration(opURL: string, callbackURL: string): client.Configuration {
+  const endpoints = deriveEndpoints(new URL(opURL))
+  const config = new client.Configuration(
+    {
+      issuer: endpoints.issuer,
+      authorization_endpoint: endpoints.authorization,
+      token_endpoint: endpoints.token,
+      userinfo_endpoint: endpoints.userinfo,
+      jwks_uri: endpoints.jwks,
+    },
+    CLIENT_ID,
+    {
+      client_secret: CLIENT_SECRET,
+      id_token_signed_response_alg: 'HS256',
+      token_endpoint_auth_method: 'client_secret_post',
+      redirect_uris: [callbackURL],
+    },
+    client.ClientSecretPost(CLIENT_SECRET),
+  )
+  client.allowInsecureRequests(config)
+  return config
+}
+
+/**
+ * Start site B against the provider at `opURL`.
+ *
+ * @param opURL - the bench provider's base URL
+ */
+export async function startOpenidClientSite(opURL: string): Promise<BenchSite> {
+  const { server, app, store } = await siteShell()
+  const callbackPath = '/oidc/callback'
+  const callbackURL = `${server.origin}${callbackPath}`
+  const users = new MemoryUserStore(BENCH_USERS)
+  const config = providerConfiguration(opURL, callbackURL)
+
+  const verify: VerifyFunction = (tokens, done) => {
+    const sub = tokens.claims()?.sub
+    if (sub === undefined) return done(null, false)
+    client
+      .fetchUserInfo(config, tokens.access_token, sub)
+      .then((userinfo) => (typeof userinfo.preferred_username === 'string' ? users.findByUsername(userinfo.preferred_username) : undefined))
+      .then((user) => done(null, user ?? false), done)
+  }
+  const strategy = new SameChecksStrategy({ config, name: 'oidc', scope: 'openid', callbackURL }, verify)
+  const sessionKey = new URL(config.serverMetadata().issuer).host
+
+  const authenticator = new Passport()
+  authenticator.use(strategy)
+  authenticator.serializeUser<string>((user, done) => done(null, (user as MemoryUser).username))
+  authenticator.deserializeUser<string>((username, done) => {
+    users.findByUsername(username).then((user) => done(null, user ?? false), done)
+  })
+  app.use(authenticator.initialize())
+  app.use(authenticator.session())
+  app.get('/oidc/login', authenticator.authenticate('oidc'))
+  app.get(callbackPath, authenticator.authenticate('oidc', { successRedirect: SUCCESS_REDIRECT, failureRedirect: FAILURE_REDIRECT }))
+  server.handle(app)
+  return {
+    origin: server.origin,
+    initiationPath: '/oidc/login',
+    callbackPath,
+    store,
+    pending(session) {
+      return typeof session[sessionKey] === 'object' && session[sessionKey] !== null ? { key: sessionKey, flows: 1 } : undefined
+    },
+    close: () => server.close(),
+  }
+}
