@@ -127,8 +127,8 @@ export interface ResolvedOptions<User = unknown> {
   clientID: string
   /** The client secret as text, for client authentication at the token endpoint. */
   clientSecret: string
-  /** The client secret as an HMAC key, imported once: request signatures and HS* ID tokens. */
-  secretKey: KeyObject
+  /** The client secret as the HMAC key of request signatures, imported once at construction. */
+  requestSigningKey: KeyObject
   callbackURL: string
   /** The path of `callbackURL`, to recognise a callback request that carries nothing. */
   callbackPath: string
@@ -302,7 +302,7 @@ export function resolveOptions<User>(input: JustpassStrategyOptions<User> | Just
     insecureHTTP,
     clientID,
     clientSecret,
-    secretKey: createSecretKey(Buffer.from(clientSecret, 'utf8')),
+    requestSigningKey: createSecretKey(Buffer.from(clientSecret, 'utf8')),
     callbackURL: callbackURL.href,
     callbackPath: callbackURL.pathname,
     userStore: resolveUserStore<User>(options.userStore, hasVerify),

@@ -7,8 +7,9 @@
  */
 import * as client from 'openid-client'
 import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose'
-import type { KeyObject } from 'node:crypto'
+import type { webcrypto } from 'node:crypto'
 import { JustpassProviderError } from './errors.js'
+import { importSecretKey } from './keys.js'
 import type { ResolvedOptions } from './options.js'
 
 /** What a flow needs of the provider: where and how to call it, how to verify its ID tokens. */
@@ -18,7 +19,7 @@ export interface ProviderContext {
   /** The issuer ID tokens must carry. */
   issuer: string
   /** The key (HS*) or key set (asymmetric algorithms) that verifies ID tokens. */
-  idTokenKey: KeyObject | JWTVerifyGetKey
+  idTokenKey: webcrypto.CryptoKey | JWTVerifyGetKey
 }
 
 function clientMetadata(options: ResolvedOptions): Partial<client.ClientMetadata> {
@@ -38,22 +39,21 @@ function clientAuth(options: ResolvedOptions): client.ClientAuth {
     : client.ClientSecretPost(options.clientSecret)
 }
 
-function finish(config: client.Configuration, options: ResolvedOptions, jwksURI: string | undefined): ProviderContext {
+async function finish(config: client.Configuration, options: ResolvedOptions, jwksURI: string | undefined): Promise<ProviderContext> {
   config.timeout = options.timeout / 1000
   if (options.insecureHTTP) client.allowInsecureRequests(config)
-  let idTokenKey: ProviderContext['idTokenKey'] = options.secretKey
-  if (!options.idTokenAlg.startsWith('HS')) {
-    if (!jwksURI) throw new JustpassProviderError('provider_metadata', 'the provider metadata has no jwks_uri, needed for asymmetric ID tokens')
-    idTokenKey = createRemoteJWKSet(new URL(jwksURI), { timeoutDuration: options.timeout })
-  }
-  return { config, issuer: config.serverMetadata().issuer, idTokenKey }
+  const issuer = config.serverMetadata().issuer
+  const alg = options.idTokenAlg
+  if (alg === 'HS256' || alg === 'HS384' || alg === 'HS512') return { config, issuer, idTokenKey: await importSecretKey(options.clientSecret, alg) }
+  if (!jwksURI) throw new JustpassProviderError('provider_metadata', 'the provider metadata has no jwks_uri, needed for asymmetric ID tokens')
+  return { config, issuer, idTokenKey: createRemoteJWKSet(new URL(jwksURI), { timeoutDuration: options.timeout }) }
 }
 
 /**
  * The provider context from the endpoints derived from `opURL`. Makes no network call:
  * the JWKS (asymmetric algorithms only) is fetched on the first ID token it verifies.
  */
-export function staticProviderContext(options: ResolvedOptions): ProviderContext {
+export function staticProviderContext(options: ResolvedOptions): Promise<ProviderContext> {
   const { endpoints } = options
   const config = new client.Configuration(
     {
@@ -90,12 +90,12 @@ export async function discoverProviderContext(options: ResolvedOptions): Promise
 }
 
 /**
- * Hands out the provider context: at once when the endpoints are derived, and from one
- * shared discovery otherwise. A failed discovery is forgotten, so the next flow retries.
+ * Hands out the provider context: built at construction when the endpoints are derived
+ * (no network call, only the key import), and from one shared discovery otherwise. A
+ * failed discovery is forgotten, so the next flow retries.
  */
 export class ProviderContextSource {
-  #context: ProviderContext | undefined
-  #pending: Promise<ProviderContext> | undefined
+  #context: Promise<ProviderContext> | undefined
   readonly #options: ResolvedOptions
 
   /** @param options - resolved strategy options */
@@ -105,15 +105,11 @@ export class ProviderContextSource {
   }
 
   /** The context, discovering it first when needed. */
-  async get(): Promise<ProviderContext> {
-    if (this.#context) return this.#context
-    this.#pending ??= discoverProviderContext(this.#options).then(
-      (context) => (this.#context = context),
-      (err: unknown) => {
-        this.#pending = undefined
-        throw err
-      },
-    )
-    return this.#pending
+  get(): Promise<ProviderContext> {
+    this.#context ??= discoverProviderContext(this.#options).catch((err: unknown) => {
+      this.#context = undefined
+      throw err
+    })
+    return this.#context
   }
 }

@@ -204,7 +204,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
     if (returnTo !== undefined) subject.returnTo = returnTo
 
     const context = await this.provider.get()
-    const request = await buildAuthorizationRequest(req, context.config, this.options, subject)
+    const request = buildAuthorizationRequest(req, context.config, this.options, subject)
     this.flows.put(session, request.state, request.flow)
     log('start %s%s, state %s', mode, mode === 'login' ? (subject.identifier ? ' (second factor)' : ' (single factor)') : '', statePrefix(request.state))
     this.redirect(request.url.href)

@@ -94,7 +94,7 @@ async function assertOwnVerificationRefuses(site: Site, alg: 'HS256' | 'RS256'):
   const { idToken, nonce } = site.provider.issued
   assert.equal(typeof idToken, 'string', 'the provider issued an ID token')
   const options = resolveOptions({ opURL: site.provider.opURL, clientID: site.provider.clientID, clientSecret: site.provider.clientSecret, callbackURL: site.app.callbackURL, idTokenSignedResponseAlg: alg }, true)
-  await assert.rejects(verifyIdToken(idToken!, staticProviderContext(options), options, nonce!), (err: unknown) => {
+  await assert.rejects(verifyIdToken(idToken!, await staticProviderContext(options), options, nonce!), (err: unknown) => {
     assert.ok(err instanceof JustpassRefusal)
     assert.equal(err.code, 'id_token_invalid')
     return true

@@ -5,7 +5,9 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { decodeProtectedHeader, jwtVerify } from 'jose'
+import { SignJWT, decodeProtectedHeader, jwtVerify } from 'jose'
+import { signRequest } from '../src/authorize.ts'
+import { resolveOptions } from '../src/options.ts'
 import { Browser } from './support/browser.ts'
 import { finishFlow, startFlow, startHarness, whoAmI, type Harness } from './support/harness.ts'
 import { buildTestApp, reserveTestApp } from './support/app.ts'
@@ -162,6 +164,19 @@ describe('a request signed with the wrong secret', () => {
     } finally {
       await app.close()
       await provider.close()
+    }
+  })
+})
+
+describe('the request signature', () => {
+  test('is byte for byte the compact JWS jose makes, for any identifier and secret', async () => {
+    for (const clientSecret of ['shop-secret', 'sécret-ключ-秘密']) {
+      const options = resolveOptions({ opURL: 'https://acme.accounts.justpass.me/openid/', clientID: 'c', clientSecret, callbackURL: 'https://shop.example/cb' }, true)
+      for (const identifier of ['alice', 'émile+test@例え.jp', '"quoted" \\ back', undefined]) {
+        const payload = identifier === undefined ? { state: 'the-state' } : { state: 'the-state', login_hint: identifier }
+        const expected = await new SignJWT(payload).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(new TextEncoder().encode(clientSecret))
+        assert.equal(signRequest(options, 'the-state', identifier), expected)
+      }
     }
   })
 })
