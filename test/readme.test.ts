@@ -334,86 +334,78 @@ describe('example/readme/site.ts with example/readme/user-store.ts (SQLite :memo
   })
 })
 
-describe('example/readme/verify.ts: a custom verify callback', () => {
-  let server: LoopbackServer
-  let provider: TestProvider
-  let db: Database.Database
-  let callbackURL: string
+/** A site of example/readme/site.ts whose strategy comes from `makeStrategy`, over a SQLite store of `username`. */
+async function startStrategySite(username: string, makeStrategy: (settings: JustpassSettings, users: SqliteUserStore) => ReturnType<typeof createVerifyStrategy>) {
+  const server = await startLoopbackServer()
+  const provider = await startProviderFor([server])
+  const { db, users } = await sqliteUsers(username)
+  const settings = settingsFor(provider, server)
+  server.handle(createSite({ ...settings, sessionSecret: SESSION_SECRET, users, strategy: makeStrategy(settings, users) }))
+  return {
+    server,
+    provider,
+    db,
+    callbackURL: settings.callbackURL,
+    close: async () => {
+      await server.close()
+      await provider.close()
+      db.close()
+    },
+  }
+}
 
+describe('example/readme/verify.ts: a custom verify callback', () => {
+  let site: Awaited<ReturnType<typeof startStrategySite>>
   before(async () => {
-    server = await startLoopbackServer()
-    provider = await startProviderFor([server])
-    const sqlite = await sqliteUsers('alice')
-    db = sqlite.db
-    const settings = settingsFor(provider, server)
-    callbackURL = settings.callbackURL
-    server.handle(createSite({ ...settings, sessionSecret: SESSION_SECRET, users: sqlite.users, strategy: createVerifyStrategy(settings, sqlite.users) }))
+    site = await startStrategySite('alice', createVerifyStrategy)
   })
-  after(async () => {
-    await server.close()
-    await provider.close()
-    db.close()
-  })
+  after(() => site.close())
 
   test('REG sets the flag, and the passkey then logs the user in', async () => {
     const browser = new Browser()
-    await logIn(browser, server.origin, 'alice')
-    const reg = await throughJustpass(browser, `${server.origin}/justpass/reg`, callbackURL)
+    await logIn(browser, site.server.origin, 'alice')
+    const reg = await throughJustpass(browser, `${site.server.origin}/justpass/reg`, site.callbackURL)
     assert.deepEqual(JSON.parse(reg.last.body), { user: 'alice', justpassEnabled: true, notice: { mode: 'register', ok: true } })
-    assert.equal(flagOf(db, 'alice'), 1)
+    assert.equal(flagOf(site.db, 'alice'), 1)
 
     const other = new Browser()
-    assert.equal(await logIn(other, server.origin, 'alice'), '/justpass/login')
-    const login = await throughJustpass(other, `${server.origin}/justpass/login`, callbackURL)
+    assert.equal(await logIn(other, site.server.origin, 'alice'), '/justpass/login')
+    const login = await throughJustpass(other, `${site.server.origin}/justpass/login`, site.callbackURL)
     assert.deepEqual(JSON.parse(login.last.body), { user: 'alice', justpassEnabled: true, notice: { mode: 'login', ok: true } })
   })
 
   test('refuses an unknown user with its own message', async () => {
-    provider.behaviour = { action: 'approve', account: 'zed' }
+    site.provider.behaviour = { action: 'approve', account: 'zed' }
     try {
-      const { callback, last } = await throughJustpass(new Browser(), `${server.origin}/justpass/login`, callbackURL)
-      assert.equal(callback.location, `${server.origin}/login`)
+      const { callback, last } = await throughJustpass(new Browser(), `${site.server.origin}/justpass/login`, site.callbackURL)
+      assert.equal(callback.location, `${site.server.origin}/login`)
       assert.deepEqual(JSON.parse(last.body), { failed: true, message: 'no account matches this passkey' })
     } finally {
-      provider.behaviour = { action: 'approve' }
+      site.provider.behaviour = { action: 'approve' }
     }
   })
 })
 
 describe('example/readme/with-request.ts: passReqToCallback', () => {
-  let server: LoopbackServer
-  let provider: TestProvider
-  let db: Database.Database
-  let callbackURL: string
-
+  let site: Awaited<ReturnType<typeof startStrategySite>>
   before(async () => {
-    server = await startLoopbackServer()
-    provider = await startProviderFor([server])
-    const sqlite = await sqliteUsers('bob')
-    db = sqlite.db
-    const settings = settingsFor(provider, server)
-    callbackURL = settings.callbackURL
-    server.handle(createSite({ ...settings, sessionSecret: SESSION_SECRET, users: sqlite.users, strategy: createRequestStrategy(settings, sqlite.users) }))
+    site = await startStrategySite('bob', createRequestStrategy)
   })
-  after(async () => {
-    await server.close()
-    await provider.close()
-    db.close()
-  })
+  after(() => site.close())
 
   test('REG flags the logged-in user (req.user); LOGIN finds the passkey\'s user', async () => {
     const browser = new Browser()
-    await logIn(browser, server.origin, 'bob')
-    const reg = await throughJustpass(browser, `${server.origin}/justpass/reg`, callbackURL)
+    await logIn(browser, site.server.origin, 'bob')
+    const reg = await throughJustpass(browser, `${site.server.origin}/justpass/reg`, site.callbackURL)
     assert.deepEqual(JSON.parse(reg.last.body), { user: 'bob', justpassEnabled: true, notice: { mode: 'register', ok: true } })
-    assert.equal(flagOf(db, 'bob'), 1)
+    assert.equal(flagOf(site.db, 'bob'), 1)
 
-    provider.behaviour = { action: 'approve', account: 'bob' }
+    site.provider.behaviour = { action: 'approve', account: 'bob' }
     try {
-      const login = await throughJustpass(new Browser(), `${server.origin}/justpass/login`, callbackURL)
+      const login = await throughJustpass(new Browser(), `${site.server.origin}/justpass/login`, site.callbackURL)
       assert.deepEqual(JSON.parse(login.last.body), { user: 'bob', justpassEnabled: true, notice: { mode: 'login', ok: true } })
     } finally {
-      provider.behaviour = { action: 'approve' }
+      site.provider.behaviour = { action: 'approve' }
     }
   })
 })
