@@ -9,7 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { SignJWT } from 'jose'
 import { decodeCode } from './auth-code.ts'
-import { listenLoopback } from './listen.ts'
+import { startLoopbackServer } from '../test/support/server.ts'
 
 /** A running bench provider. */
 export interface BenchProvider {
@@ -57,7 +57,7 @@ function sendJSON(res: ServerResponse, status: number, value: unknown): void {
  * @param clientSecret - the HS256 key of the ID tokens, imported once
  */
 export async function startBenchProvider(clientID: string, clientSecret: string): Promise<BenchProvider> {
-  const server = await listenLoopback()
+  const server = await startLoopbackServer()
   const issuer = `${server.origin}/openid`
   // A CryptoKey: jose would import a KeyObject or bytes again for every token it signs.
   const key = await crypto.subtle.importKey('raw', Buffer.from(clientSecret, 'utf8'), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])

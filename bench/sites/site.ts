@@ -7,7 +7,7 @@
 import express, { type Express } from 'express'
 import session from 'express-session'
 import { SESSION_COOKIE, SESSION_SECRET } from '../config.ts'
-import { listenLoopback, type LoopbackServer } from '../listen.ts'
+import { startLoopbackServer, type LoopbackServer } from '../../test/support/server.ts'
 
 /** The contenders, by letter. */
 export type SiteName = 'A' | 'B' | 'C'
@@ -52,7 +52,7 @@ export interface SiteShell {
 
 /** Start a site's server and its app with express-session over a fresh MemoryStore. */
 export async function siteShell(): Promise<SiteShell> {
-  const server = await listenLoopback()
+  const server = await startLoopbackServer()
   const store = new session.MemoryStore()
   const app = express()
   app.use(session({ name: SESSION_COOKIE, secret: SESSION_SECRET, resave: false, saveUninitialized: false, store }))

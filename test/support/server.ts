@@ -1,6 +1,7 @@
 /**
- * A loopback HTTP server whose port is known before its handler is: tests need the
- * site's callback URL to configure the provider, and the provider's URL to build the site.
+ * A loopback HTTP server whose port is known before its handler is: tests (and the
+ * benchmark) need the site's callback URL to configure the provider, and the provider's
+ * URL to build the site.
  */
 import { createServer, type RequestListener, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -20,7 +21,7 @@ export async function startLoopbackServer(): Promise<LoopbackServer> {
     res.end()
   }
   const server: Server = createServer((req, res) => current(req, res))
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
   return {
     origin: `http://127.0.0.1:${port}`,
