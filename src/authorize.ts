@@ -70,7 +70,7 @@ export function signRequest(options: ResolvedOptions, state: string, identifier:
   const payload: { state: string; login_hint?: string } = { state }
   if (identifier !== undefined) payload.login_hint = identifier
   const signingInput = `${SIGNATURE_HEADER}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`
-  return `${signingInput}.${createHmac('sha256', options.requestSigningKey).update(signingInput).digest('base64url')}`
+  return `${signingInput}.${createHmac('sha256', options.clientSecretKey).update(signingInput).digest('base64url')}`
 }
 
 /**

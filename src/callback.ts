@@ -5,8 +5,9 @@
  * @packageDocumentation
  */
 import * as client from 'openid-client'
-import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose'
+import { errors as joseErrors, jwtVerify, type JWTClaimVerificationOptions, type JWTPayload } from 'jose'
 import { JustpassProviderError, JustpassRefusal, type RefusalReason } from './errors.js'
+import { verifyHmacJwt } from './hmac-jwt.js'
 import type { ResolvedOptions } from './options.js'
 import type { PendingFlow } from './flow-state.js'
 import type { ProviderContext } from './provider.js'
@@ -113,24 +114,29 @@ export function classifyProviderFailure(err: unknown, step: Step): Error {
 }
 
 /**
- * Verify the ID token's signature and claims with jose: the algorithm must be the
- * configured one, `iss`, `aud`, `exp`, `iat` and `nonce` must hold, and `auth_time`
- * must be within `max_age` when one was asked for.
+ * Verify the ID token's signature and claims: the algorithm must be the configured one,
+ * `iss`, `aud`, `exp`, `iat` and `nonce` must hold, and `auth_time` must be within
+ * `max_age` when one was asked for. HS* tokens are checked by {@link verifyHmacJwt}
+ * (node:crypto's HMAC, jose's header and claims checks); asymmetric ones by jose's
+ * `jwtVerify` against the provider's JWKS.
  *
  * @throws {@link JustpassRefusal} `id_token_invalid`; {@link JustpassProviderError} when the JWKS cannot be fetched
  */
 export async function verifyIdToken(idToken: string, context: ProviderContext, options: ResolvedOptions, nonce: string): Promise<JWTPayload> {
+  const claimChecks: JWTClaimVerificationOptions = {
+    issuer: context.issuer,
+    audience: options.clientID,
+    maxTokenAge: options.flowMaxAge,
+    clockTolerance: options.clockTolerance,
+    requiredClaims: ['sub', 'exp', 'iat', 'nonce'],
+  }
+  const key = context.idTokenKey
   let claims: JWTPayload
   try {
-    const verified = await jwtVerify(idToken, context.idTokenKey as Parameters<typeof jwtVerify>[1], {
-      algorithms: [options.idTokenAlg],
-      issuer: context.issuer,
-      audience: options.clientID,
-      maxTokenAge: options.flowMaxAge,
-      clockTolerance: options.clockTolerance,
-      requiredClaims: ['sub', 'exp', 'iat', 'nonce'],
-    })
-    claims = verified.payload
+    claims =
+      key.type === 'secret'
+        ? verifyHmacJwt(idToken, key.key, key.alg, claimChecks)
+        : (await jwtVerify(idToken, key.keySet, { ...claimChecks, algorithms: [options.idTokenAlg] })).payload
   } catch (err) {
     if (err instanceof joseErrors.JWKSTimeout) {
       throw new JustpassProviderError('provider_timeout', 'the JWKS endpoint did not answer in time')

@@ -127,8 +127,11 @@ export interface ResolvedOptions<User = unknown> {
   clientID: string
   /** The client secret as text, for client authentication at the token endpoint. */
   clientSecret: string
-  /** The client secret as the HMAC key of request signatures, imported once at construction. */
-  requestSigningKey: KeyObject
+  /**
+   * The client secret (its UTF-8 bytes) as an HMAC key, imported once at construction:
+   * it signs the request `signature` and verifies HS* ID tokens.
+   */
+  clientSecretKey: KeyObject
   callbackURL: string
   /** The path of `callbackURL`, to recognise a callback request that carries nothing. */
   callbackPath: string
@@ -302,7 +305,7 @@ export function resolveOptions<User>(input: JustpassStrategyOptions<User> | Just
     insecureHTTP,
     clientID,
     clientSecret,
-    requestSigningKey: createSecretKey(Buffer.from(clientSecret, 'utf8')),
+    clientSecretKey: createSecretKey(Buffer.from(clientSecret, 'utf8')),
     callbackURL: callbackURL.href,
     callbackPath: callbackURL.pathname,
     userStore: resolveUserStore<User>(options.userStore, hasVerify),

@@ -7,10 +7,26 @@
  */
 import * as client from 'openid-client'
 import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose'
-import type { webcrypto } from 'node:crypto'
+import type { KeyObject } from 'node:crypto'
 import { JustpassProviderError } from './errors.js'
-import { importSecretKey } from './keys.js'
+import type { HmacAlgorithm } from './hmac-jwt.js'
 import type { ResolvedOptions } from './options.js'
+
+/** What verifies the provider's ID tokens: the client secret (HS*) or the provider's key set. */
+export type IdTokenKey =
+  | {
+      /** An HS* algorithm: the MAC key is the client secret. */
+      type: 'secret'
+      alg: HmacAlgorithm
+      /** The client secret as a secret KeyObject, imported once. */
+      key: KeyObject
+    }
+  | {
+      /** An asymmetric algorithm: the keys come from the provider's JWKS. */
+      type: 'jwks'
+      /** jose's remote key set: fetched on first use, cached, refreshed on an unknown `kid`. */
+      keySet: JWTVerifyGetKey
+    }
 
 /** What a flow needs of the provider: where and how to call it, how to verify its ID tokens. */
 export interface ProviderContext {
@@ -19,7 +35,7 @@ export interface ProviderContext {
   /** The issuer ID tokens must carry. */
   issuer: string
   /** The key (HS*) or key set (asymmetric algorithms) that verifies ID tokens. */
-  idTokenKey: webcrypto.CryptoKey | JWTVerifyGetKey
+  idTokenKey: IdTokenKey
 }
 
 function clientMetadata(options: ResolvedOptions): Partial<client.ClientMetadata> {
@@ -39,21 +55,21 @@ function clientAuth(options: ResolvedOptions): client.ClientAuth {
     : client.ClientSecretPost(options.clientSecret)
 }
 
-async function finish(config: client.Configuration, options: ResolvedOptions, jwksURI: string | undefined): Promise<ProviderContext> {
+function finish(config: client.Configuration, options: ResolvedOptions, jwksURI: string | undefined): ProviderContext {
   config.timeout = options.timeout / 1000
   if (options.insecureHTTP) client.allowInsecureRequests(config)
   const issuer = config.serverMetadata().issuer
   const alg = options.idTokenAlg
-  if (alg === 'HS256' || alg === 'HS384' || alg === 'HS512') return { config, issuer, idTokenKey: await importSecretKey(options.clientSecret, alg) }
+  if (alg === 'HS256' || alg === 'HS384' || alg === 'HS512') return { config, issuer, idTokenKey: { type: 'secret', alg, key: options.clientSecretKey } }
   if (!jwksURI) throw new JustpassProviderError('provider_metadata', 'the provider metadata has no jwks_uri, needed for asymmetric ID tokens')
-  return { config, issuer, idTokenKey: createRemoteJWKSet(new URL(jwksURI), { timeoutDuration: options.timeout }) }
+  return { config, issuer, idTokenKey: { type: 'jwks', keySet: createRemoteJWKSet(new URL(jwksURI), { timeoutDuration: options.timeout }) } }
 }
 
 /**
  * The provider context from the endpoints derived from `opURL`. Makes no network call:
  * the JWKS (asymmetric algorithms only) is fetched on the first ID token it verifies.
  */
-export function staticProviderContext(options: ResolvedOptions): Promise<ProviderContext> {
+export async function staticProviderContext(options: ResolvedOptions): Promise<ProviderContext> {
   const { endpoints } = options
   const config = new client.Configuration(
     {
