@@ -38,9 +38,13 @@ export const LOAD = {
   /** Seconds of the initiation warm-up run of each contender, before any measured one. */
   warmupSeconds: 2,
   /** Seconds of the full-login warm-up run of each contender: the callback path has more to compile. */
-  loginWarmupSeconds: 3,
+  loginWarmupSeconds: 5,
   /** Measured rounds of each measurement; each round runs every contender once. */
   rounds: 5,
+  /** Head-to-head rounds of each pair the targets compare; each round loads both at once. */
+  headToHeadRounds: 10,
+  /** Seconds of each head-to-head round. */
+  headToHeadSeconds: 2,
   /** Flows started in one session to measure the bytes each pending flow holds. */
   sessionFlows: 5,
   /** Completed logins before the first heap reading, and in all before the second. */

@@ -7,6 +7,7 @@
  */
 import { cpus } from 'node:os'
 import { LOAD, TARGETS } from './config.ts'
+import type { HeadToHead } from './head-to-head.ts'
 import type { HeapGrowth } from './heap.ts'
 import type { SessionBytes } from './ipc.ts'
 import type { MeasuredInitiation, MeasuredLogin } from './measure.ts'
@@ -42,6 +43,16 @@ export interface LoginSummary {
   rounds: MeasuredLogin[]
 }
 
+/** The head-to-head measurements: the pairs the targets compare, loaded at once. */
+export interface HeadToHeads {
+  /** A against B, initiation requests/s. */
+  initiationAvsB: HeadToHead
+  /** A against C, initiation requests/s. */
+  initiationAvsC: HeadToHead
+  /** A against B, completed logins/s. */
+  loginAvsB: HeadToHead
+}
+
 /** One target and how the run did against it. */
 export interface TargetCheck {
   /** What is compared. */
@@ -73,6 +84,8 @@ export interface BenchResults {
     warmupSeconds: number
     loginWarmupSeconds: number
     rounds: number
+    headToHeadRounds: number
+    headToHeadSeconds: number
     sessionFlows: number
     heapCheckpoints: readonly number[]
     heapConnections: number
@@ -87,7 +100,9 @@ export interface BenchResults {
   sessionBytes: Partial<Record<SiteName, SessionBytes>>
   /** Heap growth, per contender measured (A). */
   heap: Partial<Record<SiteName, HeapGrowth>>
-  /** The ratios between contenders. */
+  /** The head-to-head rounds: the same ratios, with the host's slow spells falling on both contenders alike. */
+  headToHead: HeadToHeads
+  /** The ratios between contenders, from the runs each made alone on the core: the targets are checked against these. */
   ratios: {
     /** A / B, median initiation requests/s. */
     initiationAvsB: number
@@ -122,6 +137,8 @@ export interface RawMeasurements {
   initiation: Record<SiteName, MeasuredInitiation[]>
   /** Every full-login round, per contender, in round order. */
   login: Record<'A' | 'B', MeasuredLogin[]>
+  /** The head-to-head rounds. */
+  headToHeads: HeadToHeads
   /** Failures during the warm-up runs. */
   warmupFailures: { count: number; first?: string }
   /** Session bytes per pending flow, per contender. */
@@ -174,6 +191,7 @@ export function summarize(raw: RawMeasurements): BenchResults {
     loginCpuBvsA: login.B.cpuPerLogin / login.A.cpuPerLogin,
     initiationCpuCvsA: initiation.C.cpuPerRequest / initiation.A.cpuPerRequest,
   }
+  const { headToHeads } = raw
   const targets = [
     check('initiation req/s, JustpassStrategy / openid-client', ratios.initiationAvsB, '>=', TARGETS.initiationVsOpenidClient),
     check('full login logins/s, JustpassStrategy / openid-client', ratios.loginAvsB, '>=', TARGETS.loginVsOpenidClient),
@@ -185,6 +203,7 @@ export function summarize(raw: RawMeasurements): BenchResults {
     ...Object.values(raw.initiation).flat(),
     ...Object.values(raw.login).flat(),
     ...Object.values(raw.heap),
+    ...Object.values(headToHeads).flatMap((pair) => pair.rounds),
   ]
   let count = raw.warmupFailures.count
   let first = raw.warmupFailures.first
@@ -205,6 +224,7 @@ export function summarize(raw: RawMeasurements): BenchResults {
     login,
     sessionBytes: raw.sessionBytes,
     heap: raw.heap,
+    headToHead: headToHeads,
     ratios,
     targets,
     failures,

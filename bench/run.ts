@@ -14,6 +14,7 @@ import { performance } from 'node:perf_hooks'
 import { planAffinity } from './affinity.ts'
 import { LOAD } from './config.ts'
 import { startServerProcess, type ServerProcess } from './children.ts'
+import { headToHead, type HeadToHeadRound, type Throughput } from './head-to-head.ts'
 import { measureHeapGrowth } from './heap.ts'
 import type { SessionBytes } from './ipc.ts'
 import { measureInitiation, measureLogins } from './measure.ts'
@@ -80,6 +81,31 @@ async function main(): Promise<number> {
       return run
     })
 
+    progress(`head to head: ${LOAD.headToHeadRounds} rounds of ${LOAD.headToHeadSeconds} s per pair, both loaded at once, after one unmeasured round`)
+    const initiationThroughput = (name: SiteName): Promise<Throughput> =>
+      measureInitiation(sites[name], LOAD.headToHeadSeconds).then((run) => ({ perSecond: run.rps, failures: run.failures }))
+    const loginThroughput = (name: SiteName): Promise<Throughput> =>
+      measureLogins(sites[name], { seconds: LOAD.headToHeadSeconds }).then((run) => {
+        const result: Throughput = { perSecond: run.loginsPerSecond, failures: run.failures }
+        if (run.firstFailure !== undefined) result.firstFailure = run.firstFailure
+        return result
+      })
+    const pair = async (what: string, first: SiteName, second: SiteName, measure: (name: SiteName) => Promise<Throughput>) => {
+      const warmup = await headToHead(first, second, 1, measure)
+      for (const round of warmup.rounds) {
+        warmupFailures.count += round.failures
+        if (round.failures > 0) warmupFailures.first ??= `warm-up ${what} ${first} / ${second}: ${round.firstFailure ?? 'non-redirect responses'}`
+      }
+      const report = (round: HeadToHeadRound, index: number) =>
+        progress(`  ${what} ${first} / ${second} round ${index + 1}: ${round.first.toFixed(0)} / ${round.second.toFixed(0)} per s = ${round.ratio.toFixed(3)}`)
+      return headToHead(first, second, LOAD.headToHeadRounds, measure, report)
+    }
+    const headToHeads = {
+      initiationAvsB: await pair('initiation', 'A', 'B', initiationThroughput),
+      initiationAvsC: await pair('initiation', 'A', 'C', initiationThroughput),
+      loginAvsB: await pair('full login', 'A', 'B', loginThroughput),
+    }
+
     // The heap is read in a fresh process, unpinned: no timing is taken, so it may use
     // every core. Only JustpassStrategy's: a second site would cost as long again.
     await Promise.all(siteList.map((site) => site.stop()))
@@ -89,6 +115,7 @@ async function main(): Promise<number> {
     const results = summarize({
       initiation,
       login,
+      headToHeads,
       warmupFailures,
       sessionBytes,
       heap: { A: heapA },

@@ -91,10 +91,28 @@ export function renderTable(results: BenchResults): string {
       }),
     ),
   )
-  const { ratios } = results
+  const { ratios, headToHead } = results
+  const pairRow = (name: string, pair: BenchResults['headToHead']['loginAvsB']) => [
+    name,
+    num(pair.ratio, 3),
+    `${num(pair.lowest, 2)} to ${num(pair.highest, 2)}`,
+    pair.rounds.map((round) => num(round.ratio, 2)).join(' '),
+  ]
   parts.push(
     section(
-      'Ratios',
+      `Head to head (both contenders loaded at once on the sites' core, ${settings.headToHeadRounds} rounds of ${settings.headToHeadSeconds} s: ` +
+        'a slow spell of the host falls on both alike)',
+      ['ratio', 'median', 'range', 'per round'],
+      [
+        pairRow('initiation req/s  A / B', headToHead.initiationAvsB),
+        pairRow('full login/s      A / B', headToHead.loginAvsB),
+        pairRow('initiation req/s  A / C', headToHead.initiationAvsC),
+      ],
+    ),
+  )
+  parts.push(
+    section(
+      'Ratios of the runs alone on the core (the targets are checked against the medians)',
       ['ratio', 'medians', 'paired rounds', 'from site CPU per op'],
       [
         ['initiation req/s  A / B', num(ratios.initiationAvsB, 3), num(ratios.initiationAvsBPaired, 3), num(ratios.initiationCpuBvsA, 3)],
