@@ -47,7 +47,7 @@ export interface HeadToHead {
 }
 
 /** Summarise head-to-head rounds. */
-export function summarizeHeadToHead(rounds: HeadToHeadRound[]): HeadToHead {
+function summarizeHeadToHead(rounds: HeadToHeadRound[]): HeadToHead {
   const ratios = rounds.map((round) => round.ratio)
   return { ratio: median(ratios), lowest: Math.min(...ratios), highest: Math.max(...ratios), rounds }
 }

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import * as client from 'openid-client'
-import { errors as joseErrors, jwtVerify, type JWTClaimVerificationOptions, type JWTPayload } from 'jose'
+import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose'
 import { JustpassProviderError, JustpassRefusal, type RefusalReason } from './errors.js'
 import { verifyHmacJwt } from './hmac-jwt.js'
 import type { ResolvedOptions } from './options.js'
@@ -123,20 +123,13 @@ export function classifyProviderFailure(err: unknown, step: Step): Error {
  * @throws {@link JustpassRefusal} `id_token_invalid`; {@link JustpassProviderError} when the JWKS cannot be fetched
  */
 export async function verifyIdToken(idToken: string, context: ProviderContext, options: ResolvedOptions, nonce: string): Promise<JWTPayload> {
-  const claimChecks: JWTClaimVerificationOptions = {
-    issuer: context.issuer,
-    audience: options.clientID,
-    maxTokenAge: options.flowMaxAge,
-    clockTolerance: options.clockTolerance,
-    requiredClaims: ['sub', 'exp', 'iat', 'nonce'],
-  }
-  const key = context.idTokenKey
+  const { idTokenKey: key, idTokenClaims } = context
   let claims: JWTPayload
   try {
     claims =
       key.type === 'secret'
-        ? verifyHmacJwt(idToken, key.key, key.alg, claimChecks)
-        : (await jwtVerify(idToken, key.keySet, { ...claimChecks, algorithms: [options.idTokenAlg] })).payload
+        ? verifyHmacJwt(idToken, key.key, key.alg, idTokenClaims)
+        : (await jwtVerify(idToken, key.keySet, { ...idTokenClaims, algorithms: [options.idTokenAlg] })).payload
   } catch (err) {
     if (err instanceof joseErrors.JWKSTimeout) {
       throw new JustpassProviderError('provider_timeout', 'the JWKS endpoint did not answer in time')

@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import * as client from 'openid-client'
-import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose'
+import { createRemoteJWKSet, type JWTClaimVerificationOptions, type JWTVerifyGetKey } from 'jose'
 import type { KeyObject } from 'node:crypto'
 import { JustpassProviderError } from './errors.js'
 import type { HmacAlgorithm } from './hmac-jwt.js'
@@ -36,6 +36,8 @@ export interface ProviderContext {
   issuer: string
   /** The key (HS*) or key set (asymmetric algorithms) that verifies ID tokens. */
   idTokenKey: IdTokenKey
+  /** The claim checks every ID token must pass (issuer, audience, age, required claims), set once. */
+  idTokenClaims: JWTClaimVerificationOptions
 }
 
 function clientMetadata(options: ResolvedOptions): Partial<client.ClientMetadata> {
@@ -59,10 +61,20 @@ function finish(config: client.Configuration, options: ResolvedOptions, jwksURI:
   config.timeout = options.timeout / 1000
   if (options.insecureHTTP) client.allowInsecureRequests(config)
   const issuer = config.serverMetadata().issuer
+  const idTokenClaims: JWTClaimVerificationOptions = {
+    issuer,
+    audience: options.clientID,
+    maxTokenAge: options.flowMaxAge,
+    clockTolerance: options.clockTolerance,
+    requiredClaims: ['sub', 'exp', 'iat', 'nonce'],
+  }
   const alg = options.idTokenAlg
-  if (alg === 'HS256' || alg === 'HS384' || alg === 'HS512') return { config, issuer, idTokenKey: { type: 'secret', alg, key: options.clientSecretKey } }
+  if (alg === 'HS256' || alg === 'HS384' || alg === 'HS512') {
+    return { config, issuer, idTokenKey: { type: 'secret', alg, key: options.clientSecretKey }, idTokenClaims }
+  }
   if (!jwksURI) throw new JustpassProviderError('provider_metadata', 'the provider metadata has no jwks_uri, needed for asymmetric ID tokens')
-  return { config, issuer, idTokenKey: { type: 'jwks', keySet: createRemoteJWKSet(new URL(jwksURI), { timeoutDuration: options.timeout }) } }
+  const keySet = createRemoteJWKSet(new URL(jwksURI), { timeoutDuration: options.timeout })
+  return { config, issuer, idTokenKey: { type: 'jwks', keySet }, idTokenClaims }
 }
 
 /**
