@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import type { JustpassMode } from './options.js'
-import type { PendingFlows } from './flow-state.js'
+import type { PendingFlows } from './flow-store/session.js'
 import type { JustpassNotice } from './outcome.js'
 import type {} from 'express-session'
 
@@ -21,7 +21,7 @@ declare module 'express-session' {
   interface SessionData {
     /** The base username the password step stored for a second-factor LOGIN (default `baseUsernameKey`). */
     base_username?: string
-    /** passport-justpass's pending flows, by `state` (default `sessionKey`). */
+    /** passport-justpass's pending flows, by `state`, with `flowStore: 'session'` (default `sessionKey`). */
     justpass?: PendingFlows
     /** The outcome notice left by `justpassCallback` (default `noticeKey`). */
     justpass_notice?: JustpassNotice

@@ -9,7 +9,7 @@ import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose'
 import { JustpassProviderError, JustpassRefusal, type RefusalReason } from './errors.js'
 import { verifyHmacJwt } from './hmac-jwt.js'
 import type { ResolvedOptions } from './options.js'
-import type { PendingFlow } from './flow-state.js'
+import type { PendingFlow } from './flow-store/types.js'
 import type { ProviderContext } from './provider.js'
 
 /** The token endpoint's answer, as openid-client returns it. */

@@ -8,9 +8,9 @@ import { createSecretKey, type KeyObject } from 'node:crypto'
 import type { Request } from 'express'
 import { JustpassConfigError } from './errors.js'
 import type { JustpassUserStore } from './user-store.js'
+import type { JustpassFlowStore, JustpassMode } from './flow-store/types.js'
 
-/** What a flow does: register a passkey (REG) or log in with one (LOGIN). */
-export type JustpassMode = 'register' | 'login'
+export type { JustpassMode } from './flow-store/types.js'
 
 /** The ID token signing algorithms the strategy can verify. */
 export const ID_TOKEN_ALGORITHMS = [
@@ -80,11 +80,31 @@ export interface JustpassStrategyOptions<User = unknown> {
   platformHeader?: string
   /** The authorization parameter that forwards the platform. Default `'AMWALPLATFORM'`. */
   platformParam?: string
-  /** Seconds a started flow may take before its callback is refused. Default `600`. */
+  /**
+   * Where pending flows are kept between the redirect and the callback.
+   * - `'cookie'` (the default): one sealed cookie per flow (AES-256-GCM, HttpOnly,
+   *   SameSite=Lax, `__Host-` and Secure with an https `callbackURL`). Nothing is written
+   *   on the server; concurrent tabs never lose a flow. Needs the response (`req.res`).
+   * - `'session'`: in the session under `sessionKey`, for hosts where the response is not
+   *   reachable from the request. Concurrent starts in one browser can overwrite each
+   *   other (the session's last save wins) and an anonymous start creates a session.
+   * - an object implementing {@link JustpassFlowStore}.
+   */
+  flowStore?: 'cookie' | 'session' | JustpassFlowStore
+  /**
+   * The secret flow cookies are sealed with (a key is derived from it with HKDF): at
+   * least 32 characters. An array rotates: the first seals, every one opens. Default: a
+   * key derived from the client secret under a label of its own.
+   */
+  cookieSecret?: string | readonly string[]
+  /** Seconds a started flow may take before its callback is refused; also the flow cookie's `Max-Age`. Default `600`. */
   flowMaxAge?: number
-  /** Pending flows kept per session; the oldest is dropped beyond it. Default `5`. */
+  /**
+   * Pending flows kept per browser (flow cookies, or flows in the session); the oldest is
+   * dropped on the next start beyond it. Default `5`.
+   */
   maxPendingFlows?: number
-  /** The session key under which pending flows are kept. Default `'justpass'`. */
+  /** The session key under which the session flow store keeps pending flows. Default `'justpass'`. */
   sessionKey?: string
   /** Milliseconds each call to the provider may take before it fails. Default `10000`. */
   timeout?: number
@@ -149,6 +169,11 @@ export interface ResolvedOptions<User = unknown> {
   /** Lower-cased, as Node.js presents header names. */
   platformHeader: string
   platformParam: string
+  flowStore: 'cookie' | 'session' | JustpassFlowStore
+  /** The secrets flow cookies are sealed with, the sealing one first; empty: derive from the client secret. */
+  cookieSecrets: readonly string[]
+  /** Whether `callbackURL` is https: flow cookies are then Secure and `__Host-` prefixed. */
+  secureCallback: boolean
   flowMaxAge: number
   maxPendingFlows: number
   sessionKey: string
@@ -256,6 +281,28 @@ function resolveSessionKey(options: Record<string, unknown>): string {
   return key
 }
 
+function resolveFlowStore(value: unknown): ResolvedOptions['flowStore'] {
+  if (value === undefined) return 'cookie'
+  if (value === 'cookie' || value === 'session') return value
+  const store = value as Partial<JustpassFlowStore> | null
+  if (typeof store !== 'object' || store === null || typeof store.put !== 'function' || typeof store.take !== 'function') {
+    throw new JustpassConfigError('flowStore', "must be 'cookie', 'session' or an object with put(exchange, state, flow) and take(exchange, state) methods")
+  }
+  return store as JustpassFlowStore
+}
+
+/** The smallest cookie secret accepted, in characters. */
+const COOKIE_SECRET_MIN = 32
+
+function resolveCookieSecrets(value: unknown): readonly string[] {
+  if (value === undefined) return []
+  const secrets = typeof value === 'string' ? [value] : value
+  if (!Array.isArray(secrets) || secrets.length === 0 || secrets.some((secret) => typeof secret !== 'string' || secret.length < COOKIE_SECRET_MIN)) {
+    throw new JustpassConfigError('cookieSecret', `must be a string of at least ${COOKIE_SECRET_MIN} characters, or a non-empty array of them (the first seals, all open)`)
+  }
+  return [...secrets]
+}
+
 const HEADER_NAME = /^[A-Za-z0-9-]+$/
 const PARAM_NAME = /^[A-Za-z0-9_.-]+$/
 const KEY_NAME = /^[A-Za-z_$][A-Za-z0-9_$]*$/
@@ -300,6 +347,12 @@ export function resolveOptions<User>(input: JustpassStrategyOptions<User> | Just
     throw new JustpassConfigError('uiLocales', 'must be a non-empty string, a function of the request, or false')
   }
 
+  const flowStore = resolveFlowStore(options.flowStore)
+  const cookieSecrets = resolveCookieSecrets(options.cookieSecret)
+  if (cookieSecrets.length > 0 && flowStore !== 'cookie') {
+    throw new JustpassConfigError('cookieSecret', "applies only to the cookie flow store (flowStore: 'cookie', the default)")
+  }
+
   return {
     endpoints: deriveEndpoints(opURL),
     insecureHTTP,
@@ -321,6 +374,9 @@ export function resolveOptions<User>(input: JustpassStrategyOptions<User> | Just
     uiLocales: uiLocales as ResolvedOptions['uiLocales'],
     platformHeader: optionalString(options, 'platformHeader', 'amwal-platform', HEADER_NAME).toLowerCase(),
     platformParam: optionalString(options, 'platformParam', 'AMWALPLATFORM', PARAM_NAME),
+    flowStore,
+    cookieSecrets,
+    secureCallback: callbackURL.protocol === 'https:',
     flowMaxAge: optionalNumber(options, 'flowMaxAge', 600, 1, 86_400),
     maxPendingFlows: optionalNumber(options, 'maxPendingFlows', 5, 1, 100),
     sessionKey: resolveSessionKey(options),

@@ -7,10 +7,12 @@
  */
 import { Strategy } from 'passport-strategy'
 import type { Request } from 'express'
-import { buildAuthorizationRequest, type FlowSubject } from './authorize.js'
+import { AuthorizationRequestBuilder, type FlowSubject } from './authorize.js'
 import { completeFlow, type JustpassTokens, type JustpassUserinfo, type VerifiedFlow } from './callback.js'
 import { JustpassError, JustpassRefusal, JustpassUsageError, type RefusalReason } from './errors.js'
-import { FlowStateStore, type FlowSession, type PendingFlow } from './flow-state.js'
+import { createFlowStore } from './flow-store/index.js'
+import { ReplayGuard } from './flow-store/replay-guard.js'
+import type { FlowExchange, JustpassFlowStore, PendingFlow } from './flow-store/types.js'
 import {
   resolveOptions,
   type JustpassMode,
@@ -18,7 +20,7 @@ import {
   type JustpassStrategyOptionsWithRequest,
   type ResolvedOptions,
 } from './options.js'
-import { ProviderContextSource } from './provider.js'
+import { ProviderContextSource, type ProviderContext } from './provider.js'
 import { safeReturnTo } from './return-to.js'
 import { log, statePrefix } from './log.js'
 
@@ -91,13 +93,26 @@ function platformOf(req: Request, header: string): string | undefined {
   return typeof value === 'string' && PLATFORM_VALUE.test(value) ? value : undefined
 }
 
-function sessionOf(req: Request): FlowSession {
+/**
+ * The request's session. Every flow needs session middleware (passport logs the user in
+ * there), but starting one does not write to it: with the cookie flow store an
+ * anonymous start leaves the session uninitialized, and express-session then stores nothing.
+ */
+function sessionOf(req: Request): Record<string, unknown> {
   const session = (req as { session?: unknown }).session
   if (typeof session !== 'object' || session === null) {
     throw new JustpassUsageError('no session on the request: add session middleware (express-session or similar) before passport')
   }
-  return session as FlowSession
+  return session as Record<string, unknown>
 }
+
+/** The request and, where the host exposes it (`req.res`), its response. */
+function exchangeOf(req: Request): FlowExchange {
+  return { req, res: (req as { res?: FlowExchange['res'] }).res }
+}
+
+/** Callback states remembered per process by the replay guard, at most. */
+const REPLAY_GUARD_CAPACITY = 100_000
 
 /**
  * The passport strategy for justpass.me passkeys. One instance serves the three routes:
@@ -111,17 +126,19 @@ export class JustpassStrategy<User = unknown> extends Strategy {
   name = 'justpass'
   /** The validated options, defaults applied. */
   private readonly options: ResolvedOptions<User>
-  /** Pending flows, kept in the session. */
-  private readonly flows: FlowStateStore
+  /** Where pending flows are kept: sealed cookies by default (option `flowStore`). */
+  private readonly flows: JustpassFlowStore
   /** The provider: its openid-client configuration and ID token key. */
   private readonly provider: ProviderContextSource
   private readonly verify: JustpassVerify<User> | JustpassVerifyWithRequest<User> | undefined
   /**
-   * States whose callback this process is finishing. Two requests carrying the same state
-   * at once both load the flow from their own copy of the session before either saves;
-   * the second one is refused here.
+   * States whose callback this process has taken, until their flow would expire. Two
+   * requests carrying the same state (at once, or one after the other with a cookie or
+   * session copy that still holds the flow) reach the token endpoint once.
    */
-  private readonly finishing = new Set<string>()
+  private readonly replayGuard = new ReplayGuard(REPLAY_GUARD_CAPACITY)
+  /** The authorization request builder, for the provider context it was built from. */
+  private authorization: { context: ProviderContext; builder: AuthorizationRequestBuilder } | undefined
 
   /**
    * @param options - see {@link JustpassStrategyOptions}
@@ -137,7 +154,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
     }
     this.options = resolveOptions(options, verify !== undefined)
     this.verify = verify
-    this.flows = new FlowStateStore(this.options.sessionKey, this.options.flowMaxAge, this.options.maxPendingFlows)
+    this.flows = createFlowStore(this.options)
     this.provider = new ProviderContextSource(this.options)
   }
 
@@ -150,9 +167,10 @@ export class JustpassStrategy<User = unknown> extends Strategy {
     try {
       const target = requestTarget(req)
       const params = new URLSearchParams(target.query)
+      const session = sessionOf(req)
       work = this.isCallback(target.path, params, options)
-        ? this.finish(req, sessionOf(req), params, target.query)
-        : this.start(req, sessionOf(req), params, options.mode ?? 'login')
+        ? this.finish(req, params, target.query)
+        : this.start(req, session, params, options.mode ?? 'login')
     } catch (err) {
       work = Promise.reject(err)
     }
@@ -183,7 +201,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
   }
 
   /** Initiation: decide who the flow is for, remember it, redirect to justpass.me. */
-  private async start(req: Request, session: FlowSession, params: URLSearchParams, mode: JustpassMode): Promise<void> {
+  private async start(req: Request, session: Record<string, unknown>, params: URLSearchParams, mode: JustpassMode): Promise<void> {
     if (mode !== 'register' && mode !== 'login') {
       throw new JustpassUsageError(`unknown mode ${JSON.stringify(mode)}: use 'register' or 'login'`)
     }
@@ -203,27 +221,36 @@ export class JustpassStrategy<User = unknown> extends Strategy {
     const returnTo = safeReturnTo(params.get('next'))
     if (returnTo !== undefined) subject.returnTo = returnTo
 
-    const context = await this.provider.get()
-    const request = buildAuthorizationRequest(req, context.config, this.options, subject)
-    this.flows.put(session, request.state, request.flow)
+    const request = this.authorizationBuilder(await this.provider.get()).build(req, subject)
+    await this.flows.put(exchangeOf(req), request.state, request.flow)
     log('start %s%s, state %s', mode, mode === 'login' ? (subject.identifier ? ' (second factor)' : ' (single factor)') : '', statePrefix(request.state))
-    this.redirect(request.url.href)
+    this.redirect(request.url)
+  }
+
+  /** The builder for `context`'s authorization endpoint, made once per context. */
+  private authorizationBuilder(context: ProviderContext): AuthorizationRequestBuilder {
+    if (this.authorization?.context !== context) {
+      const endpoint = context.config.serverMetadata().authorization_endpoint
+      if (!endpoint) throw new JustpassUsageError('the provider metadata has no authorization_endpoint')
+      this.authorization = { context, builder: new AuthorizationRequestBuilder(endpoint, this.options) }
+    }
+    return this.authorization.builder
   }
 
   /** Callback: take the flow back, check everything, and let verify pick the user. */
-  private async finish(req: Request, session: FlowSession, params: URLSearchParams, query: string): Promise<void> {
+  private async finish(req: Request, params: URLSearchParams, query: string): Promise<void> {
     const states = params.getAll('state')
     const state = states[0]
     if (states.length !== 1 || !state || params.getAll('code').length > 1 || params.getAll('error').length > 1) {
       throw new JustpassRefusal('invalid_callback', 'the callback is malformed: it needs exactly one state')
     }
-    const taken = this.flows.take(session, state)
+    const taken = await this.flows.take(exchangeOf(req), state)
     log('callback, state %s: %s', statePrefix(state), taken.status === 'found' ? `a pending ${taken.flow.mode} flow` : taken.status)
-    if (taken.status === 'unknown' || this.finishing.has(state)) {
+    // Claimed only once a flow was found, so that forged states cannot fill the guard.
+    if (taken.status === 'unknown' || !this.replayGuard.claim(state, (taken.flow.started + this.options.flowMaxAge + 1) * 1000)) {
       throw new JustpassRefusal('state_unknown', 'this sign-in link is unknown or was already used; start again')
     }
     const flow = taken.flow
-    this.finishing.add(state)
     try {
       if (taken.status === 'expired') throw new JustpassRefusal('state_expired', 'this sign-in took too long; start again')
       const providerError = params.get('error')
@@ -245,8 +272,6 @@ export class JustpassStrategy<User = unknown> extends Strategy {
     } catch (err) {
       if (err instanceof JustpassRefusal) this.refuse(req, err, flow)
       else throw err
-    } finally {
-      this.finishing.delete(state)
     }
   }
 

@@ -8,6 +8,9 @@ import { createHash } from 'node:crypto'
 import { SignJWT, decodeProtectedHeader, jwtVerify } from 'jose'
 import { signRequest } from '../src/authorize.ts'
 import { resolveOptions } from '../src/options.ts'
+import { createFlowStore } from '../src/flow-store/index.ts'
+import type { CookieFlowStore } from '../src/flow-store/cookie.ts'
+import type { PendingFlow } from '../src/flow-store/types.ts'
 import { Browser } from './support/browser.ts'
 import { finishFlow, startFlow, startHarness, whoAmI, type Harness } from './support/harness.ts'
 import { buildTestApp, reserveTestApp } from './support/app.ts'
@@ -31,8 +34,8 @@ function assertCommon(harness: Harness, params: URLSearchParams, prompt: string)
   assert.equal(params.get('client_id'), harness.provider.clientID)
   assert.equal(params.get('redirect_uri'), harness.app.callbackURL)
   assert.equal(params.get('scope'), 'openid')
-  assert.match(params.get('state') ?? '', /^[A-Za-z0-9_-]{43}$/)
-  assert.match(params.get('nonce') ?? '', /^[A-Za-z0-9_-]{43}$/)
+  assert.match(params.get('state') ?? '', /^[A-Za-z0-9_-]{44}$/)
+  assert.match(params.get('nonce') ?? '', /^[A-Za-z0-9_-]{44}$/)
   assert.notEqual(params.get('state'), params.get('nonce'))
   assert.equal(params.get('prompt'), prompt)
   assert.equal(params.get('hint_mode'), 'token')
@@ -108,11 +111,9 @@ describe('authorization request parameters', () => {
     delete browser.headers['amwal-platform']
     const [answer] = await finishFlow(browser, flow.callback!)
     assert.equal(answer?.status, 200)
-    const body = JSON.parse(answer!.body) as { username: string; token: string }
-    assert.equal(body.username, 'alice')
+    assert.deepEqual(JSON.parse(answer!.body), { username: 'alice' })
     const me = await whoAmI(browser, harness)
-    assert.equal(me.sessionID, body.token, 'the token is the new session id')
-    assert.equal(me.user?.username, 'alice')
+    assert.equal(me.user?.username, 'alice', 'the session cookie of the answer logs the app in')
   })
 
   test('REG from a mobile app answers JSON', async () => {
@@ -126,18 +127,26 @@ describe('authorization request parameters', () => {
     assert.deepEqual(JSON.parse(answer!.body), { username: 'bob', justpassEnabled: true })
   })
 
-  test('the PKCE challenge is the S256 hash of the verifier kept in the session, with the nonce, under the state', async () => {
+  test('the PKCE challenge is the S256 hash of the verifier sealed in the flow cookie, with the nonce, under the state', async () => {
     const browser = new Browser()
     await browser.get(`${harness.app.origin}/test/login-as?username=alice`)
     const flow = await startFlow(browser, harness, '/justpass/reg')
-    const session = await browser.json<{ justpass: Record<string, { verifier: string; nonce: string; mode: string; expected: string }> }>(`${harness.app.origin}/test/session`)
-    const pending = session.justpass[flow.authorize!.get('state')!]
-    assert.ok(pending, 'the flow is kept under its state')
+    const state = flow.authorize!.get('state')!
+    const store = createFlowStore(resolveOptions({ ...harness.provider, callbackURL: harness.app.callbackURL }, true)) as CookieFlowStore
+    const cookies = browser.cookies.get('127.0.0.1')!
+    const taken = store.open([...cookies].map(([name, value]) => `${name}=${value}`).join('; '), state)
+    assert.equal(taken.status, 'found', 'the flow is kept in the cookie named after its state')
+    const pending = (taken as { flow: PendingFlow }).flow
     assert.equal(flow.authorize!.get('code_challenge'), createHash('sha256').update(pending.verifier).digest('base64url'))
     assert.equal(pending.nonce, flow.authorize!.get('nonce'))
     assert.equal(pending.mode, 'register')
     assert.equal(pending.expected, 'alice')
-    for (const hop of flow.hops) assert.ok(!hop.url.includes(pending.verifier), 'the verifier never leaves the site')
+    for (const hop of flow.hops) {
+      assert.ok(!hop.url.includes(pending.verifier), 'the verifier never leaves the site in a URL')
+      for (const line of hop.headers.getSetCookie()) assert.ok(!line.includes(pending.verifier) && !line.includes('alice'), 'the cookie carries the flow sealed')
+    }
+    const session = await browser.json(`${harness.app.origin}/test/session`)
+    assert.equal(session.justpass, undefined, 'nothing of the flow is in the session')
   })
 })
 

@@ -106,14 +106,18 @@ describe('refusals against the provider', () => {
     assert.equal(me.notice?.reason, 'identity_mismatch')
   })
 
-  test('the logged-in user changing during REG is refused', async () => {
+  test('the logged-in user changing during REG is refused before the exchange: bob\'s session never becomes alice\'s', async () => {
+    await harness.app.users.setJustpassEnabled('alice', false)
     const browser = await loggedIn('alice')
     const flow = await startFlow(browser, harness, '/justpass/reg')
     await browser.get(`${harness.app.origin}/test/login-as?username=bob`)
     const before = flags()
+    const exchanges = harness.provider.tokenRequests
     await finishFlow(browser, flow.callback!)
     const me = await whoAmI(browser, harness)
-    assert.equal(me.notice?.reason, 'state_unknown', 'logging in as bob regenerated the session: alice\'s flow is gone')
+    assert.equal(me.notice?.reason, 'identity_mismatch', 'the flow cookie outlives the new session: the identity check refuses it')
+    assert.equal(me.user?.username, 'bob')
+    assert.equal(harness.provider.tokenRequests, exchanges, 'refused before the code exchange')
     assert.deepEqual(flags(), before)
   })
 
@@ -233,18 +237,53 @@ describe('flow state limits', () => {
     assert.deepEqual({ mode: me.notice?.mode, reason: me.notice?.reason }, { mode: 'login', reason: 'state_expired' })
   })
 
-  test('a session keeps at most maxPendingFlows flows; the oldest goes first', async () => {
+  test('a browser keeps at most maxPendingFlows flow cookies; the oldest goes first', async () => {
     const browser = new Browser()
     await browser.get(`${harness.app.origin}/test/login-as?username=bob`)
     const flows = []
-    for (let i = 0; i < 3; i++) {
-      flows.push(await startFlow(browser, harness, '/justpass/reg'))
-      await sleep(1_050)
-    }
+    for (let i = 0; i < 3; i++) flows.push(await startFlow(browser, harness, '/justpass/reg'))
+    const names = [...browser.cookies.get('127.0.0.1')!.keys()].filter((name) => name.startsWith('justpass.'))
+    assert.deepEqual(names.sort(), [flows[1]!, flows[2]!].map((flow) => `justpass.${flow.authorize!.get('state')!.slice(0, 16)}`).sort())
+    await finishFlow(browser, flows[0]!.callback!)
+    assert.equal((await whoAmI(browser, harness)).notice?.reason, 'state_unknown')
+    await finishFlow(browser, flows[2]!.callback!)
+    assert.deepEqual((await whoAmI(browser, harness)).notice, { mode: 'register', ok: true })
+  })
+})
+
+describe('the session flow store', () => {
+  let harness: Harness
+  before(async () => {
+    harness = await startHarness({ strategy: { flowStore: 'session', maxPendingFlows: 2 } })
+  })
+  after(() => harness.close())
+
+  test('keeps at most maxPendingFlows flows in the session; the oldest goes first', async () => {
+    const browser = new Browser()
+    await browser.get(`${harness.app.origin}/test/login-as?username=bob`)
+    const flows = []
+    for (let i = 0; i < 3; i++) flows.push(await startFlow(browser, harness, '/justpass/reg'))
     const session = await browser.json<{ justpass: Record<string, unknown> }>(`${harness.app.origin}/test/session`)
     assert.deepEqual(Object.keys(session.justpass).sort(), [flows[1]!.authorize!.get('state'), flows[2]!.authorize!.get('state')].sort())
     await finishFlow(browser, flows[0]!.callback!)
     assert.equal((await whoAmI(browser, harness)).notice?.reason, 'state_unknown')
+    await finishFlow(browser, flows[2]!.callback!)
+    assert.deepEqual((await whoAmI(browser, harness)).notice, { mode: 'register', ok: true })
+  })
+
+  test('the logged-in user changing during REG, on a login that keeps session data, is refused before the exchange', async () => {
+    await harness.app.users.setJustpassEnabled('alice', false)
+    const browser = new Browser()
+    await browser.get(`${harness.app.origin}/test/login-as?username=alice`)
+    const flow = await startFlow(browser, harness, '/justpass/reg')
+    await browser.get(`${harness.app.origin}/test/login-as-keeping-session?username=bob`)
+    const exchanges = harness.provider.tokenRequests
+    await finishFlow(browser, flow.callback!)
+    const me = await whoAmI(browser, harness)
+    assert.equal(me.notice?.reason, 'identity_mismatch')
+    assert.equal(me.user?.username, 'bob')
+    assert.equal(harness.provider.tokenRequests, exchanges)
+    assert.equal((await harness.app.users.findByUsername('alice'))?.justpassEnabled, false)
   })
 })
 

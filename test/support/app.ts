@@ -24,6 +24,8 @@ export interface TestApp {
   strategy: JustpassStrategy<MemoryUser>
   /** Errors that reached the error handler, in order. */
   errors: Error[]
+  /** The site's session store. */
+  sessionStore: session.Store
   close(): Promise<void>
 }
 
@@ -37,6 +39,8 @@ export interface TestAppOptions {
   verify?: JustpassVerify<MemoryUser>
   /** A verify that takes the request first; sets `passReqToCallback: true`. */
   verifyWithRequest?: JustpassVerifyWithRequest<MemoryUser>
+  /** The session store. Default: express-session's MemoryStore. */
+  sessionStore?: session.Store
 }
 
 /** The site's reserved server; create the site with {@link buildTestApp} once the provider is up. */
@@ -72,7 +76,8 @@ export function buildTestApp(
 
   const errors: Error[] = []
   const app = express()
-  app.use(session({ name: 'shop.sid', secret: 'test-session-secret', resave: false, saveUninitialized: false }))
+  const sessionStore = options.sessionStore ?? new session.MemoryStore()
+  app.use(session({ name: 'shop.sid', secret: 'test-session-secret', resave: false, saveUninitialized: false, store: sessionStore }))
   app.use(authenticator.initialize())
   app.use(authenticator.session())
 
@@ -91,6 +96,12 @@ export function buildTestApp(
     const user = await users.findByUsername(String(req.query.username))
     if (!user) return void res.status(404).end()
     req.logIn(user, (err) => (err ? next(err) : res.redirect('/')))
+  })
+  // Logs a user in keeping the session's data (passport's keepSessionInfo), as some sites do.
+  app.get('/test/login-as-keeping-session', async (req, res, next) => {
+    const user = await users.findByUsername(String(req.query.username))
+    if (!user) return void res.status(404).end()
+    req.logIn(user, { session: true, keepSessionInfo: true }, (err) => (err ? next(err) : res.redirect('/')))
   })
   app.get('/me', (req, res) => {
     res.json({ user: req.user ?? null, notice: takeJustpassNotice(req) ?? null, sessionID: req.sessionID })
@@ -119,5 +130,5 @@ export function buildTestApp(
   app.use(onError)
 
   server.handle(app)
-  return { origin: server.origin, callbackURL: server.callbackURL, users, strategy, errors, close: () => server.close() }
+  return { origin: server.origin, callbackURL: server.callbackURL, users, strategy, errors, sessionStore, close: () => server.close() }
 }

@@ -28,6 +28,8 @@ export interface TestProvider {
   interactions: Array<Record<string, unknown>>
   /** Requests the provider received, of any kind. */
   requestCount: number
+  /** Requests to the token endpoint (code exchanges). */
+  tokenRequests: number
   /** While true, the provider answers every request with 503. */
   unavailable: boolean
   /** What the next passkey steps do; tests change it. */
@@ -66,6 +68,7 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
     onRequest(req, res, next) {
       state.requestCount++
       if (state.unavailable) return void res.status(503).end()
+      if (req.method === 'POST' && req.path === '/openid/token/') state.tokenRequests++
       if (req.method === 'GET' && req.path === '/openid/authorize/') authorizationRequests.push(new URLSearchParams(req.url.split('?')[1] ?? ''))
       next()
     },
@@ -79,6 +82,7 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
     authorizationRequests,
     interactions,
     requestCount: 0,
+    tokenRequests: 0,
     unavailable: false,
     behaviour: { action: 'approve' },
     subOf: (username) => local.passkeys.ensureAccount(username).handle,

@@ -1,0 +1,79 @@
+/**
+ * The seam for pending flows: what the strategy remembers between the redirect to
+ * justpass.me and the callback, and the interface of the stores that keep it.
+ *
+ * @packageDocumentation
+ */
+import type { ServerResponse } from 'node:http'
+import type { Request } from 'express'
+
+/** What a flow does: register a passkey (REG) or log in with one (LOGIN). */
+export type JustpassMode = 'register' | 'login'
+
+/** What the strategy remembers of one started flow. */
+export interface PendingFlow {
+  /** The mode the flow was started in. */
+  mode: JustpassMode
+  /** The identifier the passkey must belong to: the REG user, or the 2nd-factor base username. */
+  expected?: string
+  /** The PKCE code verifier. */
+  verifier: string
+  /** The nonce the ID token must carry. */
+  nonce: string
+  /** The platform the request came from (`app` for a mobile app), when it said so. */
+  platform?: string
+  /** Where to go after a successful LOGIN: a same-origin path from `?next=`. */
+  returnTo?: string
+  /** When the flow started, in seconds since the epoch. */
+  started: number
+}
+
+/** A flow as the strategy hands it to a store: the store stamps its start time. */
+export type NewFlow = Omit<PendingFlow, 'started'>
+
+/** The result of taking a flow back: the flow, or why there is none. */
+export type TakenFlow =
+  | { status: 'found'; flow: PendingFlow }
+  | { status: 'unknown' }
+  | { status: 'expired'; flow: PendingFlow }
+
+/**
+ * The request a flow store works on, and its response when the host lets the strategy
+ * reach it (Express, Connect and NestJS on Express: `req.res`).
+ */
+export interface FlowExchange {
+  /** The request that starts or finishes the flow. */
+  req: Request
+  /** The response to that request, to set cookies on; `undefined` when the host hides it. */
+  res: ServerResponse | undefined
+}
+
+/**
+ * Where pending flows are kept. The strategy calls `put` once per started flow and
+ * `take` once per callback; a store may answer synchronously or with a promise.
+ *
+ * Implementations must hand a flow back at most once per browser, must never hand a
+ * flow to another browser than the one that started it, and must report a flow older
+ * than its maximum age as `expired` (the strategy refuses it). The strategy adds its own
+ * per-process replay guard on top, so a store need not be atomic across requests.
+ */
+export interface JustpassFlowStore {
+  /**
+   * Remember `flow` under `state` for the browser of `exchange.req`.
+   *
+   * @throws {@link JustpassUsageError} when the host offers no way to keep it (no session, no response)
+   */
+  put(exchange: FlowExchange, state: string, flow: NewFlow): void | Promise<void>
+  /**
+   * Take back the flow of `state`, once: afterwards it is gone for this browser.
+   *
+   * @returns the flow, `expired` with the flow, or `unknown` (never started here, already
+   *   taken, or not readable as one of ours)
+   */
+  take(exchange: FlowExchange, state: string): TakenFlow | Promise<TakenFlow>
+}
+
+/** Seconds since the epoch, as flows count time. */
+export function nowInSeconds(): number {
+  return Math.floor(Date.now() / 1000)
+}
