@@ -37,9 +37,10 @@ export interface JustpassCallbackOptions {
   /** The platform value that asks for JSON answers instead of redirects. Default `'app'`. */
   appPlatform?: string
   /**
-   * The `token` a mobile app gets after LOGIN. Default: the session id (`req.sessionID`),
-   * as the Django client answers its session key; return your own (an API token, say)
-   * when the app does not use the session cookie.
+   * Issues the `token` a mobile app gets after LOGIN: a credential of the site's own (an
+   * API token for `user`, say) for an app that does not call the site with cookies. Called
+   * once the user is logged in. No default: without it, the LOGIN answer has no `token`,
+   * and the app uses the session cookie that the same answer sets.
    */
   appToken?: (req: Request, user: Express.User) => string | Promise<string>
 }
@@ -59,8 +60,10 @@ function sessionOf(req: Request): Session {
  *   home, with a success notice;
  * - LOGIN failure: the login page with a failure notice.
  * A mobile app (the flow started with the platform header) gets JSON instead of
- * redirects: `{ username, token }` after LOGIN, `{ username, justpassEnabled: true }`
- * after REG, and `{ err, reason }` with status 401 on failure.
+ * redirects: `{ username }` after LOGIN (logged in by the session cookie the answer
+ * sets), `{ username, token }` when the `appToken` option is given,
+ * `{ username, justpassEnabled: true }` after REG, and `{ err, reason }` with status 401
+ * on failure. Every JSON answer carries `Cache-Control: no-store`.
  * Errors (provider down, misconfiguration) go to `next(err)`.
  */
 export function justpassCallback(options: JustpassCallbackOptions = {}): RequestHandler {
@@ -70,14 +73,14 @@ export function justpassCallback(options: JustpassCallbackOptions = {}): Request
   const loginURL = options.loginURL ?? '/login'
   const noticeKey = options.noticeKey ?? 'justpass_notice'
   const appPlatform = options.appPlatform ?? 'app'
-  const appToken = options.appToken ?? ((req: Request) => req.sessionID)
+  const appToken = options.appToken
 
   return function justpassCallbackHandler(req: Request, res: Response, next: NextFunction): void {
     const onFailure = (failure: Partial<JustpassFailureInfo> | undefined): void => {
       const mode = failure?.mode ?? 'login'
       const notice: JustpassNotice = { mode, ok: false, reason: failure?.reason ?? 'unknown', message: failure?.message ?? 'passkey sign-in failed' }
       if (failure?.platform === appPlatform) {
-        res.status(401).json({ err: notice.message, reason: notice.reason })
+        res.status(401).set('Cache-Control', 'no-store').json({ err: notice.message, reason: notice.reason })
         return
       }
       sessionOf(req)[noticeKey] = notice
@@ -88,7 +91,10 @@ export function justpassCallback(options: JustpassCallbackOptions = {}): Request
       // REG keeps the session's data (the user was logged in already); LOGIN starts afresh.
       await new Promise<void>((resolve, reject) => req.logIn(user, { session: true, keepSessionInfo: flow.mode === 'register' }, (err) => (err ? reject(err) : resolve())))
       if (flow.platform === appPlatform) {
-        res.json(flow.mode === 'register' ? { username: flow.username, justpassEnabled: true } : { username: flow.username, token: await appToken(req, user) })
+        const body = flow.mode === 'register'
+          ? { username: flow.username, justpassEnabled: true }
+          : appToken ? { username: flow.username, token: await appToken(req, user) } : { username: flow.username }
+        res.set('Cache-Control', 'no-store').json(body)
         return
       }
       sessionOf(req)[noticeKey] = { mode: flow.mode, ok: true } satisfies JustpassNotice

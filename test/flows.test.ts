@@ -1,13 +1,20 @@
 /**
  * REG, second-factor LOGIN and single-factor LOGIN end to end, with the outcome helper,
- * with plain successRedirect/failureRedirect, with a custom verify, with discovery, and
- * with RS256 ID tokens verified against the provider's JWKS.
+ * with plain successRedirect/failureRedirect, with a custom verify, with discovery, with
+ * RS256 ID tokens verified against the provider's JWKS, and a mobile app's JSON answers
+ * with and without the appToken option.
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { Browser } from './support/browser.ts'
+import { randomBytes } from 'node:crypto'
+import express from 'express'
+import session from 'express-session'
+import { Passport } from 'passport'
+import { Browser, type Hop } from './support/browser.ts'
 import { finishFlow, startFlow, startHarness, whoAmI, type Harness } from './support/harness.ts'
-import type { JustpassFlowInfo, JustpassUserinfo, MemoryUser } from '../src/index.ts'
+import { reserveTestApp } from './support/app.ts'
+import { startTestProvider, type TestProvider } from './support/provider.ts'
+import { JustpassStrategy, MemoryUserStore, justpassCallback, type JustpassFlowInfo, type JustpassUserinfo, type MemoryUser } from '../src/index.ts'
 
 describe('flows with the outcome helper', () => {
   let harness: Harness
@@ -230,5 +237,178 @@ describe('RS256 ID tokens', () => {
     const flow = await startFlow(browser, harness, '/test/password?username=alice')
     await finishFlow(browser, flow.callback!)
     assert.equal((await whoAmI(browser, harness)).user?.username, 'alice')
+  })
+})
+
+/**
+ * Start a flow as a mobile app does (the platform header on the first request only), follow
+ * it through the provider, and request the callback: returns the callback's answer.
+ */
+async function appFlow(browser: Browser, origin: string, callbackURL: string, path: string): Promise<Hop> {
+  const start = await browser.get(`${origin}${path}`, { headers: { 'amwal-platform': 'app' } })
+  assert.equal(start.status, 302, `the flow starts (got ${start.status})`)
+  const { hops } = await browser.follow(start.location!)
+  const callback = hops.find((hop) => hop.url.startsWith(`${callbackURL}?`))
+  assert.ok(callback, 'the provider sent the app back to the callback')
+  return callback
+}
+
+/** The JSON body of an app answer, after checking that it is JSON and never cached. */
+function appAnswer(hop: Hop, status: number): Record<string, unknown> {
+  assert.equal(hop.status, status, hop.body.slice(0, 200))
+  assert.match(hop.headers.get('content-type') ?? '', /^application\/json/)
+  assert.equal(hop.headers.get('cache-control'), 'no-store')
+  return JSON.parse(hop.body) as Record<string, unknown>
+}
+
+describe('a mobile app\'s JSON answers, without appToken', () => {
+  let harness: Harness
+  before(async () => {
+    harness = await startHarness()
+  })
+  after(() => harness.close())
+
+  const flow = (browser: Browser, path: string) => appFlow(browser, harness.app.origin, harness.app.callbackURL, path)
+
+  test('LOGIN: { username } without a token, no-store; the session cookie of the answer logs the app in', async () => {
+    harness.provider.behaviour = { action: 'approve', account: 'alice' }
+    try {
+      const browser = new Browser()
+      const answer = await flow(browser, '/justpass/login')
+      assert.deepEqual(appAnswer(answer, 200), { username: 'alice' })
+      assert.ok(answer.headers.getSetCookie().some((line) => line.startsWith('shop.sid=')), 'the answer sets the new session cookie')
+      assert.equal((await whoAmI(browser, harness)).user?.username, 'alice')
+    } finally {
+      harness.provider.behaviour = { action: 'approve' }
+    }
+  })
+
+  test('second-factor LOGIN: { username } without a token, no-store', async () => {
+    await harness.app.users.setJustpassEnabled('bob', true)
+    const browser = new Browser()
+    await browser.get(`${harness.app.origin}/test/password?username=bob`)
+    const answer = await flow(browser, '/justpass/login')
+    assert.deepEqual(appAnswer(answer, 200), { username: 'bob' })
+    assert.equal((await whoAmI(browser, harness)).user?.username, 'bob')
+  })
+
+  test('REG: { username, justpassEnabled: true }, no-store', async () => {
+    await harness.app.users.setJustpassEnabled('alice', false)
+    const browser = new Browser()
+    await browser.get(`${harness.app.origin}/test/login-as?username=alice`)
+    assert.deepEqual(appAnswer(await flow(browser, '/justpass/reg'), 200), { username: 'alice', justpassEnabled: true })
+    assert.equal((await harness.app.users.findByUsername('alice'))?.justpassEnabled, true)
+  })
+
+  test('a refusal (cancel at the provider): 401 { err, reason }, no-store, nobody logged in', async () => {
+    harness.provider.behaviour = { action: 'cancel' }
+    try {
+      const browser = new Browser()
+      const answer = await flow(browser, '/justpass/login')
+      assert.deepEqual(appAnswer(answer, 401), { err: 'the passkey step was cancelled', reason: 'provider_denied' })
+      assert.equal((await whoAmI(browser, harness)).user, null)
+    } finally {
+      harness.provider.behaviour = { action: 'approve' }
+    }
+  })
+
+  test('a refusal before the flow is found (the callback names the platform): 401, no-store', async () => {
+    const browser = new Browser()
+    const answer = await browser.get(`${harness.app.callbackURL}?code=abc&state=never-issued`, { headers: { 'amwal-platform': 'app' } })
+    assert.deepEqual(appAnswer(answer, 401), { err: 'this sign-in link is unknown or was already used; start again', reason: 'state_unknown' })
+  })
+})
+
+describe('a mobile app\'s JSON answers, with appToken', () => {
+  let provider: TestProvider
+  let close: () => Promise<void>
+  let origin: string
+  let callbackURL: string
+  let users: MemoryUserStore
+  /** The API tokens the site issued, to the username they stand for. */
+  const apiTokens = new Map<string, string>()
+  /** Each appToken call: the user it was given, and the user the request was logged in as. */
+  const calls: Array<{ user: string; loggedIn: string | undefined }> = []
+
+  before(async () => {
+    const server = await reserveTestApp()
+    provider = await startTestProvider({ redirectURIs: [server.callbackURL] })
+    users = new MemoryUserStore(['alice', 'bob'])
+    const authenticator = new Passport()
+    authenticator.use(new JustpassStrategy<MemoryUser>({ opURL: provider.opURL, clientID: provider.clientID, clientSecret: provider.clientSecret, callbackURL: server.callbackURL, userStore: users }))
+    authenticator.serializeUser<string>((user, done) => done(null, (user as MemoryUser).username))
+    authenticator.deserializeUser<string>((username, done) => {
+      users.findByUsername(username).then((user) => done(null, user ?? false), done)
+    })
+    const app = express()
+    app.use(session({ secret: 'app-token-session-secret', resave: false, saveUninitialized: false }))
+    app.use(authenticator.initialize())
+    app.use(authenticator.session())
+    app.get('/test/login-as', async (req, res, next) => {
+      const user = await users.findByUsername(String(req.query.username))
+      if (!user) return void res.status(404).end()
+      req.logIn(user, (err) => (err ? next(err) : res.redirect('/')))
+    })
+    app.get('/justpass/reg', authenticator.authenticate('justpass', { mode: 'register' }))
+    app.get('/justpass/login', authenticator.authenticate('justpass', { mode: 'login' }))
+    app.get('/justpass/callback', justpassCallback({
+      authenticator,
+      appToken: async (req, user) => {
+        const username = (user as MemoryUser).username
+        calls.push({ user: username, loggedIn: (req.user as MemoryUser | undefined)?.username })
+        const token = randomBytes(24).toString('base64url')
+        apiTokens.set(token, username)
+        return token
+      },
+    }))
+    // The site's API, for an app that sends its token instead of the session cookie.
+    app.get('/api/me', (req, res) => {
+      const username = apiTokens.get((req.headers.authorization ?? '').replace(/^Bearer /, ''))
+      res.status(username ? 200 : 401).json({ username: username ?? null })
+    })
+    server.handle(app)
+    origin = server.origin
+    callbackURL = server.callbackURL
+    close = async () => {
+      await server.close()
+      await provider.close()
+    }
+  })
+  after(() => close())
+
+  test('LOGIN: { username, token } with the token appToken issued for the logged-in user, no-store; the API accepts it', async () => {
+    provider.behaviour = { action: 'approve', account: 'alice' }
+    try {
+      calls.length = 0
+      const answer = appAnswer(await appFlow(new Browser(), origin, callbackURL, '/justpass/login'), 200)
+      assert.deepEqual(Object.keys(answer).sort(), ['token', 'username'])
+      assert.equal(answer.username, 'alice')
+      assert.equal(apiTokens.get(answer.token as string), 'alice', 'the token is the one appToken issued')
+      assert.deepEqual(calls, [{ user: 'alice', loggedIn: 'alice' }], 'appToken is called once, after the user is logged in')
+      const api = await new Browser().get(`${origin}/api/me`, { headers: { authorization: `Bearer ${answer.token as string}` } })
+      assert.deepEqual(JSON.parse(api.body), { username: 'alice' })
+    } finally {
+      provider.behaviour = { action: 'approve' }
+    }
+  })
+
+  test('REG: { username, justpassEnabled: true }, no token, no-store', async () => {
+    calls.length = 0
+    const browser = new Browser()
+    await browser.get(`${origin}/test/login-as?username=bob`)
+    assert.deepEqual(appAnswer(await appFlow(browser, origin, callbackURL, '/justpass/reg'), 200), { username: 'bob', justpassEnabled: true })
+    assert.deepEqual(calls, [], 'no token is issued for REG')
+  })
+
+  test('a refusal: 401 { err, reason }, no token, no-store; appToken is not called', async () => {
+    calls.length = 0
+    provider.behaviour = { action: 'cancel' }
+    try {
+      const answer = await appFlow(new Browser(), origin, callbackURL, '/justpass/login')
+      assert.deepEqual(appAnswer(answer, 401), { err: 'the passkey step was cancelled', reason: 'provider_denied' })
+      assert.deepEqual(calls, [])
+    } finally {
+      provider.behaviour = { action: 'approve' }
+    }
   })
 })

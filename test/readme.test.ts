@@ -283,16 +283,16 @@ describe('example/readme/site.ts with example/readme/user-store.ts (SQLite :memo
     }
   })
 
-  test('a mobile app gets JSON: LOGIN answers the username and the session id as token', async () => {
+  test('a mobile app gets JSON: LOGIN answers the username, and its session cookie logs the app in', async () => {
     provider.behaviour = { action: 'approve', account: 'alice' }
     try {
       const browser = new Browser()
       const { callback } = await throughJustpassAsApp(browser, `${origin}/justpass/login`, callbackURL)
       assert.equal(provider.authorizationRequests.at(-1)?.get('AMWALPLATFORM'), 'app')
       assert.equal(callback.status, 200)
-      const answer = JSON.parse(callback.body) as { username: string; token: string }
-      assert.equal(answer.username, 'alice')
-      assert.ok(decodeURIComponent(sessionCookie(browser)!).startsWith(`s:${answer.token}.`), 'the token is the new session id, signed in the cookie')
+      assert.equal(callback.headers.get('cache-control'), 'no-store')
+      assert.deepEqual(JSON.parse(callback.body), { username: 'alice' }, 'no token without appToken')
+      assert.ok(callback.headers.getSetCookie().some((line) => line.startsWith('connect.sid=')), 'the answer sets the new session cookie')
       assert.equal((await browser.json(`${origin}/`)).user, 'alice', 'the cookie of the answer logs the app in')
     } finally {
       provider.behaviour = { action: 'approve' }
