@@ -151,7 +151,10 @@ describe('the example shop in a real browser, with real passkeys', () => {
     assert.equal(flag('demo'), true)
   })
 
-  test('a second user\'s passkey offered for the first user\'s second factor is refused', async () => {
+  // The provider refuses here, before the shop is called back; the strategy's own refusal
+  // of another user's identity (identity_mismatch) is covered by test/refusals.test.ts and
+  // test/hostile.test.ts, against providers that let it through.
+  test('the provider refuses a passkey of another account for demo\'s second factor: the shop is never called back with it', async () => {
     // bob registers a passkey on the same authenticator.
     await passwordLogin('bob', 'bob-password')
     await page.click('#enable-passkey')
@@ -162,6 +165,10 @@ describe('the example shop in a real browser, with real passkeys', () => {
     await logOut()
     // demo's password step; the page is made to ask for bob's passkey instead of demo's.
     const bobsPasskey = provider.passkeys.passkeysOf('bob')[0]!.id
+    const callbacks: string[] = []
+    const onRequest = (request: { url(): string }) => {
+      if (request.url().startsWith(`${shopOrigin}/justpass/callback`)) callbacks.push(request.url())
+    }
     await page.route('**/openid/interaction/*/options', async (route) => {
       const response = await route.fetch()
       const options = await response.json()
@@ -171,6 +178,7 @@ describe('the example shop in a real browser, with real passkeys', () => {
     try {
       await passwordLogin('demo', 'demo-password')
       await atProvider()
+      page.on('request', onRequest)
       await page.click('#passkey')
       await page.waitForSelector('#status.error')
       assert.match((await page.textContent('#status')) ?? '', /belongs to another account/)
@@ -178,8 +186,13 @@ describe('the example shop in a real browser, with real passkeys', () => {
     } finally {
       await page.unroute('**/openid/interaction/*/options')
     }
+    assert.deepEqual(callbacks, [], 'the provider refused: the shop was not called back')
     await page.click('#cancel')
     await page.waitForURL(`${shopOrigin}/login`)
+    page.off('request', onRequest)
+    assert.equal(callbacks.length, 1, 'the cancel is the only callback')
+    assert.equal(new URL(callbacks[0]!).searchParams.get('error'), 'access_denied')
+    assert.equal(new URL(callbacks[0]!).searchParams.get('code'), null, 'no code for the other account\'s passkey')
     await page.goto(`${shopOrigin}/`)
     await page.waitForURL(`${shopOrigin}/login`)
   })
