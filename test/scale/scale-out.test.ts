@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createClient } from 'redis'
 import { ShopDatabase } from '../../example/shop/db.ts'
 import { Browser } from '../support/browser.ts'
 import { startTestProvider, type TestProvider } from '../support/provider.ts'
@@ -47,6 +48,7 @@ function shownUser(html: string): string | undefined {
 describe('several instances behind one URL, sessions in Redis', () => {
   let dir: string
   let redis: ChildProcess
+  let redisURL: string
   let provider: TestProvider
   let balancer: RoundRobin
   const shops: ChildProcess[] = []
@@ -85,7 +87,7 @@ describe('several instances behind one URL, sessions in Redis', () => {
       DATA_DIR: dir,
       SHOP_ORIGIN: balancer.origin,
       SESSION_SECRET: 'shared-session-secret-for-every-instance',
-      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      REDIS_URL: (redisURL = `redis://127.0.0.1:${redisPort}`),
       JUSTPASS_OP_URL: provider.opURL,
       JUSTPASS_CLIENT_ID: provider.clientID,
       JUSTPASS_CLIENT_SECRET: provider.clientSecret,
@@ -144,17 +146,26 @@ describe('several instances behind one URL, sessions in Redis', () => {
     assert.deepEqual([servedBy('/justpass/login'), servedBy('/justpass/callback')], [[1], [0]])
   })
 
-  test('single-factor LOGIN started on one instance finishes on the other', async () => {
+  test('single-factor LOGIN started on one instance finishes on the other, with no session carrying the flow', async () => {
     split(0, 1)
     balancer.served.length = 0
     provider.behaviour = { action: 'approve', account: 'user1' }
+    const sessions = createClient({ url: redisURL })
+    await sessions.connect()
     try {
+      const before = await sessions.dbSize()
       const browser = new Browser()
-      const home = await throughProvider(browser, await browser.get(`${balancer.origin}/justpass/login`))
+      const started = await browser.get(`${balancer.origin}/justpass/login`)
+      const cookies = started.headers.getSetCookie()
+      assert.equal(cookies.length, 1, 'the start sets the flow cookie and no session cookie')
+      assert.match(cookies[0]!, /^justpass\./)
+      assert.equal(await sessions.dbSize(), before, 'the start stored no session in Redis')
+      const home = await throughProvider(browser, started)
       assert.equal(shownUser(home), 'user1')
       assert.deepEqual([servedBy('/justpass/login'), servedBy('/justpass/callback')], [[0], [1]])
     } finally {
       provider.behaviour = { action: 'approve' }
+      await sessions.quit()
     }
   })
 
