@@ -1,7 +1,7 @@
 /**
  * A NestJS site with the justpass module (example/nestjs). Its bootstrap installs the
- * session and passport middleware on the app: the strategy keeps each flow in the
- * session, and the guards log users in through it.
+ * session and passport middleware on the app: the strategy reads the session (the
+ * logged-in user, the base username), and the guards log users in through it.
  */
 import 'reflect-metadata'
 import { Controller, Get, Module, Req, type INestApplication } from '@nestjs/common'

@@ -43,7 +43,7 @@ export function createSite(config: SiteConfig): express.Express {
   })
 
   const app = express()
-  // The session must come before passport: each pending flow is kept in it.
+  // The session must come before passport: passport logs users in there.
   app.use(session({ secret: config.sessionSecret, resave: false, saveUninitialized: false }))
   app.use(passport.initialize())
   app.use(passport.session())
