@@ -14,6 +14,8 @@ declare module 'passport' {
   interface AuthenticateOptions {
     /** passport-justpass: the flow an initiation route starts, `'register'` or `'login'`. */
     mode?: JustpassMode
+    /** passport-justpass: answer `{"url": …}` as JSON instead of redirecting. */
+    urlOnly?: boolean
   }
 }
 

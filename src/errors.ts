@@ -104,6 +104,8 @@ export type RefusalReason =
   | 'identity_mismatch'
   /** LOGIN succeeded at the provider but the site has no such user. */
   | 'unknown_user'
+  /** The user store says the account may not log in (`isActive` answered `false`). */
+  | 'account_disabled'
 
 /**
  * A flow was refused: what the strategy reports through passport's `fail()`. Its

@@ -268,8 +268,10 @@ function resolveUserStore<User>(value: unknown, hasVerify: boolean): JustpassUse
   if (typeof store !== 'object' || store === null || typeof store.findByUsername !== 'function' || typeof store.setJustpassEnabled !== 'function') {
     throw new JustpassConfigError('userStore', 'must have findByUsername(username) and setJustpassEnabled(username, enabled) methods')
   }
-  if (store.createUser !== undefined && typeof store.createUser !== 'function') {
-    throw new JustpassConfigError('userStore', 'createUser, when present, must be a function')
+  for (const method of ['createUser', 'isActive', 'justpassSubOf'] as const) {
+    if (store[method] !== undefined && typeof store[method] !== 'function') {
+      throw new JustpassConfigError('userStore', `${method}, when present, must be a function`)
+    }
   }
   return store as JustpassUserStore<User>
 }

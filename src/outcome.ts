@@ -9,6 +9,7 @@ import passport from 'passport'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import type { JustpassFailureInfo, JustpassFlowInfo } from './strategy.js'
 import type { JustpassMode } from './options.js'
+import { JustpassConfigError } from './errors.js'
 
 /** The notice left in the session for the next page to show. */
 export interface JustpassNotice {
@@ -43,9 +44,67 @@ export interface JustpassCallbackOptions {
    * and the app uses the session cookie that the same answer sets.
    */
   appToken?: (req: Request, user: Express.User) => string | Promise<string>
+  /**
+   * The JSON answers mobile apps get. `'justpass'` (the default): the answers described
+   * at {@link justpassCallback}. `'django'`: exactly those of justpass.me's Django client,
+   * for apps already shipped against it: LOGIN success `200 {"username": …, "token": …}`
+   * (`token` from `appToken`, else the session id, as Django answers its session key),
+   * LOGIN failure `200 {"err": "Failed"}`, and REG answered as for a browser (redirects),
+   * as Django does. Bodies are formatted as Django's `JsonResponse` formats them.
+   */
+  appAnswers?: 'justpass' | 'django'
+  /** REG succeeded: answer instead of the default (after the flag is set and the session user refreshed). */
+  onRegistered?: JustpassOutcomeHook<JustpassFlowInfo>
+  /** REG failed: answer instead of the default (nothing changed). */
+  onRegistrationFailed?: JustpassOutcomeHook<Partial<JustpassFailureInfo>>
+  /** LOGIN succeeded: answer instead of the default (after the user is logged in on a regenerated session). */
+  onLoggedIn?: JustpassOutcomeHook<JustpassFlowInfo>
+  /** LOGIN failed (or the flow was not found): answer instead of the default. */
+  onLoginFailed?: JustpassOutcomeHook<Partial<JustpassFailureInfo>>
+}
+
+/**
+ * An outcome hook of {@link justpassCallback}: it answers the request for one outcome,
+ * in place of the default (notice and redirect, or an app's JSON). It may be async; an
+ * error it throws (or rejects with) goes to `next(err)`.
+ */
+export type JustpassOutcomeHook<Info> = (req: Request, res: Response, info: Info) => void | Promise<void>
+
+/**
+ * `value` as Python's `json.dumps` writes a flat object of strings and booleans with its
+ * default settings (Django's `JsonResponse`): `", "` and `": "` as separators, every
+ * character outside printable ASCII as a `\uXXXX` escape.
+ */
+export function djangoJSON(value: Record<string, string | boolean>): string {
+  const ascii = (text: string) => JSON.stringify(text).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  return `{${Object.entries(value).map(([key, item]) => `${ascii(key)}: ${typeof item === 'string' ? ascii(item) : String(item)}`).join(', ')}}`
+}
+
+/** Send a body formatted by {@link djangoJSON} as Django's `JsonResponse` does. */
+function sendDjangoJSON(res: Response, value: Record<string, string | boolean>): void {
+  const body = djangoJSON(value)
+  res.statusCode = 200
+  res.setHeader('Content-Type', 'application/json')
+  res.setHeader('Cache-Control', 'no-store')
+  res.setHeader('Content-Length', Buffer.byteLength(body))
+  res.end(body)
 }
 
 type Session = Record<string, unknown>
+
+const HOOKS = ['onRegistered', 'onRegistrationFailed', 'onLoggedIn', 'onLoginFailed'] as const
+
+function resolveHooks(options: JustpassCallbackOptions): Pick<JustpassCallbackOptions, (typeof HOOKS)[number]> {
+  for (const name of HOOKS) {
+    if (options[name] !== undefined && typeof options[name] !== 'function') throw new JustpassConfigError(name, 'must be a function (req, res, info)')
+  }
+  return options
+}
+
+function resolveAppAnswers(value: unknown): 'justpass' | 'django' {
+  if (value === undefined || value === 'justpass' || value === 'django') return value ?? 'justpass'
+  throw new JustpassConfigError('appAnswers', "must be 'justpass' or 'django'")
+}
 
 function sessionOf(req: Request): Session {
   return ((req as unknown as { session?: Session }).session) ?? {}
@@ -74,12 +133,17 @@ export function justpassCallback(options: JustpassCallbackOptions = {}): Request
   const noticeKey = options.noticeKey ?? 'justpass_notice'
   const appPlatform = options.appPlatform ?? 'app'
   const appToken = options.appToken
+  const django = resolveAppAnswers(options.appAnswers) === 'django'
+  const hooks = resolveHooks(options)
 
   return function justpassCallbackHandler(req: Request, res: Response, next: NextFunction): void {
-    const onFailure = (failure: Partial<JustpassFailureInfo> | undefined): void => {
+    const onFailure = async (failure: Partial<JustpassFailureInfo> | undefined): Promise<void> => {
       const mode = failure?.mode ?? 'login'
+      const hook = mode === 'register' ? hooks.onRegistrationFailed : hooks.onLoginFailed
+      if (hook) return hook(req, res, failure ?? {})
       const notice: JustpassNotice = { mode, ok: false, reason: failure?.reason ?? 'unknown', message: failure?.message ?? 'passkey sign-in failed' }
-      if (failure?.platform === appPlatform) {
+      if (failure?.platform === appPlatform && django && mode === 'login') return sendDjangoJSON(res, { err: 'Failed' })
+      if (failure?.platform === appPlatform && !django) {
         res.status(401).set('Cache-Control', 'no-store').json({ err: notice.message, reason: notice.reason })
         return
       }
@@ -90,7 +154,12 @@ export function justpassCallback(options: JustpassCallbackOptions = {}): Request
     const onSuccess = async (user: Express.User, flow: JustpassFlowInfo): Promise<void> => {
       // REG keeps the session's data (the user was logged in already); LOGIN starts afresh.
       await new Promise<void>((resolve, reject) => req.logIn(user, { session: true, keepSessionInfo: flow.mode === 'register' }, (err) => (err ? reject(err) : resolve())))
-      if (flow.platform === appPlatform) {
+      const hook = flow.mode === 'register' ? hooks.onRegistered : hooks.onLoggedIn
+      if (hook) return hook(req, res, flow)
+      if (flow.platform === appPlatform && django && flow.mode === 'login') {
+        return sendDjangoJSON(res, { username: flow.username ?? '', token: appToken ? await appToken(req, user) : req.sessionID })
+      }
+      if (flow.platform === appPlatform && !django) {
         const body = flow.mode === 'register'
           ? { username: flow.username, justpassEnabled: true }
           : appToken ? { username: flow.username, token: await appToken(req, user) } : { username: flow.username }
@@ -103,7 +172,7 @@ export function justpassCallback(options: JustpassCallbackOptions = {}): Request
 
     const onResult = (err: unknown, user: Express.User | false | null, info?: JustpassFlowInfo | JustpassFailureInfo): void => {
       if (err) return next(err)
-      if (!user) return onFailure(info as Partial<JustpassFailureInfo> | undefined)
+      if (!user) return void onFailure(info as Partial<JustpassFailureInfo> | undefined).catch(next)
       onSuccess(user, info as JustpassFlowInfo).catch(next)
     }
     authenticator.authenticate(strategy, onResult)(req, res, next)

@@ -22,6 +22,7 @@ import {
 } from './options.js'
 import { ProviderContextSource, type ProviderContext } from './provider.js'
 import { safeReturnTo } from './return-to.js'
+import type { JustpassUserStore } from './user-store.js'
 import { log, statePrefix } from './log.js'
 
 /** What the strategy knows of a flow; given to the verify callback and carried by success and fail. */
@@ -71,6 +72,13 @@ export type JustpassVerifyWithRequest<User> = (
 export interface JustpassAuthenticateOptions {
   /** The flow an initiation route starts. Default `'login'`. Ignored on the callback. */
   mode?: JustpassMode
+  /**
+   * Answer `200` with `{"url": "<authorization URL>"}` (JSON, `Cache-Control: no-store`)
+   * instead of redirecting, for a page or an app that navigates itself (Django's "URL
+   * only" start endpoints). The flow is stored exactly as for a redirect: the same
+   * response carries the flow cookie. Default `false`.
+   */
+  urlOnly?: boolean
 }
 
 /** The HTTP status of a refusal: 400 for a malformed callback, 401 for the rest. */
@@ -109,6 +117,16 @@ function sessionOf(req: Request): Record<string, unknown> {
 /** The request and, where the host exposes it (`req.res`), its response. */
 function exchangeOf(req: Request): FlowExchange {
   return { req, res: (req as { res?: FlowExchange['res'] }).res }
+}
+
+/** Answer a URL-only start: `200` JSON `{"url": …}`, never cached. */
+function answerURL(res: NonNullable<FlowExchange['res']>, url: string): void {
+  const body = JSON.stringify({ url })
+  res.statusCode = 200
+  res.setHeader('Content-Type', 'application/json; charset=utf-8')
+  res.setHeader('Cache-Control', 'no-store')
+  res.setHeader('Content-Length', Buffer.byteLength(body))
+  res.end(body)
 }
 
 /** Callback states remembered per process by the replay guard, at most. */
@@ -170,7 +188,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
       const session = sessionOf(req)
       work = this.isCallback(target.path, params, options)
         ? this.finish(req, params, target.query)
-        : this.start(req, session, params, options.mode ?? 'login')
+        : this.start(req, session, params, options.mode ?? 'login', options.urlOnly === true)
     } catch (err) {
       work = Promise.reject(err)
     }
@@ -201,7 +219,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
   }
 
   /** Initiation: decide who the flow is for, remember it, redirect to justpass.me. */
-  private async start(req: Request, session: Record<string, unknown>, params: URLSearchParams, mode: JustpassMode): Promise<void> {
+  private async start(req: Request, session: Record<string, unknown>, params: URLSearchParams, mode: JustpassMode, urlOnly: boolean): Promise<void> {
     if (mode !== 'register' && mode !== 'login') {
       throw new JustpassUsageError(`unknown mode ${JSON.stringify(mode)}: use 'register' or 'login'`)
     }
@@ -221,10 +239,13 @@ export class JustpassStrategy<User = unknown> extends Strategy {
     const returnTo = safeReturnTo(params.get('next'))
     if (returnTo !== undefined) subject.returnTo = returnTo
 
+    const exchange = exchangeOf(req)
+    if (urlOnly && exchange.res === undefined) throw new JustpassUsageError('urlOnly needs the response (req.res), which this host does not provide')
     const request = this.authorizationBuilder(await this.provider.get()).build(req, subject)
-    await this.flows.put(exchangeOf(req), request.state, request.flow)
+    await this.flows.put(exchange, request.state, request.flow)
     log('start %s%s, state %s', mode, mode === 'login' ? (subject.identifier ? ' (second factor)' : ' (single factor)') : '', statePrefix(request.state))
-    this.redirect(request.url)
+    if (urlOnly) answerURL(exchange.res!, request.url)
+    else this.redirect(request.url)
   }
 
   /** The builder for `context`'s authorization endpoint, made once per context. */
@@ -316,13 +337,28 @@ export class JustpassStrategy<User = unknown> extends Strategy {
   protected async defaultVerify(req: Request, verified: VerifiedFlow, info: JustpassFlowInfo): Promise<User | false> {
     const store = this.options.userStore
     if (store === undefined) throw new JustpassUsageError('no userStore and no verify callback')
+    const sub = verified.claims.sub as string
     if (info.mode === 'register') {
-      const updated = await store.setJustpassEnabled(verified.username, true)
-      return updated || (req.user as User | undefined) || false
+      const current = req.user as User | undefined
+      if (current !== undefined) await this.requireActive(store, current)
+      const updated = await store.setJustpassEnabled(verified.username, true, { sub })
+      return updated || current || false
     }
-    const found = await store.findByUsername(verified.username)
-    if (found) return found
-    return store.createUser ? store.createUser(verified.username) : false
+    const user = (await store.findByUsername(verified.username)) || (store.createUser ? await store.createUser(verified.username) : undefined)
+    if (!user) return false
+    await this.requireActive(store, user)
+    const recorded = store.justpassSubOf ? await store.justpassSubOf(user) : undefined
+    if (typeof recorded === 'string' && recorded !== sub) {
+      throw new JustpassRefusal('identity_mismatch', 'this passkey belongs to another account than the one registered for passkey login')
+    }
+    return user
+  }
+
+  /** Refuse with `account_disabled` unless the store's `isActive`, when it has one, answers `true`. */
+  private async requireActive(store: JustpassUserStore<User>, user: User): Promise<void> {
+    if (store.isActive !== undefined && (await store.isActive(user)) !== true) {
+      throw new JustpassRefusal('account_disabled', 'this account is disabled')
+    }
   }
 
   /** The logged-in user's identifier (`req.user[usernameField]`), or `undefined` when nobody is logged in. */

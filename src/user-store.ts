@@ -19,15 +19,37 @@ export interface JustpassUserStore<User = unknown> {
   findByUsername(username: string): Promise<User | null | undefined>
   /**
    * Record that the user has (or no longer has) a passkey at justpass.me. Called with
-   * `true` after a successful REG. Returns the updated user when it can; the strategy
-   * falls back to the logged-in user otherwise.
+   * `true` after a successful REG, with the provider's `sub` for the passkey's account in
+   * `details`: keep it, and return it from {@link JustpassUserStore.justpassSubOf}, so
+   * that LOGIN is bound to that account and not only to a username. A site turns passkey
+   * login off with `setJustpassEnabled(username, false)`. Returns the updated user when
+   * it can; the strategy falls back to the logged-in user otherwise.
    */
-  setJustpassEnabled(username: string, enabled: boolean): Promise<User | null | undefined | void>
+  setJustpassEnabled(username: string, enabled: boolean, details?: JustpassEnableDetails): Promise<User | null | undefined | void>
+  /**
+   * Optional: whether the user may log in (Django's `is_active`), synchronously or not.
+   * When it answers `false`, LOGIN is refused with reason `account_disabled` and REG too;
+   * nothing is logged in and nothing changes.
+   */
+  isActive?(user: User): boolean | Promise<boolean>
+  /**
+   * Optional: the provider `sub` recorded at the user's REG, or `undefined`/`null` when
+   * none was. When it returns a string, LOGIN (either factor) requires the verified `sub`
+   * to equal it, else `identity_mismatch`: a renamed, reused or case-folded username
+   * cannot log one account in with another account's passkey.
+   */
+  justpassSubOf?(user: User): string | null | undefined | Promise<string | null | undefined>
   /**
    * Optional: create a user on their first passkey LOGIN, when `findByUsername` found
    * none. Without it, such a LOGIN fails with reason `unknown_user`.
    */
   createUser?(username: string): Promise<User>
+}
+
+/** What a successful REG tells {@link JustpassUserStore.setJustpassEnabled}. */
+export interface JustpassEnableDetails {
+  /** The provider's subject identifier for the passkey's account (the ID token's `sub`). */
+  sub: string
 }
 
 /** The user record kept by {@link MemoryUserStore}. */
@@ -36,6 +58,10 @@ export interface MemoryUser {
   username: string
   /** Whether the user has registered a passkey at justpass.me. */
   justpassEnabled: boolean
+  /** The provider `sub` recorded at the user's last REG, while passkey login is on. */
+  justpassSub?: string
+  /** `false` for a disabled account, which cannot log in. Default `true`. */
+  active?: boolean
 }
 
 /**
@@ -67,17 +93,54 @@ export class MemoryUserStore implements JustpassUserStore<MemoryUser> {
     return { username, justpassEnabled }
   }
 
+  /**
+   * Rename a user, keeping the record (and its recorded `sub`).
+   *
+   * @returns the renamed copy, or `undefined` when `from` does not exist or `to` is taken
+   */
+  rename(from: string, to: string): MemoryUser | undefined {
+    const user = this.#users.get(from)
+    if (!user || this.#users.has(to)) return undefined
+    this.#users.delete(from)
+    user.username = to
+    this.#users.set(to, user)
+    return { ...user }
+  }
+
+  /** Disable or enable an account; returns the updated copy, or `undefined`. */
+  setActive(username: string, active: boolean): MemoryUser | undefined {
+    const user = this.#users.get(username)
+    if (!user) return undefined
+    user.active = active
+    return { ...user }
+  }
+
+  /** Whether the account may log in: every account unless disabled with {@link MemoryUserStore.setActive}. */
+  isActive(user: MemoryUser): boolean {
+    return this.#users.get(user.username)?.active !== false
+  }
+
+  /** The `sub` recorded at the user's REG, or `undefined`. */
+  justpassSubOf(user: MemoryUser): string | undefined {
+    return this.#users.get(user.username)?.justpassSub
+  }
+
   /** A copy of the user's record, or `undefined`. Copies keep the store's own records safe. */
   async findByUsername(username: string): Promise<MemoryUser | undefined> {
     const user = this.#users.get(username)
     return user && { ...user }
   }
 
-  /** Set the flag; returns the updated copy, or `undefined` when the user does not exist. */
-  async setJustpassEnabled(username: string, enabled: boolean): Promise<MemoryUser | undefined> {
+  /**
+   * Set the flag, recording the REG's `sub` (turning passkey login off forgets it);
+   * returns the updated copy, or `undefined` when the user does not exist.
+   */
+  async setJustpassEnabled(username: string, enabled: boolean, details?: JustpassEnableDetails): Promise<MemoryUser | undefined> {
     const user = this.#users.get(username)
     if (!user) return undefined
     user.justpassEnabled = enabled
+    if (enabled && details !== undefined) user.justpassSub = details.sub
+    if (!enabled) delete user.justpassSub
     return { ...user }
   }
 

@@ -10,6 +10,7 @@ import {
   MemoryUserStore,
   justpassCallback,
   takeJustpassNotice,
+  type JustpassCallbackOptions,
   type JustpassStrategyOptions,
   type JustpassVerify,
   type JustpassVerifyWithRequest,
@@ -41,6 +42,8 @@ export interface TestAppOptions {
   verifyWithRequest?: JustpassVerifyWithRequest<MemoryUser>
   /** The session store. Default: express-session's MemoryStore. */
   sessionStore?: session.Store
+  /** Options of the callback route's justpassCallback (hooks, app answers). */
+  callback?: Omit<JustpassCallbackOptions, 'authenticator'>
 }
 
 /** The site's reserved server; create the site with {@link buildTestApp} once the provider is up. */
@@ -113,6 +116,9 @@ export function buildTestApp(
 
   app.get('/justpass/reg', authenticator.authenticate('justpass', { mode: 'register' }))
   app.get('/justpass/login', authenticator.authenticate('justpass', { mode: 'login' }))
+  // URL-only starts: JSON {url} instead of a redirect.
+  app.get('/justpass/reg-url', authenticator.authenticate('justpass', { mode: 'register', urlOnly: true }))
+  app.get('/justpass/login-url', authenticator.authenticate('justpass', { mode: 'login', urlOnly: true }))
   // failureFlash without a flash middleware: passport's failure handler throws.
   app.get('/justpass/flash-callback', authenticator.authenticate('justpass', { failureRedirect: '/login', failureFlash: true }))
   // The strategy alone, no outcome helper and no redirects: what passport itself answers.
@@ -120,7 +126,7 @@ export function buildTestApp(
   if (options.callbackStyle === 'redirects') {
     app.get('/justpass/callback', authenticator.authenticate('justpass', { successRedirect: '/welcome', failureRedirect: '/login?failed=1' }))
   } else {
-    app.get('/justpass/callback', justpassCallback({ authenticator }))
+    app.get('/justpass/callback', justpassCallback({ ...options.callback, authenticator }))
   }
 
   const onError: ErrorRequestHandler = (err: Error & { code?: string }, _req, res, _next) => {
