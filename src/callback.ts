@@ -11,6 +11,7 @@ import { verifyHmacJwt } from './hmac-jwt.js'
 import type { ResolvedOptions } from './options.js'
 import type { PendingFlow } from './flow-store/types.js'
 import type { ProviderContext } from './provider.js'
+import { findTransportError, MAX_RESPONSE_SIZE, TransportConnectionError } from './transport.js'
 
 /** The token endpoint's answer, as openid-client returns it. */
 export type JustpassTokens = client.TokenEndpointResponse & client.TokenEndpointResponseHelpers
@@ -36,6 +37,16 @@ export interface VerifiedFlow {
 /** What a provider call was for, to name it in errors. */
 type Step = 'token' | 'userinfo'
 
+/**
+ * The `error` codes a provider's answer may bring into a message, as the strategy checks
+ * the authorization response's: letters, digits, `_`, `.`, `-`. Anything else is
+ * replaced by {@link INVALID_ERROR_CODE}.
+ */
+export const PROVIDER_ERROR_CODE = /^[A-Za-z0-9_.-]{1,64}$/
+
+/** What stands for a provider `error` that is not a well-formed code (markup, prose, ...). */
+export const INVALID_ERROR_CODE = 'invalid_error'
+
 const SAFE_DETAIL = /[^\x20-\x7e]/g
 
 /** `text` cut short and reduced to printable ASCII, fit for a message. */
@@ -43,11 +54,60 @@ function printable(text: string): string {
   return text.replace(SAFE_DETAIL, '?').slice(0, 120)
 }
 
-/** A short, printable description of an underlying failure, free of token values. */
+/** The provider's `error` code when well-formed, {@link INVALID_ERROR_CODE} otherwise. */
+function safeErrorCode(code: unknown): string {
+  return typeof code === 'string' && PROVIDER_ERROR_CODE.test(code) ? code : INVALID_ERROR_CODE
+}
+
+/** A claim name or a jose reason when it is a plain word, else what stands for it. */
+function word(value: unknown, otherwise: string): string {
+  return typeof value === 'string' && PROVIDER_ERROR_CODE.test(value) ? value : otherwise
+}
+
+/**
+ * Fixed descriptions of jose's failures, by error code. jose's own messages are not used:
+ * some quote the token (an unrecognised `crit` extension name, an unsupported `alg`).
+ */
+const JOSE_FAILURES: Record<string, string> = {
+  ERR_JWS_INVALID: 'not a valid JWS',
+  ERR_JWT_INVALID: 'not a valid JWT claims set',
+  ERR_JOSE_ALG_NOT_ALLOWED: 'alg: not allowed',
+  ERR_JOSE_NOT_SUPPORTED: 'an unsupported algorithm or header parameter',
+  ERR_JWS_SIGNATURE_VERIFICATION_FAILED: 'signature verification failed',
+  ERR_JWKS_NO_MATCHING_KEY: 'no key of the provider matches',
+  ERR_JWKS_MULTIPLE_MATCHING_KEYS: 'several keys of the provider match',
+  ERR_JWK_INVALID: 'a key of the provider is invalid',
+}
+
+/** openid-client's message for a failure it could not place: its cause is not the library's. */
+const UNPLACED_FAILURE = 'something went wrong'
+
+/**
+ * The words of openid-client (and of oauth4webapi beneath it) about a failure: their
+ * message templates name claims, parameters and endpoints, never a value the provider sent.
+ * A cause of any other kind (a `SyntaxError` quoting the body, ...) is not used.
+ */
+function libraryWords(chain: unknown[]): string | undefined {
+  const processing = chain.find((each): each is Error => each instanceof Error && (each.name === 'OperationProcessingError' || each.name === 'UnsupportedOperationError'))
+  if (processing) return processing.message
+  const outer = chain[0]
+  return outer instanceof client.ClientError && outer.message !== UNPLACED_FAILURE ? outer.message : undefined
+}
+
+/**
+ * A short, printable description of an underlying failure, made only of the libraries'
+ * fixed words and claim names: never a token, a claim value or other provider text.
+ */
 function detail(err: unknown): string {
-  if (err instanceof joseErrors.JWTClaimValidationFailed) return printable(`${err.claim}: ${err.reason}`)
-  if (err instanceof Error) return printable(err.cause instanceof Error && err.cause.message ? err.cause.message : err.message)
-  return 'unknown failure'
+  const chain = causes(err)
+  const claim = chain.find((each) => each instanceof joseErrors.JWTClaimValidationFailed || each instanceof joseErrors.JWTExpired) as
+    | joseErrors.JWTClaimValidationFailed
+    | undefined
+  if (claim) return `${word(claim.claim, 'a claim')}: ${word(claim.reason, 'check_failed')}`
+  const jose = chain.find((each) => each instanceof joseErrors.JOSEError) as joseErrors.JOSEError | undefined
+  if (jose) return JOSE_FAILURES[jose.code] ?? 'the token could not be verified'
+  const words = libraryWords(chain)
+  return words === undefined ? 'an unexpected failure' : printable(words)
 }
 
 /** `err` and its causes, outermost first. */
@@ -58,11 +118,6 @@ function causes(err: unknown): unknown[] {
     if (!(current instanceof Error)) break
   }
   return chain
-}
-
-/** A network-level failure (refused, reset, DNS), as Node's fetch reports it. */
-function isNetworkFailure(err: unknown): boolean {
-  return err instanceof TypeError && err.message === 'fetch failed'
 }
 
 /** The request was cut short by the timeout. */
@@ -76,20 +131,37 @@ function concernsIdToken(err: unknown): boolean {
 }
 
 /**
+ * The error for a failure of the transport itself: `provider_unreachable` when the
+ * connection failed, `provider_bad_response` for an answer larger than the transport
+ * reads or one that is not HTTP. `undefined` when `err` is no transport failure.
+ *
+ * @param endpoint - the endpoint's role, as messages name it (`the token endpoint`)
+ */
+function transportFailure(err: unknown, endpoint: string): JustpassProviderError | undefined {
+  const failure = findTransportError(err)
+  if (failure === undefined) return undefined
+  if (failure instanceof TransportConnectionError) return new JustpassProviderError('provider_unreachable', `${endpoint} could not be reached`, { cause: failure })
+  return failure.code === 'ERR_RESPONSE_TOO_LARGE'
+    ? new JustpassProviderError('provider_bad_response', `${endpoint} answered more than ${MAX_RESPONSE_SIZE}`, { cause: failure })
+    : new JustpassProviderError('provider_bad_response', `${endpoint} did not answer HTTP`, { cause: failure })
+}
+
+/**
  * Turn what openid-client threw during `step` into the error the strategy reports:
  * a {@link JustpassProviderError} for an outage, a {@link JustpassRefusal} for an
- * answer that fails a check. Anything unrecognised is rethrown unchanged.
+ * answer that fails a check. Anything unrecognised is rethrown unchanged. No text the
+ * provider sent reaches a message, but for an `error` code matching
+ * {@link PROVIDER_ERROR_CODE}.
  */
 export function classifyProviderFailure(err: unknown, step: Step): Error {
   const endpoint = `the ${step} endpoint`
   const refused: RefusalReason = step === 'token' ? 'token_rejected' : 'userinfo_invalid'
   if (isTimeout(err)) return new JustpassProviderError('provider_timeout', `${endpoint} did not answer in time`)
-  if (isNetworkFailure(err)) {
-    return new JustpassProviderError('provider_unreachable', `${endpoint} could not be reached`, { cause: (err as Error).cause })
-  }
+  const transport = transportFailure(err, endpoint)
+  if (transport) return transport
   if (err instanceof client.ResponseBodyError) {
     if (err.status >= 500) return new JustpassProviderError('provider_server_error', `${endpoint} answered HTTP ${err.status}`)
-    return new JustpassRefusal(refused, `${endpoint} refused the request (${printable(err.error)}, HTTP ${err.status})`)
+    return new JustpassRefusal(refused, `${endpoint} refused the request (${safeErrorCode(err.error)}, HTTP ${err.status})`)
   }
   if (err instanceof client.WWWAuthenticateChallengeError) {
     return new JustpassRefusal(refused, `${endpoint} refused the request (HTTP ${err.status})`)
@@ -137,7 +209,8 @@ export async function verifyIdToken(idToken: string, context: ProviderContext, o
     if (err instanceof joseErrors.JWKSInvalid || (err instanceof joseErrors.JOSEError && err.code === 'ERR_JOSE_GENERIC')) {
       throw new JustpassProviderError('provider_bad_response', 'the JWKS endpoint could not be read', { cause: err })
     }
-    if (isNetworkFailure(err)) throw new JustpassProviderError('provider_unreachable', 'the JWKS endpoint could not be reached')
+    const transport = transportFailure(err, 'the JWKS endpoint')
+    if (transport) throw transport
     throw new JustpassRefusal('id_token_invalid', `the ID token failed a check (${detail(err)})`)
   }
   if (claims.nonce !== nonce) throw new JustpassRefusal('id_token_invalid', 'the ID token failed a check (nonce: does not match the flow)')

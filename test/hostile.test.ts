@@ -8,10 +8,11 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { createPublicKey } from 'node:crypto'
+import type { ServerResponse } from 'node:http'
 import { SignJWT } from 'jose'
 import { Browser, type Hop } from './support/browser.ts'
 import { buildTestApp, reserveTestApp, type TestApp } from './support/app.ts'
-import { startHostileProvider, type Breakage, type HostileProvider } from './support/hostile-provider.ts'
+import { startHostileProvider, streamHugeBody, type Breakage, type HostileProvider, type HugeBodyCounter } from './support/hostile-provider.ts'
 import { JustpassRefusal, type ProviderErrorCode, type RefusalReason } from '../src/index.ts'
 import { verifyIdToken } from '../src/callback.ts'
 import { resolveOptions } from '../src/options.ts'
@@ -64,21 +65,40 @@ async function me(site: Site, browser: Browser) {
   return browser.json<{ user: { username: string } | null; notice: { mode: string; ok: boolean; reason?: string; message?: string } | null }>(`${site.app.origin}/me`)
 }
 
+/** What else a case checks of the refusal. */
+interface RefusalChecks {
+  /** Text the provider sent, which must appear nowhere in what the site answers or says. */
+  providerText?: string
+  /** What the refusal's message (a `fail`) or the error's (an `error`) must say. */
+  message?: RegExp
+}
+
 /** Request the callback and check every invariant of a refusal; returns the callback's answer. */
-async function assertRefused(site: Site, browser: Browser, callback: string, mode: Mode, expected: Expected, storeBefore: string): Promise<Hop> {
+async function assertRefused(site: Site, browser: Browser, callback: string, mode: Mode, expected: Expected, storeBefore: string, checks: RefusalChecks = {}): Promise<Hop> {
+  const errorsBefore = site.app.errors.length
   const answer = await browser.get(callback)
   assert.notEqual(answer.status, 500, 'never a 500')
   assert.doesNotMatch(answer.body, /\n\s+at /, 'no stack trace reaches the browser')
   assert.doesNotMatch(answer.body, /<script/i, 'no provider markup reaches the browser')
   const state = await me(site, browser)
+  let message: string
   if ('fail' in expected) {
     assert.equal(answer.status, 302, `a refusal redirects (got ${answer.status}: ${answer.body.slice(0, 200)})`)
     assert.equal(state.notice?.ok, false)
     assert.equal(state.notice?.reason, expected.fail, `refused for ${expected.fail}: ${state.notice?.message}`)
-    assert.doesNotMatch(state.notice?.message ?? '', /[<>]/)
+    message = state.notice?.message ?? ''
+    assert.doesNotMatch(message, /[<>]/)
   } else {
     assert.equal(answer.status, 502, `an outage is an error (got ${answer.status}: ${answer.body.slice(0, 200)})`)
     assert.equal(JSON.parse(answer.body).error, expected.error)
+    message = site.app.errors.slice(errorsBefore).at(-1)?.message ?? ''
+  }
+  if (checks.message) assert.match(message, checks.message)
+  if (checks.providerText !== undefined) {
+    for (const said of [answer.body, message, JSON.stringify(state.notice)]) {
+      assert.ok(!said.includes(checks.providerText), `the provider's text reaches the site's answer: ${said.slice(0, 200)}`)
+      assert.doesNotMatch(said, /</, 'no markup in what the site answers')
+    }
   }
   assert.equal(state.user?.username ?? null, mode === 'register' ? 'alice' : null, 'nobody new is logged in')
   assert.equal(JSON.stringify(site.app.users.list()), storeBefore, 'the user store is untouched')
@@ -90,26 +110,58 @@ async function assertRefused(site: Site, browser: Browser, callback: string, mod
  * jose, so an end-to-end refusal may be the former's. This asks passport-justpass's own
  * verification directly, so that each of its checks is needed on its own.
  */
-async function assertOwnVerificationRefuses(site: Site, alg: 'HS256' | 'RS256'): Promise<void> {
+async function assertOwnVerificationRefuses(site: Site, alg: 'HS256' | 'RS256', providerText?: string): Promise<void> {
   const { idToken, nonce } = site.provider.issued
   assert.equal(typeof idToken, 'string', 'the provider issued an ID token')
   const options = resolveOptions({ opURL: site.provider.opURL, clientID: site.provider.clientID, clientSecret: site.provider.clientSecret, callbackURL: site.app.callbackURL, idTokenSignedResponseAlg: alg }, true)
   await assert.rejects(verifyIdToken(idToken!, await staticProviderContext(options), options, nonce!), (err: unknown) => {
     assert.ok(err instanceof JustpassRefusal)
     assert.equal(err.code, 'id_token_invalid')
+    assert.doesNotMatch(err.message, /</, 'no markup in the refusal')
+    if (providerText !== undefined) assert.ok(!err.message.includes(providerText), `the token's text reaches the refusal: ${err.message}`)
     return true
   })
 }
 
-interface Case {
+interface Case extends RefusalChecks {
   name: string
   mode?: Mode
   alg?: 'HS256' | 'RS256'
   breakage: Breakage
   expected: Expected
+  /** Run on a site of its own: a strategy that has not fetched the JWKS yet. */
+  fresh?: boolean
+  /** A huge answer: the site's memory must stay within {@link RSS_BUDGET}, and the answer be cut short. */
+  huge?: HugeBodyCounter
 }
 
 const otherSecret = new TextEncoder().encode('not-the-client-secret-0123456789abcdef')
+
+/** Markup a hostile provider puts where text is expected. */
+const MARKUP = '<img src=x onerror=alert(1)>'
+/** An `error` that is prose rather than a code. */
+const PROSE = 'Your account at Example Corp is locked, call 555 0100'
+const json = { 'content-type': 'application/json' }
+
+/** The size of a huge answer: 100 MiB. */
+const HUGE_BYTES = 100 * 1024 * 1024
+/** How much the site's resident memory may grow while refusing a huge answer. */
+const RSS_BUDGET = 64 * 1024 * 1024
+
+/** A case where `endpoint` answers 100 MiB, made lazily, with or without a Content-Length. */
+function hugeCase(endpoint: 'token' | 'userinfo' | 'jwks', contentLength: boolean): Case {
+  const counter: HugeBodyCounter = { sent: 0 }
+  const answer = (res: ServerResponse) => streamHugeBody(res, { bytes: HUGE_BYTES, contentLength, counter })
+  const label = endpoint === 'jwks' ? 'JWKS' : endpoint
+  return {
+    name: `${label}: a 100 MiB answer, ${contentLength ? 'announced by Content-Length' : 'chunked, no Content-Length'}`,
+    ...(endpoint === 'jwks' ? { alg: 'RS256' as const, fresh: true } : {}),
+    breakage: { [endpoint]: answer },
+    expected: { error: 'provider_bad_response' },
+    message: new RegExp(`^the ${label} endpoint answered more than 1 MiB$`),
+    huge: counter,
+  }
+}
 
 const CASES: Case[] = [
   // The ID token.
@@ -161,6 +213,23 @@ const CASES: Case[] = [
   { name: 'ID token: malformed compact JWS', breakage: { sign: async () => 'not-a.compact.jws!' }, expected: { fail: 'id_token_invalid' } },
   { name: 'ID token: a JWS with a payload that is not JSON', breakage: { sign: async () => `${b64({ alg: 'HS256' })}.${Buffer.from('not json').toString('base64url')}.c2ln` }, expected: { fail: 'id_token_invalid' } },
   { name: 'ID token: missing', breakage: { sign: async () => undefined }, expected: { fail: 'id_token_invalid' } },
+  { name: 'ID token: iss that is markup', breakage: { claims: (c) => ({ ...c, iss: MARKUP }) }, expected: { fail: 'id_token_invalid' }, providerText: MARKUP },
+  { name: 'ID token: nonce that is markup', breakage: { claims: (c) => ({ ...c, nonce: MARKUP }) }, expected: { fail: 'id_token_invalid' }, providerText: MARKUP },
+  {
+    name: 'ID token: a payload of markup, not JSON',
+    breakage: { sign: async () => `${b64({ alg: 'HS256' })}.${Buffer.from(MARKUP).toString('base64url')}.c2ln` },
+    expected: { fail: 'id_token_invalid' },
+    providerText: MARKUP,
+  },
+  {
+    name: 'ID token: RS256 with a crit extension named with markup',
+    alg: 'RS256',
+    breakage: {
+      sign: (c, keys) => new SignJWT(c).setProtectedHeader({ alg: 'RS256', kid: keys.publicJwk.kid!, crit: [MARKUP], [MARKUP]: 1 }).sign(keys.privateKey, { crit: { [MARKUP]: true } }),
+    },
+    expected: { fail: 'id_token_invalid' },
+    providerText: MARKUP,
+  },
   // Userinfo.
   { name: 'userinfo: sub different from the ID token', breakage: { userinfoBody: (b) => ({ ...b, sub: 'sub-mallory' }) }, expected: { fail: 'userinfo_invalid' } },
   { name: 'userinfo: preferred_username missing', breakage: { userinfoBody: ({ preferred_username: _p, ...b }) => b }, expected: { fail: 'userinfo_invalid' } },
@@ -172,6 +241,27 @@ const CASES: Case[] = [
   { name: 'userinfo: 401', breakage: { userinfo: (res) => void res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' }).end() }, expected: { fail: 'userinfo_invalid' } },
   { name: 'userinfo: 500', breakage: { userinfo: (res) => void res.writeHead(500, { 'content-type': 'text/html' }).end('<h1>down</h1>') }, expected: { error: 'provider_server_error' } },
   { name: 'userinfo: invalid JSON', breakage: { userinfo: (res) => void res.writeHead(200, { 'content-type': 'application/json' }).end('{"sub": ') }, expected: { error: 'provider_bad_response' } },
+  {
+    name: 'userinfo: 401 with a challenge whose error is markup',
+    breakage: { userinfo: (res) => void res.writeHead(401, { 'www-authenticate': `Bearer error="${MARKUP}"` }).end() },
+    expected: { fail: 'userinfo_invalid' },
+    providerText: MARKUP,
+  },
+  {
+    name: 'userinfo: 400 with an error code that is markup',
+    breakage: { userinfo: (res) => void res.writeHead(400, json).end(JSON.stringify({ error: MARKUP, error_description: MARKUP })) },
+    expected: { fail: 'userinfo_invalid' },
+    providerText: MARKUP,
+  },
+  {
+    name: 'userinfo: 200 with an error that is markup instead of claims',
+    breakage: { userinfo: (res) => void res.writeHead(200, json).end(JSON.stringify({ error: MARKUP })) },
+    expected: { fail: 'userinfo_invalid' },
+    providerText: MARKUP,
+  },
+  { name: 'userinfo: preferred_username that is markup', breakage: { userinfoBody: (b) => ({ ...b, preferred_username: MARKUP }) }, expected: { fail: 'identity_mismatch' }, providerText: MARKUP },
+  hugeCase('userinfo', true),
+  hugeCase('userinfo', false),
   // The token endpoint.
   { name: 'token: 400 invalid_grant', breakage: { token: (res) => void res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"invalid_grant"}') }, expected: { fail: 'token_rejected' } },
   { name: 'token: 500', breakage: { token: (res) => void res.writeHead(500, { 'content-type': 'text/html' }).end('<h1>down</h1>') }, expected: { error: 'provider_server_error' } },
@@ -181,6 +271,37 @@ const CASES: Case[] = [
   { name: 'token: token_type not Bearer', breakage: { tokenBody: (b) => ({ ...b, token_type: 'MAC' }) }, expected: { fail: 'response_invalid' } },
   { name: 'token: token_type DPoP (not Bearer)', breakage: { tokenBody: (b) => ({ ...b, token_type: 'DPoP' }) }, expected: { fail: 'response_invalid' } },
   { name: 'token: access_token missing', breakage: { tokenBody: ({ access_token: _a, ...b }) => b }, expected: { fail: 'response_invalid' } },
+  {
+    name: 'token: 400 with an error code that is markup',
+    breakage: { token: (res) => void res.writeHead(400, json).end(JSON.stringify({ error: MARKUP })) },
+    expected: { fail: 'token_rejected' },
+    providerText: MARKUP,
+    message: /^the token endpoint refused the request \(invalid_error, HTTP 400\)$/,
+  },
+  {
+    name: 'token: 400 with an error code that is prose',
+    breakage: { token: (res) => void res.writeHead(400, json).end(JSON.stringify({ error: PROSE })) },
+    expected: { fail: 'token_rejected' },
+    providerText: 'Example Corp',
+    message: /\(invalid_error, HTTP 400\)/,
+  },
+  {
+    name: 'token: 400 invalid_grant with markup in error_description',
+    breakage: { token: (res) => void res.writeHead(400, json).end(JSON.stringify({ error: 'invalid_grant', error_description: MARKUP, error_uri: `javascript:${MARKUP}` })) },
+    expected: { fail: 'token_rejected' },
+    providerText: MARKUP,
+    message: /\(invalid_grant, HTTP 400\)/,
+  },
+  {
+    name: 'token: token_type that is markup',
+    breakage: { tokenBody: (b) => ({ ...b, token_type: MARKUP }) },
+    expected: { fail: 'response_invalid' },
+    providerText: MARKUP,
+  },
+  hugeCase('token', true),
+  hugeCase('token', false),
+  hugeCase('jwks', true),
+  hugeCase('jwks', false),
   // The authorization response.
   { name: 'authorization response: state unknown', breakage: { authorizeResponse: (p) => p.set('state', 'a-state-nobody-issued') }, expected: { fail: 'state_unknown' } },
   { name: 'authorization response: state missing', breakage: { authorizeResponse: (p) => p.delete('state') }, expected: { fail: 'invalid_callback' } },
@@ -207,6 +328,28 @@ const CASES: Case[] = [
     expected: { fail: 'provider_denied' },
   },
 ]
+
+/**
+ * Run `refusal` against a huge answer: the process's resident memory (the site runs in
+ * it) must not grow by {@link RSS_BUDGET} at any point, sampled every few milliseconds,
+ * and the provider must have been cut off well before the end of its answer.
+ */
+async function withinMemoryBudget(counter: HugeBodyCounter, refusal: () => Promise<unknown>): Promise<void> {
+  counter.sent = 0
+  const before = process.memoryUsage().rss
+  let peak = before
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5)
+  try {
+    await refusal()
+  } finally {
+    clearInterval(sampler)
+  }
+  peak = Math.max(peak, process.memoryUsage().rss)
+  const grown = peak - before
+  assert.ok(grown < RSS_BUDGET, `the site's memory grew by ${Math.round(grown / 2 ** 20)} MiB`)
+  assert.ok(counter.sent > 0, 'the huge answer was started')
+  assert.ok(counter.sent < HUGE_BYTES / 4, `the provider was cut off after ${Math.round(counter.sent / 2 ** 20)} MiB, not read to the end`)
+}
 
 describe('hostile provider', () => {
   const sites = new Map<string, Site>()
@@ -237,7 +380,7 @@ describe('hostile provider', () => {
 
   for (const each of CASES) {
     test(each.name, async () => {
-      const current = site(each.alg)
+      const current = each.fresh ? await startSite(each.alg) : site(each.alg)
       const mode = each.mode ?? 'login2'
       await current.app.users.setJustpassEnabled('alice', mode === 'login2')
       await current.app.users.setJustpassEnabled('bob', false)
@@ -246,14 +389,17 @@ describe('hostile provider', () => {
       current.provider.breakage = each.breakage
       try {
         const callback = await toCallback(current, browser, start)
-        await assertRefused(current, browser, callback, mode, each.expected, storeBefore)
-        if (each.name.startsWith('ID token:') && each.name !== 'ID token: missing') await assertOwnVerificationRefuses(current, each.alg ?? 'HS256')
+        const refusal = () => assertRefused(current, browser, callback, mode, each.expected, storeBefore, each)
+        if (each.huge) await withinMemoryBudget(each.huge, refusal)
+        else await refusal()
+        if (each.name.startsWith('ID token:') && each.name !== 'ID token: missing') await assertOwnVerificationRefuses(current, each.alg ?? 'HS256', each.providerText)
         results.push({ name: each.name, refused: true })
       } catch (err) {
         results.push({ name: each.name, refused: false })
         throw err
       } finally {
         current.provider.breakage = {}
+        if (each.fresh) await closeSite(current)
       }
     })
   }

@@ -7,6 +7,8 @@
 import express from 'express'
 import { randomBytes } from 'node:crypto'
 import type { ServerResponse } from 'node:http'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWTPayload, type JWK } from 'jose'
 import { startLoopbackServer } from './server.ts'
 
@@ -43,6 +45,37 @@ export interface Breakage {
   userinfoBody?(body: Record<string, unknown>): Record<string, unknown>
   /** Answer the userinfo request entirely. */
   userinfo?(res: ServerResponse): void
+  /** Answer the JWKS request entirely. */
+  jwks?(res: ServerResponse): void
+}
+
+/** How much of a huge body {@link streamHugeBody} has produced so far. */
+export interface HugeBodyCounter {
+  /** Bytes handed to the response stream. */
+  sent: number
+}
+
+const HUGE_CHUNK = Buffer.alloc(64 * 1024, 'a')
+
+/**
+ * Answer 200 with a JSON-typed body of `bytes` bytes, made lazily, 64 KiB at a time, as
+ * the connection takes them: the provider holds no more than a chunk or two, whatever
+ * `bytes` is. With `contentLength`, the length is announced up front; without, the body
+ * is chunked. Stops when the client goes away.
+ */
+export function streamHugeBody(res: ServerResponse, options: { bytes: number; contentLength: boolean; counter: HugeBodyCounter }): void {
+  let left = options.bytes
+  const source = new Readable({
+    read() {
+      if (left <= 0) return void this.push(null)
+      const size = Math.min(left, HUGE_CHUNK.length)
+      left -= size
+      options.counter.sent += size
+      this.push(size === HUGE_CHUNK.length ? HUGE_CHUNK : HUGE_CHUNK.subarray(0, size))
+    },
+  })
+  res.writeHead(200, { 'content-type': 'application/json', ...(options.contentLength ? { 'content-length': String(options.bytes) } : {}) })
+  pipeline(source, res).catch(() => undefined)
 }
 
 export interface HostileProvider {
@@ -144,7 +177,10 @@ export async function startHostileProvider(options: { redirectURI: string; idTok
     res.json(body)
   })
 
-  app.get('/openid/jwks', (_req, res) => void res.json({ keys: [keys.publicJwk] }))
+  app.get('/openid/jwks', (_req, res) => {
+    if (hostile.breakage.jwks) return hostile.breakage.jwks(res)
+    res.json({ keys: [keys.publicJwk] })
+  })
   server.handle(app)
   return hostile
 }
