@@ -188,13 +188,20 @@ export function classifyProviderFailure(err: unknown, step: Step): Error {
 /**
  * Verify the ID token's signature and claims: the algorithm must be the configured one,
  * `iss`, `aud`, `exp`, `iat` and `nonce` must hold, and `auth_time` must be within
- * `max_age` when one was asked for. HS* tokens are checked by {@link verifyHmacJwt}
+ * `authTimeMaxAge` where one is enforced (see {@link checkAuthTime}). HS* tokens are checked by {@link verifyHmacJwt}
  * (node:crypto's HMAC, jose's header and claims checks); asymmetric ones by jose's
  * `jwtVerify` against the provider's JWKS.
  *
- * @throws {@link JustpassRefusal} `id_token_invalid`; {@link JustpassProviderError} when the JWKS cannot be fetched
+ * @param authTimeMaxAge - the enforced age of `auth_time` for the flow's mode; LOGIN's by default
+ * @throws {@link JustpassRefusal} `id_token_invalid` or `auth_too_old`; {@link JustpassProviderError} when the JWKS cannot be fetched
  */
-export async function verifyIdToken(idToken: string, context: ProviderContext, options: ResolvedOptions, nonce: string): Promise<JWTPayload> {
+export async function verifyIdToken(
+  idToken: string,
+  context: ProviderContext,
+  options: ResolvedOptions,
+  nonce: string,
+  authTimeMaxAge: number | false = options.authTimeMaxAge.login,
+): Promise<JWTPayload> {
   const { idTokenKey: key, idTokenClaims } = context
   let claims: JWTPayload
   try {
@@ -217,13 +224,25 @@ export async function verifyIdToken(idToken: string, context: ProviderContext, o
   if (Array.isArray(claims.aud) && claims.aud.length > 1 && claims.azp !== options.clientID) {
     throw new JustpassRefusal('id_token_invalid', 'the ID token failed a check (azp: must be the client id when aud has several values)')
   }
-  // max_age is always sent, so auth_time is required (OpenID Connect Core, 3.1.2.1).
+  checkAuthTime(claims, authTimeMaxAge, options.clockTolerance)
+  return claims
+}
+
+/**
+ * Check `auth_time` where an age is enforced: it must be present (OpenID Connect Core
+ * 3.1.2.1, since `max_age` is sent) and no older than `maxAge` seconds (with `tolerance`).
+ * Where none is enforced (`false`), `auth_time` is not read: some providers fill it from
+ * the account's last login and reuse a provider session without a new one.
+ *
+ * @throws {@link JustpassRefusal} `id_token_invalid` when it is missing or malformed, `auth_too_old` when it is too old
+ */
+export function checkAuthTime(claims: JWTPayload, maxAge: number | false, tolerance: number): void {
+  if (maxAge === false) return
   const authTime = claims.auth_time
   if (typeof authTime !== 'number') throw new JustpassRefusal('id_token_invalid', 'the ID token failed a check (auth_time: missing while max_age was sent)')
-  if (Math.floor(Date.now() / 1000) - authTime > options.maxAge + options.clockTolerance) {
-    throw new JustpassRefusal('id_token_invalid', 'the ID token failed a check (auth_time: older than max_age)')
+  if (Math.floor(Date.now() / 1000) - authTime > maxAge + tolerance) {
+    throw new JustpassRefusal('auth_too_old', `the passkey step was completed more than ${maxAge} s before this sign-in (auth_time); start again`)
   }
-  return claims
 }
 
 /**
@@ -241,13 +260,14 @@ export async function completeFlow(
   state: string,
   callbackURL: URL,
 ): Promise<VerifiedFlow> {
+  const authTimeMaxAge = options.authTimeMaxAge[flow.mode]
   let tokens: JustpassTokens
   try {
     tokens = await client.authorizationCodeGrant(context.config, callbackURL, {
       pkceCodeVerifier: flow.verifier,
       expectedState: state,
       expectedNonce: flow.nonce,
-      maxAge: options.maxAge,
+      // No maxAge: auth_time is checked once, per mode, by verifyIdToken (auth_too_old).
       idTokenExpected: true,
     })
   } catch (err) {
@@ -257,7 +277,7 @@ export async function completeFlow(
     throw new JustpassRefusal('response_invalid', 'the token endpoint answered a token type other than Bearer')
   }
   // idTokenExpected: openid-client has refused an answer without an ID token.
-  const claims = await verifyIdToken(tokens.id_token as string, context, options, flow.nonce)
+  const claims = await verifyIdToken(tokens.id_token as string, context, options, flow.nonce, authTimeMaxAge)
 
   let userinfo: client.UserInfoResponse
   try {
@@ -267,7 +287,10 @@ export async function completeFlow(
   }
   const username = userinfo.preferred_username
   if (typeof username !== 'string' || username === '') {
-    throw new JustpassRefusal('userinfo_invalid', 'userinfo has no preferred_username')
+    throw new JustpassRefusal(
+      'userinfo_invalid',
+      'userinfo has no preferred_username: the provider releases it only for a scope that includes it, or when it is configured to add it to scope openid',
+    )
   }
   if (flow.expected !== undefined && username !== flow.expected) {
     throw new JustpassRefusal('identity_mismatch', `the passkey belongs to another user than the one this ${flow.mode === 'register' ? 'registration' : 'login'} was for`)

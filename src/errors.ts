@@ -96,8 +96,10 @@ export type RefusalReason =
   | 'token_rejected'
   /** The token or authorization response broke the protocol (mix-up `iss`, token type, ...). */
   | 'response_invalid'
-  /** The ID token failed a check: signature, alg, iss, aud, exp, iat, nonce, auth_time. */
+  /** The ID token failed a check: signature, alg, iss, aud, exp, iat, nonce, a missing auth_time. */
   | 'id_token_invalid'
+  /** The ID token's `auth_time` is older than `authTimeMaxAge` allows for the flow's mode. */
+  | 'auth_too_old'
   /** Userinfo failed a check: `sub` mismatch, `preferred_username` missing. */
   | 'userinfo_invalid'
   /** The passkey belongs to someone other than the user this flow was for. */

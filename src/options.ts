@@ -30,8 +30,20 @@ export interface JustpassStrategyOptions<User = unknown> {
    * The provider base URL, `https://<organization>.accounts.justpass.me/openid/`. The
    * issuer and the endpoints are derived from it as justpass.me lays them out. Plain
    * `http:` is refused unless the host is loopback or `allowInsecureHTTP` is set.
+   * Required unless `organization` is given (not both).
    */
-  opURL: string
+  opURL?: string
+  /**
+   * The organization's name at justpass.me, instead of `opURL`: `'acme'` stands for
+   * `https://acme.accounts.justpass.me/openid/`.
+   */
+  organization?: string
+  /**
+   * The issuer ID tokens must carry, when it is not the one derived from `opURL` (a
+   * provider behind a proxy, whose site URL setting names another host). Not with
+   * `discovery`, where the metadata names the issuer.
+   */
+  issuer?: string
   /** The app's client id at justpass.me. */
   clientID: string
   /**
@@ -117,6 +129,21 @@ export interface JustpassStrategyOptions<User = unknown> {
   discovery?: boolean
   /** Accept a plain `http:` `opURL` on a non-loopback host. Default `false`; never in production. */
   allowInsecureHTTP?: boolean
+  /**
+   * The longest time, in seconds, between the user's authentication at the provider
+   * (the ID token's `auth_time`) and the callback; `false` to accept any age. One value
+   * for both modes, or `{ register, login }`. Default: REG not enforced (the identity
+   * binding protects REG, and some providers reuse a login session for it), LOGIN
+   * `maxAge`. An older `auth_time` is refused with reason `auth_too_old`.
+   */
+  authTimeMaxAge?: number | false | { register?: number | false; login?: number | false }
+  /**
+   * A fetch-compatible function used for every call to the provider (token, userinfo,
+   * JWKS, discovery) instead of the built-in keep-alive transport: for a site whose
+   * egress goes through a proxy (undici's `fetch` with a `ProxyAgent` dispatcher). The
+   * 1 MiB limit on provider answers still applies.
+   */
+  fetch?: (url: string, init?: RequestInit) => Promise<Response>
 }
 
 /** Options of a {@link JustpassStrategy} whose verify callback receives the request first. */
@@ -180,6 +207,10 @@ export interface ResolvedOptions<User = unknown> {
   timeout: number
   clockTolerance: number
   discovery: boolean
+  /** The enforced age of `auth_time` per mode, in seconds, or `false` for none. */
+  authTimeMaxAge: { register: number | false; login: number | false }
+  /** The site's own fetch for provider calls, when it gave one. */
+  fetch: ((url: string, init?: RequestInit) => Promise<Response>) | undefined
 }
 
 const LOOPBACK_HOSTS = new Set(['localhost', '[::1]'])
@@ -305,6 +336,64 @@ function resolveCookieSecrets(value: unknown): readonly string[] {
   return [...secrets]
 }
 
+/** An organization name as it appears in a justpass.me host name: one DNS label. */
+const ORGANIZATION = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i
+
+/** The provider base URL, from `opURL` or from `organization` (exactly one of them). */
+function resolveOpURL(options: Record<string, unknown>): URL {
+  if (options.organization !== undefined) {
+    if (options.opURL !== undefined) throw new JustpassConfigError('organization', 'and opURL name the provider twice: give one of them')
+    if (typeof options.organization !== 'string' || !ORGANIZATION.test(options.organization)) {
+      throw new JustpassConfigError('organization', 'must be the organization name of a justpass.me host (letters, digits and inner hyphens), as in "acme" for acme.accounts.justpass.me')
+    }
+    return new URL(`https://${options.organization.toLowerCase()}.accounts.justpass.me/openid/`)
+  }
+  if (options.opURL === undefined) throw new JustpassConfigError('opURL', 'is required (or give organization)')
+  const opURL = parseHttpURL('opURL', requiredString(options, 'opURL'))
+  if (opURL.search || opURL.hash) throw new JustpassConfigError('opURL', 'must not have a query or a fragment')
+  return opURL
+}
+
+/** The endpoints derived from the provider base URL, with the `issuer` option in place of the derived issuer. */
+function resolveEndpoints(options: Record<string, unknown>, opURL: URL): JustpassEndpoints {
+  const endpoints = deriveEndpoints(opURL)
+  if (options.issuer === undefined) return endpoints
+  if (typeof options.issuer !== 'string' || options.issuer === '') throw new JustpassConfigError('issuer', 'must be a non-empty string (the exact "iss" of the provider\'s ID tokens)')
+  const issuer = parseHttpURL('issuer', options.issuer)
+  if (issuer.search || issuer.hash) throw new JustpassConfigError('issuer', 'must not have a query or a fragment')
+  return { ...endpoints, issuer: options.issuer }
+}
+
+function ageOrFalse(value: unknown, name: string): number | false {
+  if (value === false) return false
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 86_400) {
+    throw new JustpassConfigError(name, 'must be false or an integer number of seconds from 0 to 86400')
+  }
+  return value
+}
+
+function resolveAuthTimeMaxAge(value: unknown, maxAge: number): ResolvedOptions['authTimeMaxAge'] {
+  if (value === undefined) return { register: false, login: maxAge }
+  if (typeof value === 'object' && value !== null) {
+    const modes = value as Record<string, unknown>
+    for (const key of Object.keys(modes)) {
+      if (key !== 'register' && key !== 'login') throw new JustpassConfigError('authTimeMaxAge', `has an unknown mode "${key}": use register and login`)
+    }
+    return {
+      register: modes.register === undefined ? false : ageOrFalse(modes.register, 'authTimeMaxAge'),
+      login: modes.login === undefined ? maxAge : ageOrFalse(modes.login, 'authTimeMaxAge'),
+    }
+  }
+  const age = ageOrFalse(value, 'authTimeMaxAge')
+  return { register: age, login: age }
+}
+
+function resolveFetch(value: unknown): ResolvedOptions['fetch'] {
+  if (value === undefined) return undefined
+  if (typeof value !== 'function') throw new JustpassConfigError('fetch', 'must be a fetch-compatible function (url, init) => Promise<Response>')
+  return value as ResolvedOptions['fetch']
+}
+
 const HEADER_NAME = /^[A-Za-z0-9-]+$/
 const PARAM_NAME = /^[A-Za-z0-9_.-]+$/
 const KEY_NAME = /^[A-Za-z_$][A-Za-z0-9_$]*$/
@@ -321,8 +410,7 @@ export function resolveOptions<User>(input: JustpassStrategyOptions<User> | Just
   }
   const options = input as unknown as Record<string, unknown>
 
-  const opURL = parseHttpURL('opURL', requiredString(options, 'opURL'))
-  if (opURL.search || opURL.hash) throw new JustpassConfigError('opURL', 'must not have a query or a fragment')
+  const opURL = resolveOpURL(options)
   const allowInsecureHTTP = optionalBoolean(options, 'allowInsecureHTTP')
   const insecureHTTP = opURL.protocol === 'http:'
   if (insecureHTTP && !isLoopback(opURL.hostname) && !allowInsecureHTTP) {
@@ -349,6 +437,11 @@ export function resolveOptions<User>(input: JustpassStrategyOptions<User> | Just
     throw new JustpassConfigError('uiLocales', 'must be a non-empty string, a function of the request, or false')
   }
 
+  const maxAge = optionalNumber(options, 'maxAge', 60, 0, 86_400)
+  const discovery = optionalBoolean(options, 'discovery')
+  if (discovery && options.issuer !== undefined) {
+    throw new JustpassConfigError('issuer', 'cannot be combined with discovery: true (the discovered metadata names the issuer)')
+  }
   const flowStore = resolveFlowStore(options.flowStore)
   const cookieSecrets = resolveCookieSecrets(options.cookieSecret)
   if (cookieSecrets.length > 0 && flowStore !== 'cookie') {
@@ -356,7 +449,7 @@ export function resolveOptions<User>(input: JustpassStrategyOptions<User> | Just
   }
 
   return {
-    endpoints: deriveEndpoints(opURL),
+    endpoints: resolveEndpoints(options, opURL),
     insecureHTTP,
     clientID,
     clientSecret,
@@ -370,7 +463,7 @@ export function resolveOptions<User>(input: JustpassStrategyOptions<User> | Just
     idTokenAlg: idTokenAlg as IdTokenAlgorithm,
     tokenEndpointAuthMethod: authMethod,
     passReqToCallback,
-    maxAge: optionalNumber(options, 'maxAge', 60, 0, 86_400),
+    maxAge,
     acrValues: optionalString(options, 'acrValues', 'keys'),
     hintMode: optionalString(options, 'hintMode', 'token'),
     uiLocales: uiLocales as ResolvedOptions['uiLocales'],
@@ -384,6 +477,8 @@ export function resolveOptions<User>(input: JustpassStrategyOptions<User> | Just
     sessionKey: resolveSessionKey(options),
     timeout: optionalNumber(options, 'timeout', 10_000, 1, 600_000),
     clockTolerance: optionalNumber(options, 'clockTolerance', 30, 0, 600),
-    discovery: optionalBoolean(options, 'discovery'),
+    discovery,
+    authTimeMaxAge: resolveAuthTimeMaxAge(options.authTimeMaxAge, maxAge),
+    fetch: resolveFetch(options.fetch),
   }
 }

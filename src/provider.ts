@@ -11,7 +11,7 @@ import type { KeyObject } from 'node:crypto'
 import { JustpassProviderError } from './errors.js'
 import type { HmacAlgorithm } from './hmac-jwt.js'
 import type { ResolvedOptions } from './options.js'
-import { createProviderFetch, findTransportError, MAX_RESPONSE_SIZE, type ProviderFetch } from './transport.js'
+import { capProviderFetch, createProviderFetch, findTransportError, MAX_RESPONSE_SIZE, type ProviderFetch } from './transport.js'
 
 /** What verifies the provider's ID tokens: the client secret (HS*) or the provider's key set. */
 export type IdTokenKey =
@@ -137,11 +137,12 @@ export async function discoverProviderContext(options: ResolvedOptions, fetch: P
 export class ProviderContextSource {
   #context: Promise<ProviderContext> | undefined
   readonly #options: ResolvedOptions
-  readonly #fetch: ProviderFetch = createProviderFetch()
+  readonly #fetch: ProviderFetch
 
   /** @param options - resolved strategy options */
   constructor(options: ResolvedOptions) {
     this.#options = options
+    this.#fetch = options.fetch ? capProviderFetch(options.fetch) : createProviderFetch()
     if (!options.discovery) this.#context = staticProviderContext(options, this.#fetch)
   }
 

@@ -252,3 +252,33 @@ function toResponse(res: IncomingMessage, body: Buffer): Response | TransportRes
     return new TransportResponseError('ERR_RESPONSE_MALFORMED', { cause: err })
   }
 }
+
+/**
+ * A site's own fetch (for an egress proxy, say) with the same cap as the built-in
+ * transport: an answer announcing more than {@link MAX_RESPONSE_BYTES}, or sending more,
+ * is cancelled and refused with `ERR_RESPONSE_TOO_LARGE`; nothing past the cap is kept.
+ */
+export function capProviderFetch(siteFetch: (url: string, init?: RequestInit) => Promise<Response>): ProviderFetch {
+  return async (url, init) => {
+    const response = await siteFetch(url, init as RequestInit | undefined)
+    const announced = Number(response.headers.get('content-length') ?? 0)
+    if (announced > MAX_RESPONSE_BYTES) {
+      await response.body?.cancel().catch(() => {})
+      throw new TransportResponseError('ERR_RESPONSE_TOO_LARGE')
+    }
+    if (response.body === null) return response
+    const chunks: Uint8Array[] = []
+    let size = 0
+    const reader = response.body.getReader()
+    for (let read = await reader.read(); !read.done; read = await reader.read()) {
+      size += read.value.byteLength
+      if (size > MAX_RESPONSE_BYTES) {
+        await reader.cancel().catch(() => {})
+        throw new TransportResponseError('ERR_RESPONSE_TOO_LARGE')
+      }
+      chunks.push(read.value)
+    }
+    const body = NULL_BODY_STATUSES.has(response.status) ? null : Buffer.concat(chunks)
+    return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers })
+  }
+}

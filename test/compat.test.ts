@@ -1,0 +1,206 @@
+/**
+ * What a site migrating from the Django client configures, and how the provider
+ * software behind justpass.me's endpoints behaves: `organization` instead of `opURL`,
+ * an `issuer` of its own, `auth_time` from an earlier login (enforced per mode with
+ * `authTimeMaxAge`), userinfo without `preferred_username`, and a site's own `fetch`.
+ * Against the hostile provider, which answers each of these on demand.
+ */
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { JustpassConfigError } from '../src/index.ts'
+import { resolveOptions } from '../src/options.ts'
+import { Browser } from './support/browser.ts'
+import { buildTestApp, reserveTestApp, type TestApp } from './support/app.ts'
+import { startHostileProvider, type HostileProvider } from './support/hostile-provider.ts'
+import type { JustpassStrategyOptions, MemoryUser } from '../src/index.ts'
+
+const BASE = { clientID: 'c', clientSecret: 'a-client-secret', callbackURL: 'https://shop.example/justpass/callback' }
+const now = () => Math.floor(Date.now() / 1000)
+
+interface Site {
+  app: TestApp
+  provider: HostileProvider
+  close(): Promise<void>
+}
+
+async function startSite(strategy: Partial<JustpassStrategyOptions<MemoryUser>> = {}): Promise<Site> {
+  const server = await reserveTestApp()
+  const provider = await startHostileProvider({ redirectURI: server.callbackURL })
+  const app = buildTestApp(server, provider, { strategy })
+  return {
+    app,
+    provider,
+    close: async () => {
+      await app.close()
+      await provider.close()
+    },
+  }
+}
+
+/** Run one flow of `mode` through the hostile provider; who is logged in, and the notice. */
+async function flow(site: Site, mode: 'register' | 'login2' | 'login1'): Promise<{ user: string | null; ok: boolean | undefined; reason: string | undefined; message: string | undefined }> {
+  const browser = new Browser()
+  let start = '/justpass/login'
+  if (mode === 'register') {
+    await site.app.users.setJustpassEnabled('alice', false)
+    await browser.get(`${site.app.origin}/test/login-as?username=alice`)
+    start = '/justpass/reg'
+  }
+  if (mode === 'login2') {
+    await site.app.users.setJustpassEnabled('alice', true)
+    start = '/test/password?username=alice'
+  }
+  if (mode === 'login1') site.provider.breakage = { ...site.provider.breakage, account: 'alice' }
+  const { stoppedAt } = await browser.follow(`${site.app.origin}${start}`, (next) => next.href.startsWith(site.app.callbackURL))
+  assert.ok(stoppedAt)
+  await browser.follow(stoppedAt)
+  const me = await browser.json<{ user: { username: string } | null; notice: { ok: boolean; reason?: string; message?: string } | null }>(`${site.app.origin}/me`)
+  return { user: me.user?.username ?? null, ok: me.notice?.ok, reason: me.notice?.reason, message: me.notice?.message }
+}
+
+describe('organization instead of opURL', () => {
+  test('derives the justpass.me endpoints of the organization', () => {
+    const { endpoints } = resolveOptions({ ...BASE, organization: 'acme' }, true)
+    assert.deepEqual(endpoints, {
+      issuer: 'https://acme.accounts.justpass.me/openid',
+      authorization: 'https://acme.accounts.justpass.me/openid/authorize/',
+      token: 'https://acme.accounts.justpass.me/openid/token/',
+      userinfo: 'https://acme.accounts.justpass.me/openid/userinfo/',
+      jwks: 'https://acme.accounts.justpass.me/openid/jwks',
+    })
+  })
+
+  for (const [name, options] of [
+    ['both organization and opURL', { organization: 'acme', opURL: 'https://acme.accounts.justpass.me/openid/' }],
+    ['an organization that is not a host label', { organization: 'acme.evil.example/x' }],
+    ['an empty organization', { organization: '' }],
+    ['neither', {}],
+  ] as const) {
+    test(`${name} is refused by name`, () => {
+      assert.throws(() => resolveOptions({ ...BASE, ...options } as JustpassStrategyOptions, true), (err: Error) => err instanceof JustpassConfigError && /organization|opURL/.test(err.message))
+    })
+  }
+})
+
+describe('an issuer of its own (a provider behind a proxy)', () => {
+  let site: Site
+  before(async () => {
+    site = await startSite({ issuer: 'https://accounts.shop.example/openid' })
+  })
+  after(() => site.close())
+
+  test('the ID token must carry the configured issuer, not the derived one', async () => {
+    site.provider.breakage = { claims: (claims) => ({ ...claims, iss: 'https://accounts.shop.example/openid' }) }
+    assert.deepEqual(await flow(site, 'login2'), { user: 'alice', ok: true, reason: undefined, message: undefined })
+    site.provider.breakage = {}
+    const refused = await flow(site, 'login2')
+    assert.deepEqual([refused.user, refused.reason], [null, 'id_token_invalid'])
+  })
+
+  test('is refused with discovery, and must be a URL', () => {
+    assert.throws(() => resolveOptions({ ...BASE, opURL: 'https://a.example/openid/', issuer: 'https://b.example/openid', discovery: true }, true), (err: Error) => err instanceof JustpassConfigError && err.option === 'issuer')
+    assert.throws(() => resolveOptions({ ...BASE, opURL: 'https://a.example/openid/', issuer: 'not a url' }, true), (err: Error) => err instanceof JustpassConfigError && err.option === 'issuer')
+  })
+})
+
+describe('auth_time from an earlier login at the provider (authTimeMaxAge)', () => {
+  const olderLogin = { claims: (claims: Record<string, unknown>) => ({ ...claims, auth_time: now() - 300 }) }
+
+  test('by default REG accepts it and LOGIN refuses it with auth_too_old', async () => {
+    const site = await startSite()
+    try {
+      site.provider.breakage = olderLogin
+      assert.equal((await flow(site, 'register')).ok, true)
+      site.provider.breakage = olderLogin
+      const login = await flow(site, 'login2')
+      assert.deepEqual([login.user, login.reason], [null, 'auth_too_old'])
+      site.provider.breakage = olderLogin
+      assert.equal((await flow(site, 'login1')).reason, 'auth_too_old')
+    } finally {
+      await site.close()
+    }
+  })
+
+  test('per mode: LOGIN may accept any age, REG may enforce one', async () => {
+    const site = await startSite({ authTimeMaxAge: { register: 120, login: false } })
+    try {
+      site.provider.breakage = olderLogin
+      assert.equal((await flow(site, 'login2')).user, 'alice')
+      site.provider.breakage = olderLogin
+      assert.equal((await flow(site, 'register')).reason, 'auth_too_old')
+      site.provider.breakage = {}
+      assert.equal((await flow(site, 'register')).ok, true, 'a fresh one passes')
+    } finally {
+      await site.close()
+    }
+  })
+
+  test('a missing auth_time is refused only where an age is enforced', async () => {
+    const site = await startSite()
+    try {
+      const withoutAuthTime = { claims: ({ auth_time: _, ...claims }: Record<string, unknown>) => claims }
+      site.provider.breakage = withoutAuthTime
+      assert.equal((await flow(site, 'register')).ok, true)
+      site.provider.breakage = withoutAuthTime
+      assert.equal((await flow(site, 'login2')).reason, 'id_token_invalid')
+    } finally {
+      await site.close()
+    }
+  })
+
+  test('malformed values are refused by name', () => {
+    for (const value of [-1, 1.5, 'old', { register: true }, { signup: 60 }, null]) {
+      assert.throws(() => resolveOptions({ ...BASE, opURL: 'https://a.example/openid/', authTimeMaxAge: value } as JustpassStrategyOptions, true), (err: Error) => err instanceof JustpassConfigError && err.option === 'authTimeMaxAge', JSON.stringify(value))
+    }
+  })
+})
+
+describe('userinfo without preferred_username (scope openid only)', () => {
+  let site: Site
+  before(async () => {
+    site = await startSite()
+  })
+  after(() => site.close())
+
+  test('is refused with a message naming the scope and the provider configuration', async () => {
+    site.provider.breakage = { userinfoBody: ({ preferred_username: _, ...body }) => body }
+    const result = await flow(site, 'login2')
+    assert.deepEqual([result.user, result.reason], [null, 'userinfo_invalid'])
+    assert.match(result.message ?? '', /preferred_username/)
+    assert.match(result.message ?? '', /scope/)
+  })
+})
+
+describe("a site's own fetch for provider calls", () => {
+  const calls: string[] = []
+  let site: Site
+  before(async () => {
+    site = await startSite({
+      fetch: (url, init) => {
+        calls.push(new URL(url).pathname)
+        return fetch(url, init)
+      },
+    })
+  })
+  after(() => site.close())
+
+  test('carries the token and userinfo calls of a login', async () => {
+    calls.length = 0
+    assert.equal((await flow(site, 'login2')).user, 'alice')
+    assert.deepEqual(calls, ['/openid/token/', '/openid/userinfo/'])
+  })
+
+  test('the 1 MiB limit still applies to what it answers', async () => {
+    site.provider.breakage = { userinfoBody: (body) => ({ ...body, padding: 'x'.repeat(2 * 1024 * 1024) }) }
+    const browser = new Browser()
+    await site.app.users.setJustpassEnabled('alice', true)
+    const { stoppedAt } = await browser.follow(`${site.app.origin}/test/password?username=alice`, (next) => next.href.startsWith(site.app.callbackURL))
+    const [answer] = (await browser.follow(stoppedAt!)).hops
+    assert.equal(answer?.status, 502)
+    assert.equal(JSON.parse(answer!.body).error, 'provider_bad_response')
+  })
+
+  test('must be a function', () => {
+    assert.throws(() => resolveOptions({ ...BASE, opURL: 'https://a.example/openid/', fetch: 'proxy' as never }, true), (err: Error) => err instanceof JustpassConfigError && err.option === 'fetch')
+  })
+})
