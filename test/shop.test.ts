@@ -1,13 +1,19 @@
 /**
  * The example shop over HTTP, against the local provider with the passkey step done in
- * code: the password step, each mode, each failure message, the mobile-app JSON, and
- * the pages shown when the provider is down or anything else breaks. (The browser
- * journeys with real passkeys are in test/e2e.)
+ * code: the password step, each mode, each failure message, the mobile-app JSON, the
+ * provider `sub` recorded at REG and required at LOGIN, disabled accounts, turning
+ * passkey login off, the database migration, and the pages shown when the provider is
+ * down or anything else breaks. (The browser journeys with real passkeys are in test/e2e.)
  */
 import { after, before, describe, test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import session from 'express-session'
 import { createShop } from '../example/shop/app.ts'
+import { ShopDatabase } from '../example/shop/db.ts'
 import { Browser, type Hop } from './support/browser.ts'
 import { startLoopbackServer, type LoopbackServer } from './support/server.ts'
 import { startTestProvider, type TestProvider } from './support/provider.ts'
@@ -130,6 +136,7 @@ describe('the example shop', () => {
     assert.equal(passkeyStatus(home.body), 'Passkey login is off')
     assert.match(home.body, /<a id="enable-passkey"[^>]*href="\/justpass\/reg">Enable passkey login<\/a>/)
     assert.match(home.body, /<form id="logout" method="post" action="\/logout">/)
+    assert.doesNotMatch(home.body, /id="turn-off-passkey"/, 'nothing to turn off')
     assert.equal(testid(home.body, 'notice'), undefined)
   })
 
@@ -297,6 +304,256 @@ describe('the example shop', () => {
     const body = JSON.parse(page.body) as Record<string, unknown>
     assert.equal(typeof body.err, 'string')
     assert.equal(body.reason, 'provider_denied')
+  })
+
+  // ---------------------------------------------------------------------------------
+  // The provider's sub, disabled accounts, turning passkey login off
+
+  /** The provider `sub` recorded for the user, as the shop's database holds it. */
+  function recordedSub(username: string): string | undefined {
+    return shop.db.justpassSubOf(shop.db.findByUsername(username)!.id)
+  }
+
+  /** A new user, logged in, who has registered a passkey (REG through the provider). */
+  async function registered(): Promise<{ user: { username: string; password: string }; browser: Browser }> {
+    const user = await newUser()
+    const browser = await loggedIn(user)
+    const home = await through(browser, `${origin}/justpass/reg`)
+    assert.equal(passkeyStatus(home.body), 'Passkey login is on')
+    return { user, browser }
+  }
+
+  /** The passkey LOGIN of a mobile app (second factor after `user`'s password, or single factor): the reason of its 401. */
+  async function appRefusal(user?: { username: string; password: string }): Promise<unknown> {
+    const browser = new Browser()
+    browser.headers['amwal-platform'] = 'app'
+    const page = await through(browser, user ? (await passwordLogin(browser, user)).location! : `${origin}/justpass/login`)
+    assert.equal(page.status, 401, page.body)
+    return (JSON.parse(page.body) as { reason?: unknown }).reason
+  }
+
+  /** Post the turn-off form; by default as a browser posts it from the shop's page (with the shop's Origin). */
+  function turnOff(browser: Browser, password: string, headers: Record<string, string> = { origin }): Promise<Hop> {
+    return browser.post(`${origin}/passkey/off`, { password }, { headers })
+  }
+
+  test('REG records the provider\'s sub of the passkey account; LOGIN with it succeeds in both factors', async (t) => {
+    const user = await newUser()
+    const browser = await loggedIn(user)
+    assert.equal(recordedSub(user.username), undefined, 'no sub before REG')
+    await through(browser, `${origin}/justpass/reg`)
+    const sub = provider.subOf(user.username)
+    assert.ok(sub)
+    assert.equal(recordedSub(user.username), sub)
+
+    const second = new Browser()
+    const home = await through(second, (await passwordLogin(second, user)).location!)
+    assert.equal(shownUser(home.body), user.username, 'second factor')
+    providerWill(t, { action: 'approve', account: user.username })
+    assert.equal(shownUser((await through(new Browser(), `${origin}/justpass/login`)).body), user.username, 'single factor')
+  })
+
+  test('a recorded sub of another passkey account: LOGIN is refused (identity_mismatch) in both factors, nobody logged in', async (t) => {
+    const user = await newUser()
+    shop.db.setJustpassEnabled(user.username, true, { sub: 'another-passkey-account' })
+    assert.notEqual(provider.subOf(user.username), 'another-passkey-account')
+    // The provider vouches for the username, with the sub of its own account for that name.
+    providerWill(t, { action: 'approve', account: user.username })
+
+    const second = new Browser()
+    let page = await through(second, (await passwordLogin(second, user)).location!)
+    assert.equal(page.url, `${origin}/login`)
+    assert.equal(testid(page.body, 'error'), 'That passkey belongs to another account.')
+    assert.equal((await second.get(`${origin}/`)).location, `${origin}/login`)
+
+    const single = new Browser()
+    page = await through(single, `${origin}/justpass/login`)
+    assert.equal(page.url, `${origin}/login`)
+    assert.equal(testid(page.body, 'error'), 'That passkey belongs to another account.')
+    assert.equal((await single.get(`${origin}/`)).location, `${origin}/login`)
+
+    assert.equal(await appRefusal(user), 'identity_mismatch')
+    assert.equal(await appRefusal(), 'identity_mismatch')
+    assert.equal(recordedSub(user.username), 'another-passkey-account', 'the recorded sub is unchanged')
+  })
+
+  test('a disabled account: the password step refuses it, with its message only for the right password', async () => {
+    const user = await newUser()
+    assert.equal(shop.db.findByUsername(user.username)?.active, true, 'accounts are active by default')
+    assert.equal(shop.db.setActive(user.username, false)?.active, false)
+    const browser = new Browser()
+    let hop = await passwordLogin(browser, user)
+    assert.equal(hop.status, 403)
+    assert.equal(testid(hop.body, 'error'), 'This account is disabled.')
+    hop = await passwordLogin(browser, { ...user, password: 'wrong' })
+    assert.equal(hop.status, 401)
+    assert.equal(testid(hop.body, 'error'), 'Wrong username or password.')
+    assert.equal((await browser.get(`${origin}/`)).location, `${origin}/login`)
+
+    shop.db.setActive(user.username, true)
+    assert.equal((await passwordLogin(browser, user)).location, `${origin}/`, 'enabled again, it logs in')
+  })
+
+  test('a disabled account: single-factor LOGIN is refused (account_disabled), nobody logged in', async (t) => {
+    const user = await newUser(true)
+    shop.db.setActive(user.username, false)
+    providerWill(t, { action: 'approve', account: user.username })
+    const browser = new Browser()
+    const page = await through(browser, `${origin}/justpass/login`)
+    assert.equal(page.url, `${origin}/login`)
+    assert.equal(testid(page.body, 'error'), 'This account is disabled.')
+    assert.equal((await browser.get(`${origin}/`)).location, `${origin}/login`)
+    assert.equal(await appRefusal(), 'account_disabled')
+
+    shop.db.setActive(user.username, true)
+    assert.equal(shownUser((await through(new Browser(), `${origin}/justpass/login`)).body), user.username, 'enabled again, the passkey logs in')
+  })
+
+  test('an account disabled between the password and the passkey: the second factor is refused (account_disabled)', async () => {
+    const user = await newUser(true)
+    const browser = new Browser()
+    const app = new Browser()
+    app.headers['amwal-platform'] = 'app'
+    const start = (await passwordLogin(browser, user)).location!
+    const appStart = (await passwordLogin(app, user)).location!
+    assert.equal(start, `${origin}/justpass/login`)
+    shop.db.setActive(user.username, false)
+
+    const page = await through(browser, start)
+    assert.equal(page.url, `${origin}/login`)
+    assert.equal(testid(page.body, 'error'), 'This account is disabled.')
+    assert.equal((await browser.get(`${origin}/`)).location, `${origin}/login`)
+    const answer = await through(app, appStart)
+    assert.equal(answer.status, 401)
+    assert.equal((JSON.parse(answer.body) as { reason?: unknown }).reason, 'account_disabled')
+  })
+
+  test('an account disabled while logged in: REG is refused (account_disabled), no flag and no sub recorded', async () => {
+    const user = await newUser()
+    const browser = await loggedIn(user)
+    shop.db.setActive(user.username, false)
+    const home = await through(browser, `${origin}/justpass/reg`)
+    assert.equal(home.url, `${origin}/`)
+    assert.equal(testid(home.body, 'notice'), 'This account is disabled.')
+    assert.equal(passkeyStatus(home.body), 'Passkey login is off')
+    assert.equal(shop.db.findByUsername(user.username)?.justpassEnabled, false)
+    assert.equal(recordedSub(user.username), undefined)
+  })
+
+  test('turn passkey login off with the password: flag and sub cleared, then the password alone logs in and the passkey alone does not', async (t) => {
+    const { user, browser } = await registered()
+    let home = await browser.get(`${origin}/`)
+    assert.match(home.body, /<form id="turn-off-passkey" method="post" action="\/passkey\/off">/)
+    assert.match(home.body, /<input[^>]*name="password"[^>]*type="password"[^>]*autocomplete="current-password"[^>]*required>/)
+    assert.match(home.body, /<button[^>]*type="submit">Turn off passkey login<\/button>/)
+
+    const hop = await turnOff(browser, user.password)
+    assert.equal(hop.status, 302)
+    assert.equal(hop.location, `${origin}/`)
+    assert.equal(shop.db.findByUsername(user.username)?.justpassEnabled, false)
+    assert.equal(recordedSub(user.username), undefined, 'the sub is forgotten')
+    home = await browser.get(`${origin}/`)
+    assert.equal(shownUser(home.body), user.username, 'still logged in')
+    assert.equal(testid(home.body, 'notice'), 'Passkey login is now off. Your password alone logs you in.')
+    assert.equal(passkeyStatus(home.body), 'Passkey login is off')
+    assert.doesNotMatch(home.body, /id="turn-off-passkey"/)
+    assert.match(home.body, /id="enable-passkey"/)
+    assert.equal(testid((await browser.get(`${origin}/`)).body, 'notice'), undefined, 'the notice is shown once')
+
+    await browser.post(`${origin}/logout`, {})
+    const before = provider.authorizationRequests.length
+    assert.equal((await passwordLogin(browser, user)).location, `${origin}/`, 'no second factor')
+    assert.equal(shownUser((await browser.get(`${origin}/`)).body), user.username)
+    assert.equal(provider.authorizationRequests.length, before, 'no passkey step')
+
+    providerWill(t, { action: 'approve', account: user.username })
+    const single = new Browser()
+    const page = await through(single, `${origin}/justpass/login`)
+    assert.equal(testid(page.body, 'error'), 'No account here matches that passkey.', 'the passkey still at the provider no longer logs in alone')
+    assert.equal((await single.get(`${origin}/`)).location, `${origin}/login`)
+  })
+
+  test('turn passkey login off with a wrong password: 401 and the message, nothing changes', async () => {
+    const { user, browser } = await registered()
+    const sub = recordedSub(user.username)
+    assert.ok(sub)
+    for (const password of ['not-the-password', '']) {
+      const page = await turnOff(browser, password)
+      assert.equal(page.status, 401)
+      assert.equal(testid(page.body, 'notice'), 'That password is not right, so passkey login is still on.')
+      assert.equal(passkeyStatus(page.body), 'Passkey login is on')
+      assert.match(page.body, /id="turn-off-passkey"/, 'the form is offered again')
+    }
+    assert.equal(shop.db.findByUsername(user.username)?.justpassEnabled, true)
+    assert.equal(recordedSub(user.username), sub)
+    assert.equal(shownUser((await browser.get(`${origin}/`)).body), user.username, 'still logged in')
+    assert.equal((await passwordLogin(new Browser(), user)).location, `${origin}/justpass/login`, 'the password still leads to the passkey')
+  })
+
+  test('turning passkey login off needs the logged-in session and a post from the shop\'s own page', async () => {
+    const { user, browser } = await registered()
+    const foreign = 'http://shop.example.net'
+    const refused: Array<Record<string, string>> = [{}, { origin: foreign }, { origin: 'null' }, { referer: `${foreign}/` }, { origin: foreign, referer: `${origin}/` }, { referer: 'not a url' }]
+    for (const headers of refused) {
+      const hop = await turnOff(browser, user.password, headers)
+      assert.equal(hop.status, 403, JSON.stringify(headers))
+      assert.match(hop.body, /nothing was changed/)
+      assert.equal(shop.db.findByUsername(user.username)?.justpassEnabled, true, JSON.stringify(headers))
+    }
+
+    const stranger = await turnOff(new Browser(), user.password)
+    assert.equal(stranger.location, `${origin}/login`, 'nobody logged in: to the login page')
+    assert.equal(shop.db.findByUsername(user.username)?.justpassEnabled, true)
+
+    // A browser that sends no Origin but the shop's Referer is accepted.
+    assert.equal((await turnOff(browser, user.password, { referer: `${origin}/` })).location, `${origin}/`)
+    assert.equal(shop.db.findByUsername(user.username)?.justpassEnabled, false)
+  })
+
+  test('a database of an earlier version gets the new columns when opened: every account active, no sub yet, the data kept', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'shop-migration-'))
+    t.after(() => rmSync(dir, { recursive: true, force: true }))
+    // The users table as the first version of the shop created it, with a user of then.
+    const current = new ShopDatabase(join(dir, 'current.sqlite'))
+    await current.createUser('early', 'early-password')
+    current.close()
+    const reader = new Database(join(dir, 'current.sqlite'), { readonly: true })
+    const hash = reader.prepare('SELECT password_hash FROM users').pluck().get()
+    reader.close()
+    const file = join(dir, 'shop.sqlite')
+    const old = new Database(file)
+    old.exec('CREATE TABLE users (id INTEGER PRIMARY KEY, username TEXT UNIQUE NOT NULL, password_hash TEXT NOT NULL, justpass_enabled INTEGER NOT NULL DEFAULT 0)')
+    old.prepare('INSERT INTO users (username, password_hash, justpass_enabled) VALUES (?, ?, 1)').run('early', hash)
+    old.close()
+
+    const db = new ShopDatabase(file)
+    try {
+      assert.deepEqual(await db.verifyPassword('early', 'early-password'), { id: 1, username: 'early', justpassEnabled: true, active: true })
+      assert.equal(db.justpassSubOf(1), undefined)
+      assert.equal(db.isActive(1), true)
+      db.setJustpassEnabled('early', true, { sub: 'early-sub' })
+      assert.equal(db.justpassSubOf(1), 'early-sub')
+      assert.equal((await db.createUser('later', 'later-password')).active, true)
+    } finally {
+      db.close()
+    }
+    const raw = new Database(file, { readonly: true })
+    try {
+      const columns = raw.prepare("SELECT name FROM pragma_table_info('users')").pluck().all()
+      assert.deepEqual(columns, ['id', 'username', 'password_hash', 'justpass_enabled', 'justpass_sub', 'active'])
+      assert.deepEqual(raw.prepare('SELECT username, justpass_enabled, justpass_sub, active FROM users ORDER BY id').all(), [
+        { username: 'early', justpass_enabled: 1, justpass_sub: 'early-sub', active: 1 },
+        { username: 'later', justpass_enabled: 0, justpass_sub: null, active: 1 },
+      ])
+    } finally {
+      raw.close()
+    }
+
+    const again = new ShopDatabase(file)
+    t.after(() => again.close())
+    assert.equal(again.justpassSubOf(1), 'early-sub', 'opened again: nothing to add, nothing lost')
+    assert.equal(again.setActive('early', false)?.active, false)
+    assert.equal(again.isActive(1), false)
   })
 
   test('the provider down during the callback: the friendly 502 page, logged by name and code only', async (t) => {

@@ -1,9 +1,10 @@
 /**
  * The example shop: an Express 5 site with a password login, passkeys from justpass.me
- * through passport-justpass as a second factor or the only one, and passkey
- * registration for logged-in users. The Node.js counterpart of the Django example.
+ * through passport-justpass as a second factor or the only one, passkey registration
+ * for logged-in users, and turning passkey login off again with the password. The
+ * Node.js counterpart of the Django example.
  */
-import express, { type ErrorRequestHandler } from 'express'
+import express, { type ErrorRequestHandler, type Request } from 'express'
 import session, { type Store } from 'express-session'
 import { Passport } from 'passport'
 import { JustpassProviderError, JustpassStrategy, justpassCallback, takeJustpassNotice } from '../../src/index.ts'
@@ -40,10 +41,31 @@ export interface Shop {
   close(): void
 }
 
+declare module 'express-session' {
+  interface SessionData {
+    /** The shop's own notice for the next home page (after turning passkey login off), shown once. */
+    shop_notice?: { ok: boolean; text: string }
+  }
+}
+
 /** The form field `name` when it is a single string, else `''`. */
 function field(body: unknown, name: string): string {
   const value = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[name] : undefined
   return typeof value === 'string' ? value : ''
+}
+
+/**
+ * Whether a form post comes from the shop's own pages: its `Origin` header, or without
+ * one its `Referer`, has the shop's origin. Together with the `SameSite=Lax` session
+ * cookie, which a cross-site post does not carry, this keeps other sites (and sibling
+ * subdomains) from posting the shop's forms in the user's name.
+ */
+function fromShop(req: Request, origin: string): boolean {
+  const sender = req.get('origin')
+  if (sender !== undefined) return sender === origin
+  const referer = req.get('referer')
+  if (referer === undefined || !URL.canParse(referer)) return false
+  return new URL(referer).origin === origin
 }
 
 /** Build the shop: the Express app, its database, and how to close them. */
@@ -51,6 +73,7 @@ export function createShop(options: ShopOptions): Shop {
   const db = new ShopDatabase(options.database)
   const origin = new URL(options.origin)
   const secure = origin.protocol === 'https:'
+  const users = shopUserStore(db)
 
   const authenticator = new Passport()
   authenticator.use(
@@ -59,7 +82,7 @@ export function createShop(options: ShopOptions): Shop {
       clientID: options.clientID,
       clientSecret: options.clientSecret,
       callbackURL: `${origin.origin}/justpass/callback`,
-      userStore: shopUserStore(db),
+      userStore: users,
     }),
   )
   authenticator.serializeUser<string>((user, done) => done(null, (user as ShopUser).username))
@@ -91,7 +114,9 @@ export function createShop(options: ShopOptions): Shop {
     const user = req.user as ShopUser | undefined
     if (!user) return res.redirect('/login')
     const notice = takeJustpassNotice(req)
-    res.send(homePage(user, notice && { ok: notice.ok, text: noticeText(notice) }))
+    const own = req.session.shop_notice
+    delete req.session.shop_notice
+    res.send(homePage(user, notice ? { ok: notice.ok, text: noticeText(notice) } : own))
   })
 
   app.get('/login', (req, res) => {
@@ -101,11 +126,13 @@ export function createShop(options: ShopOptions): Shop {
 
   // The password step. A user with passkey login goes on to the passkey (the second
   // factor), with the base username in the session and nobody logged in yet; the
-  // others are logged in (passport regenerates the session id).
+  // others are logged in (passport regenerates the session id). A disabled account is
+  // refused, and told so once the password is right.
   app.post('/login', async (req, res, next) => {
     delete req.session.base_username
     const user = await db.verifyPassword(field(req.body, 'username'), field(req.body, 'password'))
     if (!user) return void res.status(401).send(loginPage('Wrong username or password.'))
+    if (!user.active) return void res.status(403).send(loginPage('This account is disabled.'))
     if (user.justpassEnabled) {
       req.session.base_username = user.username
       return res.redirect('/justpass/login')
@@ -115,6 +142,22 @@ export function createShop(options: ShopOptions): Shop {
 
   app.post('/logout', (req, res, next) => {
     req.logOut((err) => (err ? next(err) : res.redirect('/login')))
+  })
+
+  // Turn passkey login off: for the logged-in user, from the shop's own page, with the
+  // password again (a session left open is not enough). Then the password alone logs in.
+  app.post('/passkey/off', async (req, res) => {
+    const user = req.user as ShopUser | undefined
+    if (!user) return res.redirect('/login')
+    if (!fromShop(req, origin.origin)) {
+      return void res.status(403).send(errorPage('Nothing was changed', 'That request did not come from a Corner Shop page, so nothing was changed.'))
+    }
+    if (!(await db.verifyPassword(user.username, field(req.body, 'password')))) {
+      return void res.status(401).send(homePage(user, { ok: false, text: 'That password is not right, so passkey login is still on.' }))
+    }
+    await users.setJustpassEnabled(user.username, false)
+    req.session.shop_notice = { ok: true, text: 'Passkey login is now off. Your password alone logs you in.' }
+    res.redirect('/')
   })
 
   // REG needs a logged-in user: without one, passport's failure goes to the login page.

@@ -1,6 +1,7 @@
 /**
  * The example shop's users, in SQLite (better-sqlite3): username, scrypt password hash,
- * and the `justpass_enabled` flag of the Django integration.
+ * the `justpass_enabled` flag of the Django integration, the provider `sub` recorded at
+ * REG (`justpass_sub`), and whether the account may log in at all (`active`).
  */
 import Database from 'better-sqlite3'
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto'
@@ -13,6 +14,8 @@ export interface ShopUser {
   username: string
   /** Whether passkey login is on (the `justpass_enabled` column). */
   justpassEnabled: boolean
+  /** Whether the account may log in (the `active` column); a shop admin disables an account with {@link ShopDatabase.setActive}. */
+  active: boolean
 }
 
 interface UserRow {
@@ -20,7 +23,15 @@ interface UserRow {
   username: string
   password_hash: string
   justpass_enabled: number
+  justpass_sub: string | null
+  active: number
 }
+
+/** Columns added after the first version of the table, with how to add them to an older database. */
+const ADDED_COLUMNS: ReadonlyArray<readonly [name: string, definition: string]> = [
+  ['justpass_sub', 'justpass_sub TEXT'],
+  ['active', 'active INTEGER NOT NULL DEFAULT 1'],
+]
 
 const SALT_BYTES = 16
 const KEY_LENGTH = 32
@@ -52,13 +63,14 @@ async function passwordMatches(password: string, stored: string): Promise<boolea
 }
 
 function toUser(row: UserRow): ShopUser {
-  return { id: row.id, username: row.username, justpassEnabled: row.justpass_enabled === 1 }
+  return { id: row.id, username: row.username, justpassEnabled: row.justpass_enabled === 1, active: row.active === 1 }
 }
 
 /** The shop's users table, opened on a SQLite file or `:memory:`. */
 export class ShopDatabase {
   readonly #db: Database.Database
   readonly #byUsername: Database.Statement<[string], UserRow>
+  readonly #byId: Database.Statement<[number], UserRow>
 
   /** @param file - SQLite file path, or `:memory:` */
   constructor(file: string) {
@@ -66,13 +78,24 @@ export class ShopDatabase {
     // Several shop instances may share one file (see test/scale): WAL and a busy wait.
     this.#db.pragma('journal_mode = WAL')
     this.#db.pragma('busy_timeout = 5000')
-    this.#db.exec(`CREATE TABLE IF NOT EXISTS users (
-      id INTEGER PRIMARY KEY,
-      username TEXT UNIQUE NOT NULL,
-      password_hash TEXT NOT NULL,
-      justpass_enabled INTEGER NOT NULL DEFAULT 0
-    )`)
+    // Create the table, or bring one made by an earlier version up to date. In one
+    // write transaction, so that instances starting together do not both add a column.
+    this.#db.transaction(() => {
+      this.#db.exec(`CREATE TABLE IF NOT EXISTS users (
+        id INTEGER PRIMARY KEY,
+        username TEXT UNIQUE NOT NULL,
+        password_hash TEXT NOT NULL,
+        justpass_enabled INTEGER NOT NULL DEFAULT 0,
+        justpass_sub TEXT,
+        active INTEGER NOT NULL DEFAULT 1
+      )`)
+      const columns = new Set(this.#db.prepare<[], string>("SELECT name FROM pragma_table_info('users')").pluck().all())
+      for (const [name, definition] of ADDED_COLUMNS) {
+        if (!columns.has(name)) this.#db.exec(`ALTER TABLE users ADD COLUMN ${definition}`)
+      }
+    }).immediate()
     this.#byUsername = this.#db.prepare<[string], UserRow>('SELECT * FROM users WHERE username = ?')
+    this.#byId = this.#db.prepare<[number], UserRow>('SELECT * FROM users WHERE id = ?')
   }
 
   /** Add a user with a password, passkey login off; rejects when the username is empty or taken. */
@@ -80,10 +103,14 @@ export class ShopDatabase {
     if (username === '') throw new TypeError('a username must not be empty')
     const hash = await hashPassword(password)
     const info = this.#db.prepare('INSERT INTO users (username, password_hash) VALUES (?, ?)').run(username, hash)
-    return { id: Number(info.lastInsertRowid), username, justpassEnabled: false }
+    return { id: Number(info.lastInsertRowid), username, justpassEnabled: false, active: true }
   }
 
-  /** The user when the password is right, `undefined` otherwise; the same work whether the user exists or not. */
+  /**
+   * The user when the password is right, `undefined` otherwise; the same work whether the
+   * user exists or not. A disabled account is returned too (with `active: false`): the
+   * caller refuses it, and can say why to someone who knows the password.
+   */
   async verifyPassword(username: string, password: string): Promise<ShopUser | undefined> {
     const row = this.#byUsername.get(username)
     const matches = await passwordMatches(password, row?.password_hash ?? (await dummy()))
@@ -97,9 +124,31 @@ export class ShopDatabase {
     return row && toUser(row)
   }
 
-  /** Turn passkey login on or off; returns the updated user, or `undefined` when there is no such user. */
-  setJustpassEnabled(username: string, enabled: boolean): ShopUser | undefined {
-    this.#db.prepare('UPDATE users SET justpass_enabled = ? WHERE username = ?').run(enabled ? 1 : 0, username)
+  /**
+   * Turn passkey login on or off; returns the updated user, or `undefined` when there is
+   * no such user. On, with the REG's `details`: the provider `sub` is recorded (without
+   * details, a recorded one is kept). Off: the recorded `sub` is forgotten.
+   */
+  setJustpassEnabled(username: string, enabled: boolean, details?: { sub: string }): ShopUser | undefined {
+    if (!enabled) this.#db.prepare('UPDATE users SET justpass_enabled = 0, justpass_sub = NULL WHERE username = ?').run(username)
+    else if (details === undefined) this.#db.prepare('UPDATE users SET justpass_enabled = 1 WHERE username = ?').run(username)
+    else this.#db.prepare('UPDATE users SET justpass_enabled = 1, justpass_sub = ? WHERE username = ?').run(details.sub, username)
+    return this.findByUsername(username)
+  }
+
+  /** The provider `sub` recorded at the REG of the user with this row id, or `undefined` when none is. */
+  justpassSubOf(id: number): string | undefined {
+    return this.#byId.get(id)?.justpass_sub ?? undefined
+  }
+
+  /** Whether the user with this row id may log in: `false` for a disabled account and for no account at all. */
+  isActive(id: number): boolean {
+    return this.#byId.get(id)?.active === 1
+  }
+
+  /** Disable (or enable again) an account; returns the updated user, or `undefined` when there is no such user. */
+  setActive(username: string, active: boolean): ShopUser | undefined {
+    this.#db.prepare('UPDATE users SET active = ? WHERE username = ?').run(active ? 1 : 0, username)
     return this.findByUsername(username)
   }
 

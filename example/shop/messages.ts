@@ -12,6 +12,8 @@ export function noticeText(notice: JustpassNotice): string {
       return register ? 'Passkey registration was cancelled.' : 'Passkey sign-in was cancelled.'
     case 'identity_mismatch':
       return 'That passkey belongs to another account.'
+    case 'account_disabled':
+      return 'This account is disabled.'
     case 'unknown_user':
       return 'No account here matches that passkey.'
     case 'state_expired':

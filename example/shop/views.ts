@@ -81,10 +81,19 @@ export function loginPage(error?: string): string {
   )
 }
 
-/** The home page of a logged-in user: who, the passkey status, the notice of the last passkey flow. */
+/**
+ * The home page of a logged-in user: who, the passkey status, the notice of the last
+ * passkey flow (or of turning passkey login off). With passkey login on, the form that
+ * turns it off, which asks for the password again.
+ */
 export function homePage(user: ShopUser, message?: { ok: boolean; text: string }): string {
   const status = user.justpassEnabled
-    ? `<div class="status" data-testid="passkey-status"><span>Passkey login is on</span><span class="pill on">On</span></div>`
+    ? `<div class="status" data-testid="passkey-status"><span>Passkey login is on</span><span class="pill on">On</span></div>
+  <form id="turn-off-passkey" method="post" action="/passkey/off">
+    <label for="confirm-password">Your password, to turn passkey login off</label>
+    <input id="confirm-password" name="password" type="password" autocomplete="current-password" required>
+    <button class="secondary" type="submit">Turn off passkey login</button>
+  </form>`
     : `<div class="status" data-testid="passkey-status"><span>Passkey login is off</span><span class="pill off">Off</span></div>
   <a id="enable-passkey" class="button primary" href="/justpass/reg">Enable passkey login</a>`
   return layout(

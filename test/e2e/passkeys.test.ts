@@ -1,7 +1,7 @@
 /**
  * Every user journey of the example shop, end to end, in headless Chromium with a
  * WebAuthn virtual authenticator, against the local provider: real passkeys, real
- * pages, real redirects. Needs Chromium at /usr/bin/chromium (Debian's `chromium`).
+ * pages, real redirects, and turning passkey login off again. Needs Chromium at /usr/bin/chromium (Debian's `chromium`).
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -99,6 +99,9 @@ describe('the example shop in a real browser, with real passkeys', () => {
     assert.equal(await currentUser(), 'demo')
     assert.match((await page.textContent('[data-testid=notice]')) ?? '', /enabled/)
     assert.equal(flag('demo'), true)
+    const sub = shop.db.justpassSubOf(shop.db.findByUsername('demo')!.id)
+    assert.ok(sub, 'the provider\'s sub is recorded')
+    assert.equal(sub, provider.passkeys.accountByUsername('demo')?.handle)
     assert.equal(provider.passkeys.passkeysOf('demo').length, 1)
     const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId })
     assert.equal(credentials.length, 1, 'the passkey lives in the authenticator')
@@ -206,5 +209,22 @@ describe('the example shop in a real browser, with real passkeys', () => {
     await page.click('#passkey')
     assert.equal(await currentUser(), 'demo')
     await shot('7-home-after-provider-restart')
+  })
+
+  test('turn passkey login off: a wrong password changes nothing; with the password, the password alone logs in', async () => {
+    await page.fill('#confirm-password', 'wrong-password')
+    await page.click('#turn-off-passkey button')
+    await page.waitForURL(`${shopOrigin}/passkey/off`)
+    assert.match((await page.textContent('[data-testid=notice]')) ?? '', /password is not right/)
+    assert.equal(flag('demo'), true)
+    await page.fill('#confirm-password', 'demo-password')
+    await page.click('#turn-off-passkey button')
+    assert.equal(await currentUser(), 'demo')
+    assert.match((await page.textContent('[data-testid=notice]')) ?? '', /Passkey login is now off/)
+    assert.equal(flag('demo'), false)
+    await shot('8-home-passkey-login-off')
+    await logOut()
+    await passwordLogin('demo', 'demo-password')
+    assert.equal(await currentUser(), 'demo', 'no passkey step')
   })
 })
