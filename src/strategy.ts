@@ -8,7 +8,7 @@
 import { Strategy } from 'passport-strategy'
 import type { Request } from 'express'
 import { AuthorizationRequestBuilder, type FlowSubject } from './authorize.js'
-import { completeFlow, type JustpassTokens, type JustpassUserinfo, type VerifiedFlow } from './callback.js'
+import { completeFlow, INVALID_ERROR_CODE, PROVIDER_ERROR_CODE, type JustpassTokens, type JustpassUserinfo, type VerifiedFlow } from './callback.js'
 import { JustpassError, JustpassRefusal, JustpassUsageError, type RefusalReason } from './errors.js'
 import { createFlowStore } from './flow-store/index.js'
 import { ReplayGuard } from './flow-store/replay-guard.js'
@@ -85,7 +85,6 @@ export interface JustpassAuthenticateOptions {
 function failureStatus(reason: RefusalReason): number {
   return reason === 'invalid_callback' ? 400 : 401
 }
-const PROVIDER_ERROR_CODE = /^[A-Za-z0-9_.-]{1,64}$/
 const PLATFORM_VALUE = /^[A-Za-z0-9_.-]{1,32}$/
 
 /** The path and the raw query string (without `?`) of a request, as it was sent. */
@@ -276,7 +275,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
       if (taken.status === 'expired') throw new JustpassRefusal('state_expired', 'this sign-in took too long; start again')
       const providerError = params.get('error')
       if (providerError !== null) {
-        const code = PROVIDER_ERROR_CODE.test(providerError) ? providerError : 'invalid_error'
+        const code = PROVIDER_ERROR_CODE.test(providerError) ? providerError : INVALID_ERROR_CODE
         const message = code === 'access_denied' ? 'the passkey step was cancelled' : `justpass.me did not complete the passkey step (${code})`
         this.refuse(req, new JustpassRefusal('provider_denied', message), flow, code)
         return
