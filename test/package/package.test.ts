@@ -30,7 +30,7 @@ describe('the packed package', () => {
   after(() => rmSync(dir, { recursive: true, force: true }))
 
   test('holds only built JavaScript, declarations, the README, the license and package.json', () => {
-    for (const file of files) assert.match(file, /^(dist\/[\w-]+\.(js|d\.ts)|README\.md|LICENSE|package\.json)$/, `${file} does not belong in the tarball`)
+    for (const file of files) assert.match(file, /^(dist\/(?:flow-store\/)?[\w-]+\.(js|d\.ts)|README\.md|LICENSE|package\.json)$/, `${file} does not belong in the tarball`)
     assert.ok(files.includes('dist/index.js') && files.includes('dist/index.d.ts') && files.includes('LICENSE'))
   })
 
