@@ -73,7 +73,13 @@ export interface JustpassStrategyOptions<User = unknown> {
    * from the provider's JWKS endpoint. Any other algorithm, and `none`, is refused.
    */
   idTokenSignedResponseAlg?: IdTokenAlgorithm
-  /** Client authentication at the token endpoint. Default `'client_secret_post'`, as justpass.me's clients use. */
+  /**
+   * Client authentication at the token endpoint. Default `'client_secret_post'`, as
+   * justpass.me's clients use. With `'client_secret_basic'` the id and secret are
+   * form-encoded first (RFC 6749, 2.3.1); provider software that does not decode them
+   * (django-oidc-provider) refuses an id or secret with characters other than letters,
+   * digits and `-._~`.
+   */
   tokenEndpointAuthMethod?: 'client_secret_post' | 'client_secret_basic'
   /** `false` (the default): the verify callback does not receive the request. */
   passReqToCallback?: false
