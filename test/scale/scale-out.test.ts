@@ -9,26 +9,18 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createClient } from 'redis'
 import { ShopDatabase } from '../../example/shop/db.ts'
 import { Browser } from '../support/browser.ts'
 import { startTestProvider, type TestProvider } from '../support/provider.ts'
+import { freePort } from '../support/session-stores.ts'
 import { startRoundRobin, type RoundRobin } from './round-robin.ts'
 
 const CONCURRENT = 200
 const PASSWORD = 'scale-password'
 
-/** A port nobody listens on right now. */
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 /** Wait until `check` passes, or fail after `ms`. */
 async function until(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
