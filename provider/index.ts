@@ -5,7 +5,7 @@
  * site with passport-justpass offline; the tests use it too, completing the passkey
  * step programmatically.
  */
-import express, { type RequestHandler } from 'express'
+import express, { type ErrorRequestHandler, type Request, type RequestHandler } from 'express'
 import { randomBytes } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net'
 import { jwtVerify, generateKeyPair, exportJWK } from 'jose'
 import Provider, { errors, interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider'
 import { PasskeyStore, type Account } from './passkeys.ts'
-import { errorPage, passkeyPage } from './pages.ts'
+import { noticePage, passkeyPage, type NoticePage, type SiteLink } from './pages.ts'
 import { WebAuthnCeremonies } from './webauthn.ts'
 
 /** A site registered at the provider. */
@@ -62,6 +62,62 @@ export interface LocalProvider {
   close(): Promise<void>
 }
 
+/** The notice for a sign-in the provider no longer has: finished, expired, or never started. */
+const STALE: Omit<NoticePage, 'site'> = {
+  heading: 'This sign-in is over',
+  message:
+    'This sign-in page was already used, has expired (sign-ins last 10 minutes), or comes from an old link. Nothing was changed. Go back to the site and start again from there.',
+}
+
+/** The notice for a request the provider could not read. */
+const MALFORMED: Omit<NoticePage, 'site'> = {
+  heading: 'This request could not be read',
+  message: 'The provider received a request it could not understand, so nothing was changed. Go back to the site and start again from there.',
+}
+
+/** The notice for an address the provider does not serve. */
+const NOT_FOUND: Omit<NoticePage, 'site'> = {
+  heading: 'There is nothing here',
+  message: 'This address is not a page of the provider. Sites send you here when you sign in with a passkey; go back to the site and start from there.',
+}
+
+/** The notice for a failure of the provider itself. */
+const BROKEN: Omit<NoticePage, 'site'> = {
+  heading: 'Something went wrong',
+  message: 'Something went wrong at the provider, so nothing was changed. Please go back to the site and try again.',
+}
+
+/** A developer detail from oidc-provider, shown only when it is one plain sentence. */
+function plainDetail(error: string, description: string | undefined): string {
+  const plain = description !== undefined && description.length <= 200 && /^[\w\s'",.:;()=_\-{}]*$/.test(description) && !/\bat\s/.test(description)
+  return plain ? `${error}: ${description}` : error
+}
+
+/** The notice for an error oidc-provider renders (requests it cannot send back to the site). */
+function providerNotice(error: Error | undefined, out: { error: string; error_description?: string }): Omit<NoticePage, 'site'> {
+  if (error instanceof errors.SessionNotFound) return STALE
+  if (out.error === 'server_error') return BROKEN
+  if (out.error === 'invalid_client') {
+    return {
+      heading: 'This site is not known here',
+      message: 'The site that sent you here is not registered with this provider, so you cannot sign in. Tell the site; nothing was changed.',
+      detail: plainDetail(out.error, out.error_description),
+    }
+  }
+  if (out.error === 'invalid_redirect_uri') {
+    return {
+      heading: 'This site sent a wrong return address',
+      message: 'The site asked to be sent back to an address it has not registered, so the provider stopped here. Tell the site; nothing was changed.',
+      detail: plainDetail(out.error, out.error_description),
+    }
+  }
+  return {
+    heading: 'This sign-in request was refused',
+    message: 'The site sent a sign-in request the provider cannot accept, so nothing was changed. Go back to the site and try again; if it keeps happening, tell the site.',
+    detail: plainDetail(out.error, out.error_description),
+  }
+}
+
 const SIGNATURE_HELP =
   'the signature parameter is missing or invalid: it must be a compact HS256 JWS, keyed with the client secret, of {"state", "login_hint"}'
 
@@ -77,6 +133,16 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
   const passkeys = new PasskeyStore(options.database ?? ':memory:')
   const ceremonies = new WebAuthnCeremonies(passkeys, { rpID: new URL(origin).hostname, origin })
   const secrets = new Map(options.clients.map((client) => [client.clientID, new TextEncoder().encode(client.clientSecret)]))
+  const sites = new Map<string, SiteLink>()
+  for (const client of options.clients) {
+    const callback = client.redirectURIs[0]
+    if (callback) sites.set(client.clientID, { href: `${new URL(callback).origin}/`, name: client.clientID })
+  }
+  /** The site of `clientID` when it is registered; the only site when there is one. */
+  const siteOf = (clientID: unknown): SiteLink | undefined =>
+    (typeof clientID === 'string' ? sites.get(clientID) : undefined) ?? (sites.size === 1 ? [...sites.values()][0] : undefined)
+  /** The site a request to an interaction route came from: its `client` query parameter. */
+  const siteOfRequest = (req: Request): SiteLink | undefined => siteOf(typeof req.query.client === 'string' ? req.query.client : undefined)
 
   const policy = interactionPolicy.base()
   policy.add(new interactionPolicy.Prompt({ name: 'create', requestable: true }), 0)
@@ -115,13 +181,18 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
       AMWALPLATFORM: null,
       justpass_me_platform: null,
     },
-    interactions: { policy, url: (_ctx, interaction) => `/openid/interaction/${interaction.uid}` },
+    interactions: {
+      policy,
+      // The client id rides along so that a page about a stale sign-in can still link back to its site.
+      url: (_ctx, interaction) => `/openid/interaction/${interaction.uid}?client=${encodeURIComponent(String(interaction.params.client_id))}`,
+    },
     features: { devInteractions: { enabled: false } },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     ttl: { AccessToken: 600, AuthorizationCode: 60, Grant: 3600, IdToken: 600, Interaction: 600, Session: 3600 },
-    async renderError(ctx, out) {
+    async renderError(ctx, out, error) {
       ctx.type = 'html'
-      ctx.body = errorPage(String(out.error), out.error_description === undefined ? undefined : String(out.error_description))
+      const notice = providerNotice(error, { error: String(out.error), error_description: out.error_description === undefined ? undefined : String(out.error_description) })
+      ctx.body = noticePage({ ...notice, site: siteOf(ctx.oidc?.client?.clientId ?? ctx.oidc?.params?.client_id) })
     },
     async findAccount(_ctx, handle) {
       const account = passkeys.accountByHandle(handle)
@@ -143,9 +214,21 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
   const bundle = join(dirname(createRequire(import.meta.url).resolve('@simplewebauthn/browser')), '..', 'dist', 'bundle', 'index.umd.min.js')
   app.get('/openid/assets/simplewebauthn-browser.js', (_req, res) => res.sendFile(bundle))
 
+  /**
+   * The interaction of this request, when it can still go on; a finished one (its result
+   * given, its resume not yet followed) counts as over, as a missing one does.
+   */
+  async function liveInteraction(req: Request, res: express.Response) {
+    const details = await provider.interactionDetails(req, res)
+    if (details.result) throw new errors.SessionNotFound('interaction already finished')
+    return details
+  }
+
   app.get('/openid/interaction/:uid', async (req, res, next) => {
     try {
       const details = await provider.interactionDetails(req, res)
+      // Finished, not yet resumed (a Back press in between): send the browser on to the site.
+      if (details.result) return void res.redirect(303, details.returnTo)
       const params = details.params as Record<string, unknown>
       const mode = details.prompt.name === 'create' ? 'register' : 'login'
       const username = typeof params.login_hint === 'string' ? params.login_hint : undefined
@@ -155,7 +238,7 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
         await provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false })
         return
       }
-      res.type('html').send(passkeyPage({ uid: details.uid, mode, username, clientID: String(params.client_id) }))
+      res.type('html').send(passkeyPage({ uid: details.uid, mode, username, clientID: String(params.client_id), site: siteOf(params.client_id) }))
     } catch (err) {
       next(err)
     }
@@ -163,7 +246,7 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
 
   app.post('/openid/interaction/:uid/options', async (req, res, next) => {
     try {
-      const details = await provider.interactionDetails(req, res)
+      const details = await liveInteraction(req, res)
       const params = details.params as Record<string, unknown>
       const username = typeof params.login_hint === 'string' ? params.login_hint : undefined
       const started = details.prompt.name === 'create' ? await ceremonies.startRegistration(details.uid, username) : await ceremonies.startAuthentication(details.uid, username)
@@ -175,7 +258,7 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
 
   app.post('/openid/interaction/:uid/verify', express.json({ limit: '64kb' }), async (req, res, next) => {
     try {
-      const details = await provider.interactionDetails(req, res)
+      const details = await liveInteraction(req, res)
       const verdict = await ceremonies.finish(details.uid, req.body)
       if ('error' in verdict) return void res.status(400).json(verdict)
       const result = await loginResult(details.grantId, String(details.params.client_id), verdict.account)
@@ -187,14 +270,43 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
 
   app.post('/openid/interaction/:uid/cancel', async (req, res, next) => {
     try {
-      await provider.interactionDetails(req, res)
+      const details = await provider.interactionDetails(req, res)
+      // A second Cancel (double click, or Back then Cancel before the site was reached): the same way on.
+      if (details.result) return void res.redirect(303, details.returnTo)
       await provider.interactionFinished(req, res, denied, { mergeWithLastSubmission: false })
     } catch (err) {
       next(err)
     }
   })
 
+  // oidc-provider answers an address it does not serve with a bare 404: give it the provider's page.
+  provider.use(async (ctx, next) => {
+    await next()
+    if (ctx.status === 404 && ctx.body === undefined) {
+      ctx.status = 404
+      ctx.type = 'html'
+      ctx.body = noticePage({ ...NOT_FOUND, site: siteOf(undefined) })
+    }
+  })
   app.use('/openid', provider.callback())
+  app.use((req, res) => void res.status(404).type('html').send(noticePage({ ...NOT_FOUND, site: siteOfRequest(req) })))
+
+  // Every error of the routes above: plain words in the provider's look (JSON for the passkey
+  // page's own calls), never a stack trace, a server path or a parser's message.
+  const onError: ErrorRequestHandler = (err: unknown, req, res, next) => {
+    if (res.headersSent) return next(err)
+    const status = typeof (err as { status?: unknown }).status === 'number' ? (err as { status: number }).status : 500
+    const notice = err instanceof errors.SessionNotFound ? STALE : status >= 400 && status < 500 ? MALFORMED : BROKEN
+    if (notice === BROKEN) console.error('local provider: %s %s failed: %s', req.method, req.path, err instanceof Error ? err.message : String(err))
+    const code = notice === STALE ? 400 : notice === MALFORMED ? 400 : 500
+    res.set('cache-control', 'no-store')
+    if (/\/(options|verify)$/.test(req.path)) {
+      res.status(code).json({ error: notice === STALE ? `${notice.message}` : notice.message, over: notice !== BROKEN })
+      return
+    }
+    res.status(code).type('html').send(noticePage({ ...notice, site: siteOfRequest(req) }))
+  }
+  app.use(onError)
 
   return {
     opURL: `${issuer}/`,

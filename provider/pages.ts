@@ -1,6 +1,8 @@
 /**
  * The local provider's pages: the passkey step (create or use a passkey, or cancel) and
- * the error page for requests that cannot be sent back to the site.
+ * the notice pages for everything that cannot go on (a stale or unknown sign-in, a
+ * request the site got wrong, a page that does not exist), all in one look, in plain
+ * words, each with a way back to the site when the provider knows it.
  */
 
 /** Escape text for HTML content and attribute values. */
@@ -21,8 +23,12 @@ const STYLE = `
   button { width: 100%; padding: 12px 16px; border-radius: 10px; font: inherit; font-weight: 600; cursor: pointer; border: 0; }
   .primary { background: var(--accent); color: #fff; margin-bottom: 12px; }
   .secondary { background: #eef0f5; color: var(--ink); }
-  #status { min-height: 24px; margin: 16px 0 0; font-size: 14px; color: var(--muted); }
+  #status { min-height: 4.5em; margin: 16px 0 0; font-size: 14px; color: var(--muted); }
   #status.error { color: var(--danger); }
+  .back { display: inline-block; margin-top: 8px; color: var(--accent); font-weight: 600; text-decoration: none; }
+  .back:hover { text-decoration: underline; }
+  .detail { font-size: 13px; }
+  button:disabled { opacity: .6; cursor: default; }
   code { background: #f1f2f6; padding: 2px 6px; border-radius: 6px; }
 `
 
@@ -39,6 +45,14 @@ function layout(title: string, body: string): string {
 </html>`
 }
 
+/** The site a page links back to. */
+export interface SiteLink {
+  /** The site's address (the origin of its registered callback URL, with a `/`). */
+  href: string
+  /** How to name it: the site's client id. */
+  name: string
+}
+
 /** What the passkey page offers. */
 export interface PasskeyPage {
   uid: string
@@ -47,6 +61,15 @@ export interface PasskeyPage {
   username?: string
   /** The site's client id, to name it. */
   clientID: string
+  /** The site, for the link back when the step cannot go on. */
+  site?: SiteLink
+}
+
+/** The link back to the site, or to the previous page when the site is not known. */
+function backLink(site: SiteLink | undefined): string {
+  return site
+    ? `<a class="back" id="back" href="${escapeHTML(site.href)}">Back to ${escapeHTML(site.name)}</a>`
+    : `<a class="back" id="back" href="javascript:history.back()">Go back</a>`
 }
 
 /** The passkey step: a button that runs WebAuthn, and Cancel. */
@@ -57,50 +80,89 @@ export function passkeyPage(page: PasskeyPage): string {
     page.mode === 'register'
       ? `<code>${escapeHTML(page.clientID)}</code> asks to add a passkey${who}. Your device will ask you to confirm.`
       : `<code>${escapeHTML(page.clientID)}</code> asks you to confirm it is you${who}.`
+  const query = `?client=${encodeURIComponent(page.clientID)}`
   const base = `/openid/interaction/${encodeURIComponent(page.uid)}`
   return layout(
     heading,
     `<h1>${heading}</h1>
 <p>${lead}</p>
 <button id="passkey" class="primary" type="button">${page.mode === 'register' ? 'Create passkey' : 'Use passkey'}</button>
-<form method="post" action="${base}/cancel"><button id="cancel" class="secondary" type="submit">Cancel</button></form>
-<div id="status" role="status"></div>
+<form id="cancel-form" method="post" action="${base}/cancel${query}"><button id="cancel" class="secondary" type="submit">Cancel</button></form>
+<div id="status" role="status" aria-live="polite"><span id="status-text"></span><br><span id="status-back" hidden>${backLink(page.site)}</span></div>
 <script src="/openid/assets/simplewebauthn-browser.js"></script>
 <script>
   const base = ${JSON.stringify(base)}
   const mode = ${JSON.stringify(page.mode)}
   const status = document.getElementById('status')
-  const show = (text, isError) => { status.textContent = text; status.className = isError ? 'error' : '' }
+  const statusText = document.getElementById('status-text')
+  const statusBack = document.getElementById('status-back')
+  const passkeyButton = document.getElementById('passkey')
+  const cancelButton = document.getElementById('cancel')
+  const show = (text, isError) => { statusText.textContent = text; status.className = isError ? 'error' : ''; statusBack.hidden = true }
+  // The sign-in cannot go on (stale page, finished or expired sign-in): say so, offer the way back.
+  const over = (text) => { show(text, true); statusBack.hidden = false; passkeyButton.disabled = true; cancelButton.disabled = true }
+  class StepError extends Error { constructor(message, over) { super(message); this.over = over } }
   async function post(path, body) {
-    const response = await fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) })
-    const answer = await response.json()
-    if (!response.ok) throw new Error(answer.error || 'The passkey step failed.')
+    let response
+    try {
+      response = await fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify(body ?? {}) })
+    } catch {
+      throw new StepError('The provider cannot be reached. Check that it is running, then try again.', false)
+    }
+    let answer
+    try { answer = await response.json() } catch { answer = undefined }
+    if (!answer || typeof answer !== 'object') throw new StepError('The provider gave an answer this page does not understand. Go back to the site and start again.', true)
+    if (!response.ok) throw new StepError(typeof answer.error === 'string' ? answer.error : 'The passkey step failed. Please try again.', answer.over === true)
     return answer
   }
-  document.getElementById('passkey').addEventListener('click', async () => {
+  // Back/forward cache: a page shown again after the sign-in went on must not look usable.
+  window.addEventListener('pageshow', (event) => { if (event.persisted) { passkeyButton.disabled = false; cancelButton.disabled = false; show('') } })
+  document.getElementById('cancel-form').addEventListener('submit', (event) => {
+    if (cancelButton.disabled) return event.preventDefault()
+    // One cancel is enough: a second click would send the finished sign-in again.
+    setTimeout(() => { cancelButton.disabled = true; passkeyButton.disabled = true }, 0)
+    show('Cancelling…')
+  })
+  passkeyButton.addEventListener('click', async () => {
     show('Waiting for your passkey…')
+    let step = 'options'
     try {
       const optionsJSON = await post('/options')
+      step = 'browser'
       const credential = mode === 'register'
         ? await SimpleWebAuthnBrowser.startRegistration({ optionsJSON })
         : await SimpleWebAuthnBrowser.startAuthentication({ optionsJSON })
+      step = 'verify'
       const { redirectTo } = await post('/verify', credential)
       show('Done. Taking you back…')
       location.assign(redirectTo)
     } catch (err) {
-      show(err && err.message ? err.message : 'The passkey step failed.', true)
+      if (err instanceof StepError) return err.over ? over(err.message) : show(err.message, true)
+      show('The passkey step did not work. Please try again.', true)
     }
   })
 </script>`,
   )
 }
 
-/** A request the provider cannot send back to the site (unknown client, unregistered redirect URI). */
-export function errorPage(error: string, description: string | undefined): string {
+/** A notice: why the sign-in cannot go on here, and the way back. */
+export interface NoticePage {
+  /** The page title and heading, in plain words. */
+  heading: string
+  /** What happened and what to do, in plain words (text, escaped here). */
+  message: string
+  /** A detail for the site's developer (text, escaped here), when there is one. */
+  detail?: string
+  /** The site to go back to, when the provider knows it. */
+  site?: SiteLink
+}
+
+/** Every page that is not the passkey step: stale sign-ins, refused requests, unknown pages. */
+export function noticePage(page: NoticePage): string {
   return layout(
-    'Request refused',
-    `<h1>This sign-in request was refused</h1>
-<p><code>${escapeHTML(error)}</code>${description ? `: ${escapeHTML(description)}` : ''}</p>
-<p>Check the site's client id and its callback URL (registered redirect URI).</p>`,
+    page.heading,
+    `<h1>${escapeHTML(page.heading)}</h1>
+<p>${escapeHTML(page.message)}</p>
+${page.detail ? `<p class="detail">For the site's developer: <code>${escapeHTML(page.detail)}</code></p>\n` : ''}${backLink(page.site)}`,
   )
 }

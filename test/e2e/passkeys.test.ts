@@ -227,4 +227,51 @@ describe('the example shop in a real browser, with real passkeys', () => {
     await passwordLogin('demo', 'demo-password')
     assert.equal(await currentUser(), 'demo', 'no passkey step')
   })
+
+  test('Back after a cancel, then Cancel again: the provider\'s own page in plain words, and a link back to the shop', async () => {
+    await logOut()
+    await passwordLogin('bob', 'bob-password')
+    await atProvider()
+    await page.click('#cancel')
+    await page.waitForURL(`${shopOrigin}/login`)
+    await page.goBack()
+    await atProvider()
+    // Shown again from the back/forward cache, the page offers Cancel; loaded again, it is already the notice.
+    if (await page.isVisible('#cancel')) await page.click('#cancel')
+    await page.waitForSelector('h1:has-text("This sign-in is over")')
+    const text = (await page.textContent('main')) ?? ''
+    assert.doesNotMatch(text, /SessionNotFound|Error|at #|node_modules/)
+    assert.match(text, /Go back to the site and start again/)
+    await shot('9-provider-sign-in-over')
+    await page.click('#back')
+    await page.waitForURL(`${shopOrigin}/login`)
+  })
+
+  test('"Use passkey" on a page whose sign-in already finished: plain words and the way back, buttons off', async () => {
+    await passwordLogin('bob', 'bob-password')
+    await atProvider()
+    // The sign-in finishes elsewhere (another tab cancels it) while this page stays open.
+    const here = new URL(page.url())
+    await page.evaluate(async (cancel) => void (await fetch(cancel, { method: 'POST', redirect: 'manual' })), `${here.pathname}/cancel${here.search}`)
+    await page.click('#passkey')
+    await page.waitForSelector('#status.error')
+    const status = (await page.textContent('#status-text')) ?? ''
+    assert.match(status, /already used, has expired/)
+    assert.doesNotMatch(status, /Unexpected token|JSON|DOCTYPE/)
+    assert.ok(await page.isVisible('#back'), 'the link back to the shop')
+    assert.equal(await page.getAttribute('#back', 'href'), `${shopOrigin}/`)
+    assert.ok(await page.isDisabled('#passkey'))
+    assert.ok(await page.isDisabled('#cancel'))
+    await shot('10-provider-stale-page')
+    await page.click('#back')
+    await page.waitForURL(`${shopOrigin}/login`)
+  })
+
+  test('Cancel clicked twice: one cancel reaches the shop, with its message', async () => {
+    await passwordLogin('bob', 'bob-password')
+    await atProvider()
+    await page.dblclick('#cancel')
+    await page.waitForURL(`${shopOrigin}/login`)
+    assert.match((await page.textContent('[data-testid=error]')) ?? '', /sign-in was cancelled/i)
+  })
 })
