@@ -244,12 +244,14 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
     }
   })
 
-  app.post('/openid/interaction/:uid/options', async (req, res, next) => {
+  app.post('/openid/interaction/:uid/options', express.json({ limit: '1kb' }), async (req, res, next) => {
     try {
       const details = await liveInteraction(req, res)
       const params = details.params as Record<string, unknown>
       const username = typeof params.login_hint === 'string' ? params.login_hint : undefined
-      const started = details.prompt.name === 'create' ? await ceremonies.startRegistration(details.uid, username) : await ceremonies.startAuthentication(details.uid, username)
+      // A create step may sign in with a passkey this device already has for the user instead.
+      const register = details.prompt.name === 'create' && (req.body as { mode?: unknown } | undefined)?.mode !== 'login'
+      const started = register ? await ceremonies.startRegistration(details.uid, username) : await ceremonies.startAuthentication(details.uid, username)
       res.status('error' in started ? 400 : 200).json('error' in started ? started : started.options)
     } catch (err) {
       next(err)

@@ -23,7 +23,9 @@ const STYLE = `
   button { width: 100%; padding: 12px 16px; border-radius: 10px; font: inherit; font-weight: 600; cursor: pointer; border: 0; }
   .primary { background: var(--accent); color: #fff; margin-bottom: 12px; }
   .secondary { background: #eef0f5; color: var(--ink); }
-  #status { min-height: 4.5em; margin: 16px 0 0; font-size: 14px; color: var(--muted); }
+  /* Room for the longest message and its action, so that nothing moves when one appears. */
+  #status { height: 10.5em; margin: 16px 0 0; font-size: 14px; color: var(--muted); overflow: hidden; }
+  #status .inline { width: auto; padding: 6px 12px; margin-top: 8px; font-size: 14px; }
   #status.error { color: var(--danger); }
   .back { display: inline-block; margin-top: 8px; color: var(--accent); font-weight: 600; text-decoration: none; }
   .back:hover { text-decoration: underline; }
@@ -88,7 +90,7 @@ export function passkeyPage(page: PasskeyPage): string {
 <p>${lead}</p>
 <button id="passkey" class="primary" type="button">${page.mode === 'register' ? 'Create passkey' : 'Use passkey'}</button>
 <form id="cancel-form" method="post" action="${base}/cancel${query}"><button id="cancel" class="secondary" type="submit">Cancel</button></form>
-<div id="status" role="status" aria-live="polite"><span id="status-text"></span><br><span id="status-back" hidden>${backLink(page.site)}</span></div>
+<div id="status" role="status" aria-live="polite"><span id="status-text"></span><br><span id="status-back" hidden>${backLink(page.site)}</span><button id="use-existing" class="secondary inline" type="button" hidden>Sign in with that passkey</button></div>
 <script src="/openid/assets/simplewebauthn-browser.js"></script>
 <script>
   const base = ${JSON.stringify(base)}
@@ -98,7 +100,8 @@ export function passkeyPage(page: PasskeyPage): string {
   const statusBack = document.getElementById('status-back')
   const passkeyButton = document.getElementById('passkey')
   const cancelButton = document.getElementById('cancel')
-  const show = (text, isError) => { statusText.textContent = text; status.className = isError ? 'error' : ''; statusBack.hidden = true }
+  const useExisting = document.getElementById('use-existing')
+  const show = (text, isError) => { statusText.textContent = text; status.className = isError ? 'error' : ''; statusBack.hidden = true; useExisting.hidden = true }
   // The sign-in cannot go on (stale page, finished or expired sign-in): say so, offer the way back.
   const over = (text) => { show(text, true); statusBack.hidden = false; passkeyButton.disabled = true; cancelButton.disabled = true }
   class StepError extends Error { constructor(message, over) { super(message); this.over = over } }
@@ -123,24 +126,59 @@ export function passkeyPage(page: PasskeyPage): string {
     setTimeout(() => { cancelButton.disabled = true; passkeyButton.disabled = true }, 0)
     show('Cancelling…')
   })
-  passkeyButton.addEventListener('click', async () => {
+  const again = mode === 'register' ? 'Create passkey' : 'Use passkey'
+  // What the browser's WebAuthn error means, in plain words (browsers do not tell a
+  // cancel from "no passkey on this device", on purpose: both are NotAllowedError).
+  function explain(err, ceremony, elapsed, timeout) {
+    const name = err && err.name
+    const code = err && err.code
+    if (code === 'ERROR_AUTHENTICATOR_PREVIOUSLY_REGISTERED' || name === 'InvalidStateError') {
+      return { text: 'This device already has a passkey for this account here. You can sign in with it instead; no new passkey is needed.', existing: true }
+    }
+    if (name === 'NotAllowedError' || name === 'AbortError' || code === 'ERROR_CEREMONY_ABORTED') {
+      if (elapsed >= timeout * 0.95) return { text: 'The passkey step timed out: your device got no answer in time. Press ' + again + ' to try again.' }
+      if (ceremony === 'login') {
+        return { text: 'No passkey was used. If you cancelled, press Use passkey to try again. If this device has no passkey for this site, use the device (or phone) where you created it, or sign in with your password at the site and create a passkey on this device.' }
+      }
+      return { text: 'Creating the passkey was cancelled. Press Create passkey to try again, or Cancel to go back to the site.' }
+    }
+    if (name === 'SecurityError' || code === 'ERROR_INVALID_DOMAIN' || code === 'ERROR_INVALID_RP_ID') {
+      return { text: 'This browser refuses passkeys at this address. Open the site at its localhost address (not an IP address), or over HTTPS.' }
+    }
+    if (name === 'NotSupportedError' || !window.PublicKeyCredential) return { text: 'This browser or device cannot use passkeys. Try another browser, or your phone.' }
+    return { text: 'Your device could not complete the passkey step. Please try again.' }
+  }
+  async function run(ceremony) {
+    passkeyButton.disabled = true
+    useExisting.hidden = true
     show('Waiting for your passkey…')
-    let step = 'options'
+    let optionsJSON
+    let started = 0
     try {
-      const optionsJSON = await post('/options')
-      step = 'browser'
-      const credential = mode === 'register'
+      optionsJSON = await post('/options', ceremony === 'login' && mode === 'register' ? { mode: 'login' } : {})
+      started = Date.now()
+      const credential = ceremony === 'register'
         ? await SimpleWebAuthnBrowser.startRegistration({ optionsJSON })
         : await SimpleWebAuthnBrowser.startAuthentication({ optionsJSON })
-      step = 'verify'
+      show('Checking your passkey…')
       const { redirectTo } = await post('/verify', credential)
       show('Done. Taking you back…')
       location.assign(redirectTo)
+      return
     } catch (err) {
-      if (err instanceof StepError) return err.over ? over(err.message) : show(err.message, true)
-      show('The passkey step did not work. Please try again.', true)
+      if (err instanceof StepError) {
+        if (err.over) return over(err.message)
+        show(err.message, true)
+      } else {
+        const outcome = explain(err, ceremony, Date.now() - started, (optionsJSON && optionsJSON.timeout) || 60000)
+        show(outcome.text, true)
+        if (outcome.existing) useExisting.hidden = false
+      }
     }
-  })
+    passkeyButton.disabled = false
+  }
+  passkeyButton.addEventListener('click', () => run(mode))
+  useExisting.addEventListener('click', () => run('login'))
 </script>`,
   )
 }

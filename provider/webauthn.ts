@@ -53,7 +53,7 @@ export class WebAuthnCeremonies {
 
   /** Options to create a passkey for `username` (the site's `login_hint`). */
   async startRegistration(uid: string, username: string | undefined): Promise<{ options: PublicKeyCredentialCreationOptionsJSON } | Refused> {
-    if (!username) return { error: 'A passkey can only be created for a user the site names (login_hint).' }
+    if (!username) return { error: 'The site did not say which account the passkey is for, so none can be created. Go back to the site and start again; if it keeps happening, tell the site.' }
     const account = this.#store.ensureAccount(username)
     const options = await generateRegistrationOptions({
       rpName: 'justpass.me (local)',
@@ -71,7 +71,7 @@ export class WebAuthnCeremonies {
   /** Options to check a passkey: one of `username`'s, or any discoverable one of this site. */
   async startAuthentication(uid: string, username: string | undefined): Promise<{ options: PublicKeyCredentialRequestOptionsJSON } | Refused> {
     const allowed = username ? this.#store.passkeysOf(username) : []
-    if (username && allowed.length === 0) return { error: `No passkey is registered for ${username} yet.` }
+    if (username && allowed.length === 0) return { error: `${username} has no passkey here yet. Sign in with your password at the site, then turn on passkey login there to create one.` }
     const options = await generateAuthenticationOptions({
       rpID: this.#rpID,
       allowCredentials: allowed.map((passkey) => ({ id: passkey.id, transports: passkey.transports as AuthenticatorTransport[] })),
@@ -85,16 +85,16 @@ export class WebAuthnCeremonies {
   async finish(uid: string, response: unknown): Promise<{ account: Account } | Refused> {
     const pending = this.#pending.get(uid)
     this.#pending.delete(uid)
-    if (!pending || pending.expires < Date.now()) return { error: 'This passkey step expired. Please start again.' }
+    if (!pending || pending.expires < Date.now()) return { error: 'This passkey step took too long and expired. Press the button again to start over.' }
     if (typeof response !== 'object' || response === null || typeof (response as { id?: unknown }).id !== 'string') {
-      return { error: 'The browser sent no passkey.' }
+      return { error: 'Your browser sent no passkey. Please try again.' }
     }
     try {
       return pending.mode === 'register'
         ? await this.#finishRegistration(pending, response as RegistrationResponseJSON)
         : await this.#finishAuthentication(pending, response as AuthenticationResponseJSON)
     } catch {
-      return { error: 'The passkey could not be verified.' }
+      return { error: 'The passkey could not be checked. Please try again.' }
     }
   }
 
@@ -106,7 +106,7 @@ export class WebAuthnCeremonies {
       expectedRPID: this.#rpID,
       requireUserVerification: false,
     })
-    if (!verification.verified || !pending.username) return { error: 'The passkey could not be verified.' }
+    if (!verification.verified || !pending.username) return { error: 'The passkey could not be checked. Please try again.' }
     const { credential } = verification.registrationInfo
     const account = this.#store.ensureAccount(pending.username)
     this.#store.addPasskey(account, { id: credential.id, publicKey: credential.publicKey, counter: credential.counter, transports: credential.transports ?? [] })
@@ -115,7 +115,7 @@ export class WebAuthnCeremonies {
 
   async #finishAuthentication(pending: PendingCeremony, response: AuthenticationResponseJSON): Promise<{ account: Account } | Refused> {
     const passkey = this.#store.passkey(response.id)
-    if (!passkey) return { error: 'This passkey is not registered here.' }
+    if (!passkey) return { error: 'This passkey is not known here (it may have been created for another site or removed). Use another passkey, or sign in with your password at the site.' }
     if (pending.username && passkey.username !== pending.username) return { error: 'This passkey belongs to another account.' }
     const verification = await verifyAuthenticationResponse({
       response,
@@ -125,7 +125,7 @@ export class WebAuthnCeremonies {
       credential: { id: passkey.id, publicKey: passkey.publicKey as Uint8Array<ArrayBuffer>, counter: passkey.counter, transports: passkey.transports as AuthenticatorTransport[] },
       requireUserVerification: false,
     })
-    if (!verification.verified) return { error: 'The passkey could not be verified.' }
+    if (!verification.verified) return { error: 'The passkey could not be checked. Please try again.' }
     this.#store.updateCounter(passkey.id, verification.authenticationInfo.newCounter)
     return { account: { handle: passkey.handle, username: passkey.username } }
   }

@@ -191,4 +191,19 @@ describe('the local provider when a sign-in cannot go on', () => {
     const wrongReturn = await browser.get(`${twoSites.opURL}authorize/?${new URLSearchParams({ client_id: 'other-site', response_type: 'code', scope: 'openid', redirect_uri: 'https://evil.example/cb' })}`)
     assertNotice(wrongReturn, 400, /wrong return address/, `${OTHER_SITE}/`)
   })
+
+  test('a create step asked to sign in with an existing passkey instead: login options, or plain words when there is none', async () => {
+    const browser = new Browser()
+    const { page } = await startSignIn(browser)
+    const create = await browser.post(routeOf(page, 'options'), {}, { headers: { 'content-type': 'application/json' } })
+    assert.equal(create.status, 200)
+    assert.ok('user' in (JSON.parse(create.body) as object), 'registration options by default')
+    const instead = await fetch(routeOf(page, 'options'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: [...browser.cookies.get('127.0.0.1')!].map(([k, v]) => `${k}=${v}`).join('; ') },
+      body: JSON.stringify({ mode: 'login' }),
+    })
+    assert.equal(instead.status, 400)
+    assert.match((await instead.json() as { error: string }).error, /alice has no passkey here yet\. Sign in with your password at the site/)
+  })
 })

@@ -274,4 +274,70 @@ describe('the example shop in a real browser, with real passkeys', () => {
     await page.waitForURL(`${shopOrigin}/login`)
     assert.match((await page.textContent('[data-testid=error]')) ?? '', /sign-in was cancelled/i)
   })
+
+  /** The card's height and the Cancel button's place: an outcome shown must move neither. */
+  async function layoutBox(): Promise<{ height: number; cancelY: number }> {
+    const main = await page.locator('main').boundingBox()
+    const cancel = await page.locator('#cancel').boundingBox()
+    return { height: main!.height, cancelY: cancel!.y }
+  }
+
+  test('a passkey already on this device when creating one: said plainly, and signing in with it instead enables passkey login', async () => {
+    await passwordLogin('demo', 'demo-password')
+    assert.equal(await currentUser(), 'demo')
+    assert.equal(flag('demo'), false, 'passkey login was turned off, the passkey kept')
+    await page.click('#enable-passkey')
+    await atProvider()
+    const before = await layoutBox()
+    await page.click('#passkey')
+    await page.waitForSelector('#status.error')
+    assert.match((await page.textContent('#status-text')) ?? '', /already has a passkey for this account here/)
+    assert.ok(await page.isVisible('#use-existing'))
+    assert.deepEqual(await layoutBox(), before, 'the layout does not jump')
+    await shot('11-provider-already-registered')
+    await page.click('#use-existing')
+    assert.equal(await currentUser(), 'demo')
+    assert.equal(flag('demo'), true)
+    assert.equal(provider.passkeys.passkeysOf('demo').length, 1, 'no second passkey')
+  })
+
+  test('no answer from the device in time: "timed out", in plain words', async () => {
+    await logOut()
+    await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: false })
+    await page.route('**/openid/interaction/*/options', async (route) => {
+      const response = await route.fetch()
+      await route.fulfill({ response, json: { ...(await response.json()), timeout: 2000 } })
+    })
+    try {
+      await passwordLogin('demo', 'demo-password')
+      await atProvider()
+      await page.click('#passkey')
+      await page.waitForSelector('#status.error', { timeout: 90_000 })
+      assert.match((await page.textContent('#status-text')) ?? '', /timed out/)
+      await shot('12-provider-timed-out')
+    } finally {
+      await page.unroute('**/openid/interaction/*/options')
+      await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: true })
+    }
+    await page.click('#cancel')
+    await page.waitForURL(`${shopOrigin}/login`)
+  })
+
+  test('no passkey on this device: what to do, in plain words, without the browser\'s text, and no layout jump', async () => {
+    await cdp.send('WebAuthn.clearCredentials', { authenticatorId })
+    await passwordLogin('demo', 'demo-password')
+    await atProvider()
+    const before = await layoutBox()
+    await page.click('#passkey')
+    await page.waitForSelector('#status.error')
+    const text = (await page.textContent('#status-text')) ?? ''
+    assert.match(text, /No passkey was used/)
+    assert.match(text, /this device has no passkey for this site, use the device \(or phone\) where you created it, or sign in with your password/)
+    assert.doesNotMatch(text, /NotAllowedError|timed out or was not allowed|privacy-considerations/)
+    assert.deepEqual(await layoutBox(), before, 'the layout does not jump')
+    assert.ok(await page.isEnabled('#passkey'), 'trying again stays possible')
+    await shot('13-provider-no-passkey-on-device')
+    await page.click('#cancel')
+    await page.waitForURL(`${shopOrigin}/login`)
+  })
 })
