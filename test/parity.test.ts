@@ -376,3 +376,32 @@ describe("the Django client's app answers (appAnswers: 'django')", () => {
     assert.equal(djangoJSON({ username: 'émile\x7f😀\n', token: 'a/b"c' }), '{"username": "\\u00e9mile\\u007f\\ud83d\\ude00\\n", "token": "a/b\\"c"}')
   })
 })
+
+describe("the Firebase extension's platform header and parameter", () => {
+  let harness: Harness
+  before(async () => {
+    harness = await startHarness({ strategy: { platformHeader: 'justpass-me-platform', platformParam: 'justpass_me_platform' } })
+  })
+  after(() => harness.close())
+
+  test('forwarded as justpass_me_platform, remembered, answered as JSON; the Django header is then ignored', async () => {
+    const browser = new Browser()
+    browser.headers['justpass-me-platform'] = 'app'
+    harness.provider.behaviour = { action: 'approve', account: 'alice' }
+    try {
+      const flow = await startFlow(browser, harness, '/justpass/login')
+      assert.equal(flow.authorize?.get('justpass_me_platform'), 'app')
+      assert.equal(flow.authorize?.get('AMWALPLATFORM'), null)
+      const [answer] = await finishFlow(browser, flow.callback!)
+      assert.deepEqual(JSON.parse(answer!.body), { username: 'alice' })
+      const other = new Browser()
+      other.headers['amwal-platform'] = 'app'
+      const otherFlow = await startFlow(other, harness, '/justpass/login')
+      assert.equal(otherFlow.authorize?.get('justpass_me_platform'), null)
+      const [redirect] = await finishFlow(other, otherFlow.callback!)
+      assert.equal(redirect?.status, 302)
+    } finally {
+      harness.provider.behaviour = { action: 'approve' }
+    }
+  })
+})
