@@ -23,6 +23,7 @@ import {
 import { ProviderContextSource, type ProviderContext } from './provider.js'
 import { safeReturnTo } from './return-to.js'
 import type { JustpassUserStore } from './user-store.js'
+import type { JustpassHostResponse } from './hosts/response.js'
 import { log, statePrefix } from './log.js'
 
 /** What the strategy knows of a flow; given to the verify callback and carried by success and fail. */
@@ -113,13 +114,9 @@ function sessionOf(req: Request): Record<string, unknown> {
   return session as Record<string, unknown>
 }
 
-/** The request and, where the host exposes it (`req.res`), its response. */
-function exchangeOf(req: Request): FlowExchange {
-  return { req, res: (req as { res?: FlowExchange['res'] }).res }
-}
 
 /** Answer a URL-only start: `200` JSON `{"url": …}`, never cached. */
-function answerURL(res: NonNullable<FlowExchange['res']>, url: string): void {
+function answerURL(res: JustpassHostResponse, url: string): void {
   const body = JSON.stringify({ url })
   res.statusCode = 200
   res.setHeader('Content-Type', 'application/json; charset=utf-8')
@@ -238,13 +235,33 @@ export class JustpassStrategy<User = unknown> extends Strategy {
     const returnTo = safeReturnTo(params.get('next'))
     if (returnTo !== undefined) subject.returnTo = returnTo
 
-    const exchange = exchangeOf(req)
+    const exchange = this.exchangeOf(req)
     if (urlOnly && exchange.res === undefined) throw new JustpassUsageError('urlOnly needs the response (req.res), which this host does not provide')
     const request = this.authorizationBuilder(await this.provider.get()).build(req, subject)
     await this.flows.put(exchange, request.state, request.flow)
     log('start %s%s, state %s', mode, mode === 'login' ? (subject.identifier ? ' (second factor)' : ' (single factor)') : '', statePrefix(request.state))
-    if (urlOnly) answerURL(exchange.res!, request.url)
+    if (urlOnly) answerURL(exchange.res as JustpassHostResponse, request.url)
     else this.redirect(request.url)
+  }
+
+  /**
+   * The response flow cookies are set on and URL-only starts answer with: the one a
+   * host adapter attached to the request (`req.justpassResponse`: Fastify, Koa), else
+   * `req.res` (Express, Connect, NestJS on Express); `undefined` when neither is there.
+   * A subclass may find it elsewhere.
+   */
+  protected responseOf(req: Request): JustpassHostResponse | undefined {
+    const host = req as { justpassResponse?: JustpassHostResponse; res?: JustpassHostResponse }
+    return host.justpassResponse ?? host.res
+  }
+
+  /**
+   * The request and its response, for the flow store. The stores write nothing to the
+   * response but `Set-Cookie` lines (`appendHeader`), which every
+   * {@link JustpassHostResponse} provides.
+   */
+  private exchangeOf(req: Request): FlowExchange {
+    return { req, res: this.responseOf(req) as FlowExchange['res'] }
   }
 
   /** The builder for `context`'s authorization endpoint, made once per context. */
@@ -264,7 +281,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
     if (states.length !== 1 || !state || params.getAll('code').length > 1 || params.getAll('error').length > 1) {
       throw new JustpassRefusal('invalid_callback', 'the callback is malformed: it needs exactly one state')
     }
-    const taken = await this.flows.take(exchangeOf(req), state)
+    const taken = await this.flows.take(this.exchangeOf(req), state)
     log('callback, state %s: %s', statePrefix(state), taken.status === 'found' ? `a pending ${taken.flow.mode} flow` : taken.status)
     // Claimed only once a flow was found, so that forged states cannot fill the guard.
     if (taken.status === 'unknown' || !this.replayGuard.claim(state, (taken.flow.started + this.options.flowMaxAge + 1) * 1000)) {

@@ -30,7 +30,7 @@ describe('the packed package', () => {
   after(() => rmSync(dir, { recursive: true, force: true }))
 
   test('holds only built JavaScript, declarations, the README, the license and package.json', () => {
-    for (const file of files) assert.match(file, /^(dist\/(?:flow-store\/)?[\w-]+\.(js|d\.ts)|README\.md|LICENSE|package\.json)$/, `${file} does not belong in the tarball`)
+    for (const file of files) assert.match(file, /^(dist\/(?:flow-store\/|hosts\/)?[\w-]+\.(js|d\.ts)|README\.md|LICENSE|package\.json)$/, `${file} does not belong in the tarball`)
     assert.ok(files.includes('dist/index.js') && files.includes('dist/index.d.ts') && files.includes('LICENSE'))
   })
 
@@ -44,6 +44,43 @@ const strategy = new JustpassStrategy({ opURL: 'https://acme.accounts.justpass.m
 console.log(strategy.name, typeof justpassCallback())`,
     )
     assert.equal(run('node', ['index.js'], join(dir, 'esm')).trim(), 'justpass function')
+  })
+
+  test('exports the Fastify and Koa adapters, which load neither host', () => {
+    assert.ok(files.includes('dist/hosts/fastify.js') && files.includes('dist/hosts/koa.js'))
+    mkdirSync(join(dir, 'hosts'))
+    writeFileSync(join(dir, 'hosts', 'package.json'), JSON.stringify({ type: 'module' }))
+    writeFileSync(
+      join(dir, 'hosts', 'index.js'),
+      `import { justpassFastifyHook, justpassFastifyStart, justpassFastifyCallback, takeJustpassFastifyNotice, justpassKoa, justpassKoaCallback, takeJustpassKoaNotice } from 'passport-justpass'
+const authenticator = { authenticate: () => async () => {} }
+const kinds = [justpassFastifyHook, justpassFastifyStart(authenticator, { mode: 'register' }), justpassFastifyCallback({ authenticator }), takeJustpassFastifyNotice, justpassKoa(), justpassKoaCallback({ authenticator }), takeJustpassKoaNotice].map((f) => typeof f)
+const hosts = ['fastify', '@fastify/passport', '@fastify/session', 'koa', 'koa-passport', 'koa-session'].filter((name) => { try { import.meta.resolve(name); return true } catch { return false } })
+console.log(kinds.join(' '), JSON.stringify(hosts))`,
+    )
+    // The consumer has passport, express and express-session, and no Fastify or Koa package.
+    assert.equal(run('node', ['index.js'], join(dir, 'hosts')).trim(), 'function function function function function function function []')
+  })
+
+  test('type-checks the adapters against structural types, without Fastify or Koa types installed', () => {
+    mkdirSync(join(dir, 'hosts-ts'))
+    writeFileSync(join(dir, 'hosts-ts', 'package.json'), JSON.stringify({ type: 'module' }))
+    writeFileSync(
+      join(dir, 'hosts-ts', 'tsconfig.json'),
+      JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, types: ['node'] } }),
+    )
+    writeFileSync(
+      join(dir, 'hosts-ts', 'index.ts'),
+      `import { justpassFastifyCallback, justpassFastifyHook, justpassKoaCallback, justpassKoa, type JustpassFastifyAuthenticator, type JustpassKoaAuthenticator, type JustpassHostResponse } from 'passport-justpass'
+declare const fastifyPassport: JustpassFastifyAuthenticator
+declare const koaPassport: JustpassKoaAuthenticator
+const onCallback = justpassFastifyCallback({ authenticator: fastifyPassport, homeURL: '/home', onLoggedIn: async (_request, reply, info) => void reply.redirect(info.returnTo ?? '/') })
+const koaCallback = justpassKoaCallback({ authenticator: koaPassport, loginURL: '/signin' })
+const response: JustpassHostResponse | undefined = undefined
+export { onCallback, koaCallback, response, justpassFastifyHook, justpassKoa }
+`,
+    )
+    run(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', '.'], join(dir, 'hosts-ts'))
   })
 
   test('requires from CommonJS on Node.js 20.19+', () => {

@@ -1,0 +1,154 @@
+/**
+ * Fastify with @fastify/passport: the hook that lets the strategy set its flow cookies
+ * through the reply, the callback route's handler, and the notice reader. Nothing here
+ * loads Fastify: the types below describe the few members used, and Fastify's own
+ * request and reply objects fit them.
+ *
+ * @packageDocumentation
+ */
+import type { JustpassNotice } from '../outcome.js'
+import type { JustpassAuthenticateOptions } from '../strategy.js'
+import type { JustpassHostResponse } from './response.js'
+import { resolveHostCallbackOptions, settleOutcome, takeNotice, type JustpassHostCallbackOptions } from './outcome-core.js'
+
+/** The members of a Fastify reply the adapter uses (`FastifyReply` has them). */
+export interface JustpassFastifyReply {
+  /** The status the reply will be sent with. */
+  statusCode: number
+  /** Set the status. */
+  code(statusCode: number): unknown
+  /** Set a header; Fastify appends to `set-cookie` instead of replacing it. */
+  header(name: string, value: unknown): unknown
+  /** A header's current value. */
+  getHeader(name: string): unknown
+  /** Send the reply. */
+  send(payload?: unknown): unknown
+  /** Redirect to `url`. */
+  redirect(url: string, code?: number): unknown
+}
+
+/** The members of a Fastify request the callback handler uses, with @fastify/passport and a session plugin. */
+export interface JustpassFastifyRequest {
+  /** The session (@fastify/session). */
+  session?: unknown
+  /** @fastify/passport's login. */
+  logIn(user: unknown, options?: { session?: boolean; keepSessionInfo?: boolean }): Promise<void>
+}
+
+/** The members of @fastify/passport's `Authenticator` the adapter uses. */
+export interface JustpassFastifyAuthenticator {
+  /** Build a handler that runs `strategy` with `options`, or hands its result to `callback`. */
+  authenticate(
+    strategy: string,
+    optionsOrCallback: never,
+  ): (request: never, reply: never) => Promise<unknown>
+}
+
+/** The justpass options of a start route on Fastify. */
+export interface JustpassFastifyStartOptions extends JustpassAuthenticateOptions {
+  /** The strategy name. Default `'justpass'`. */
+  strategy?: string
+}
+
+/**
+ * A start route's handler on Fastify: `app.get('/justpass/reg', justpassFastifyStart(fastifyPassport,
+ * { mode: 'register' }))`. It is `fastifyPassport.authenticate('justpass', { mode })`,
+ * typed: @fastify/passport's options type does not know the strategy's `mode` and `urlOnly`.
+ */
+export function justpassFastifyStart<Request = unknown, Reply = unknown>(
+  authenticator: JustpassFastifyAuthenticator,
+  options: JustpassFastifyStartOptions = {},
+): (request: Request, reply: Reply) => Promise<unknown> {
+  const { strategy = 'justpass', ...authenticate } = options
+  return authenticator.authenticate(strategy, authenticate as never) as (request: Request, reply: Reply) => Promise<unknown>
+}
+
+/** The response the strategy writes to, written through `reply`: headers, status and body go where Fastify sends them. */
+function fastifyResponse(reply: JustpassFastifyReply): JustpassHostResponse {
+  return {
+    get statusCode() {
+      return reply.statusCode
+    },
+    set statusCode(status: number) {
+      reply.code(status)
+    },
+    appendHeader(name, value) {
+      if (name.toLowerCase() === 'set-cookie') return reply.header(name, value)
+      const existing = reply.getHeader(name)
+      return reply.header(name, existing === undefined ? value : ([] as unknown[]).concat(existing, value))
+    },
+    setHeader(name, value) {
+      reply.header(name, value)
+    },
+    end(body) {
+      reply.send(body)
+    },
+  }
+}
+
+/**
+ * An `onRequest` hook that attaches the reply to the request (`request.justpassResponse`)
+ * so that the strategy can set its flow cookies and answer URL-only starts. Add it once,
+ * before the justpass routes: `app.addHook('onRequest', justpassFastifyHook)`. Without
+ * it, use `flowStore: 'session'` (and no `urlOnly`).
+ */
+export function justpassFastifyHook(request: object, reply: JustpassFastifyReply, done: () => void): void {
+  ;(request as { justpassResponse?: JustpassHostResponse }).justpassResponse = fastifyResponse(reply)
+  done()
+}
+
+/**
+ * Options of {@link justpassFastifyCallback}: the authenticator, and the options of the
+ * Express `justpassCallback` (hooks receive `request, reply, info`).
+ */
+export interface JustpassFastifyCallbackOptions<Request extends JustpassFastifyRequest = JustpassFastifyRequest, Reply extends JustpassFastifyReply = JustpassFastifyReply>
+  extends JustpassHostCallbackOptions<[Request, Reply], unknown> {
+  /** The @fastify/passport instance the strategy is registered with. Required. */
+  authenticator: JustpassFastifyAuthenticator
+}
+
+/**
+ * The callback route's handler on Fastify: `app.get('/justpass/callback',
+ * justpassFastifyCallback({ authenticator: fastifyPassport }))`. The outcomes are those
+ * of the Express `justpassCallback`: REG and LOGIN success and failure, the notice in the
+ * session, JSON answers for a mobile app (the platform header), and the four hooks.
+ * Errors (provider down, misconfiguration) are thrown to Fastify's error handler.
+ */
+export function justpassFastifyCallback<Request extends JustpassFastifyRequest = JustpassFastifyRequest, Reply extends JustpassFastifyReply = JustpassFastifyReply>(
+  options: JustpassFastifyCallbackOptions<Request, Reply>,
+): (request: Request, reply: Reply) => Promise<Reply> {
+  const { authenticator } = options
+  if (typeof authenticator?.authenticate !== 'function') throw new TypeError('justpassFastifyCallback: options.authenticator must be the @fastify/passport instance')
+  const resolved = resolveHostCallbackOptions<[Request, Reply], unknown>(options)
+  const callback = async (request: unknown, reply: unknown, err: null | Error, user?: unknown, info?: unknown): Promise<void> => {
+    if (err) throw err
+    const req = request as Request
+    const res = reply as Reply
+    await settleOutcome<[Request, Reply], unknown>(
+      {
+        hookArgs: [req, res],
+        session: () => req.session as Record<string, unknown> | undefined,
+        logIn: (who, keepSessionInfo) => req.logIn(who, { session: true, keepSessionInfo }),
+        redirect: (url) => void res.redirect(url),
+        json: (status, body) => {
+          res.code(status)
+          res.header('Cache-Control', 'no-store')
+          res.send(body)
+        },
+      },
+      resolved,
+      user,
+      info,
+    )
+  }
+  const authenticate = authenticator.authenticate(resolved.strategy, callback as never)
+  return async function justpassFastifyCallbackHandler(request, reply) {
+    await authenticate(request as never, reply as never)
+    return reply
+  }
+}
+
+/** Take the {@link JustpassNotice} the callback left in `request.session`, once. */
+export function takeJustpassFastifyNotice(request: object, noticeKey = 'justpass_notice'): JustpassNotice | undefined {
+  return takeNotice((request as { session?: Record<string, unknown> }).session, noticeKey)
+}
