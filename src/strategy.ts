@@ -236,7 +236,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
     if (returnTo !== undefined) subject.returnTo = returnTo
 
     const exchange = this.exchangeOf(req)
-    if (urlOnly && exchange.res === undefined) throw new JustpassUsageError('urlOnly needs the response (req.res), which this host does not provide')
+    if (urlOnly && exchange.res === undefined) throw new JustpassUsageError('urlOnly needs the response (req.res, or the host adapter: justpassFastifyHook, justpassKoa), which this host does not provide')
     const request = this.authorizationBuilder(await this.provider.get()).build(req, subject)
     await this.flows.put(exchange, request.state, request.flow)
     log('start %s%s, state %s', mode, mode === 'login' ? (subject.identifier ? ' (second factor)' : ' (single factor)') : '', statePrefix(request.state))
@@ -247,12 +247,15 @@ export class JustpassStrategy<User = unknown> extends Strategy {
   /**
    * The response flow cookies are set on and URL-only starts answer with: the one a
    * host adapter attached to the request (`req.justpassResponse`: Fastify, Koa), else
-   * `req.res` (Express, Connect, NestJS on Express); `undefined` when neither is there.
+   * `req.res` (Express, Connect, NestJS on Express); `undefined` when neither is there,
+   * or when it cannot add a header (koa-passport's `req.res` without `justpassKoa`), so
+   * that the cookie store and `urlOnly` refuse with a usage error that names the fix.
    * A subclass may find it elsewhere.
    */
   protected responseOf(req: Request): JustpassHostResponse | undefined {
     const host = req as { justpassResponse?: JustpassHostResponse; res?: JustpassHostResponse }
-    return host.justpassResponse ?? host.res
+    const res = host.justpassResponse ?? host.res
+    return typeof res?.appendHeader === 'function' ? res : undefined
   }
 
   /**

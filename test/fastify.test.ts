@@ -1,13 +1,20 @@
 /**
  * Fastify with @fastify/passport and @fastify/session: the example site (example/fastify)
  * completes every flow over HTTP against the local provider, with the cookie flow store
- * (through justpassFastifyHook) and with the session flow store; NestJS on Fastify
- * (@nestjs/platform-fastify) with the same module shape as on Express.
+ * (through justpassFastifyHook) and with the session flow store; without the hook, the
+ * strategy refuses what needs the reply with a usage error that names the fix.
  */
-import 'reflect-metadata'
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import Fastify, { type FastifyInstance } from 'fastify'
+import fastifyCookie from '@fastify/cookie'
+import fastifySession from '@fastify/session'
+import { Authenticator } from '@fastify/passport'
 import './support/package-from-source.ts'
+import { JustpassStrategy, JustpassUsageError, MemoryUserStore, justpassFastifyStart } from '../src/index.ts'
+import { Browser } from './support/browser.ts'
+import { startTestProvider, type TestProvider } from './support/provider.ts'
+import { startLoopbackServer, type LoopbackServer } from './support/server.ts'
 import type { HostSiteInput } from './support/host-flows.ts'
 
 const { createFastifySite } = await import('../example/fastify/site.ts')
@@ -31,3 +38,59 @@ async function buildFastifySite(input: HostSiteInput): Promise<() => Promise<voi
 
 hostFlowSuite('Fastify', 'cookie', buildFastifySite)
 hostFlowSuite('Fastify', 'session', buildFastifySite)
+
+describe('Fastify without justpassFastifyHook', () => {
+  let provider: TestProvider
+  let app: FastifyInstance
+  let server: LoopbackServer
+  const errors: Error[] = []
+  const origin = () => server.origin
+
+  before(async () => {
+    server = await startLoopbackServer()
+    provider = await startTestProvider({ redirectURIs: [`${origin()}/justpass/callback`] })
+    app = Fastify()
+    app.register(fastifyCookie)
+    app.register(fastifySession, { secret: 'fastify-session-secret-0123456789abcdef', saveUninitialized: false, cookie: { secure: false } })
+    for (const flowStore of ['cookie', 'session'] as const) {
+      const passport = new Authenticator()
+      passport.use(new JustpassStrategy({ opURL: provider.opURL, clientID: provider.clientID, clientSecret: provider.clientSecret, callbackURL: `${origin()}/justpass/callback`, userStore: new MemoryUserStore(), flowStore }))
+      app.register(async (scope) => {
+        scope.register(passport.initialize())
+        scope.register(passport.secureSession())
+        scope.get(`/${flowStore}/login`, justpassFastifyStart(passport, { mode: 'login' }))
+        scope.get(`/${flowStore}/login-url`, justpassFastifyStart(passport, { mode: 'login', urlOnly: true }))
+      })
+    }
+    app.setErrorHandler((err: Error, _request, reply) => {
+      errors.push(err)
+      return reply.code(500).send({ name: err.name })
+    })
+    await app.ready()
+    server.handle((req, res) => app.routing(req, res))
+  })
+  after(async () => {
+    await server.close()
+    await app.close()
+    await provider.close()
+  })
+
+  test('the cookie flow store refuses to start, naming the session store', async () => {
+    const answer = await new Browser().get(`${origin()}/cookie/login`)
+    assert.equal(answer.status, 500)
+    assert.ok(errors.at(-1) instanceof JustpassUsageError)
+    assert.match(errors.at(-1)!.message, /flowStore: 'session'/)
+    assert.deepEqual(answer.headers.getSetCookie(), [])
+  })
+
+  test('the session flow store starts a flow; a URL-only start is refused, naming the hook', async () => {
+    const browser = new Browser()
+    const start = await browser.get(`${origin()}/session/login`)
+    assert.equal(start.status, 302)
+    assert.ok(start.location?.startsWith(`${provider.opURL}authorize/?`))
+    const answer = await browser.get(`${origin()}/session/login-url`)
+    assert.equal(answer.status, 500)
+    assert.ok(errors.at(-1) instanceof JustpassUsageError)
+    assert.match(errors.at(-1)!.message, /justpassFastifyHook/)
+  })
+})

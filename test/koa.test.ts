@@ -1,9 +1,19 @@
 /**
  * Koa with koa-passport and koa-session: the example site (example/koa) completes every
  * flow over HTTP against the local provider, with the cookie flow store (through
- * justpassKoa) and with the session flow store.
+ * justpassKoa) and with the session flow store; without justpassKoa, the strategy refuses
+ * what needs the response with a usage error that names the fix.
  */
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import Koa from 'koa'
+import session from 'koa-session'
+import koaPassport from 'koa-passport'
 import './support/package-from-source.ts'
+import { JustpassStrategy, JustpassUsageError, MemoryUserStore } from '../src/index.ts'
+import { Browser } from './support/browser.ts'
+import { startTestProvider, type TestProvider } from './support/provider.ts'
+import { startLoopbackServer, type LoopbackServer } from './support/server.ts'
 import type { HostSiteInput } from './support/host-flows.ts'
 
 const { createKoaSite } = await import('../example/koa/site.ts')
@@ -26,3 +36,63 @@ async function buildKoaSite(input: HostSiteInput): Promise<() => Promise<void>> 
 
 hostFlowSuite('Koa', 'cookie', buildKoaSite)
 hostFlowSuite('Koa', 'session', buildKoaSite)
+
+describe('Koa without justpassKoa', () => {
+  let provider: TestProvider
+  let server: LoopbackServer
+  const errors: Error[] = []
+
+  before(async () => {
+    server = await startLoopbackServer()
+    const callbackURL = `${server.origin}/justpass/callback`
+    provider = await startTestProvider({ redirectURIs: [callbackURL] })
+    const app = new Koa()
+    app.keys = ['koa-session-key-0123456789abcdef']
+    app.use(async (ctx, next) => {
+      try {
+        await next()
+      } catch (err) {
+        errors.push(err as Error)
+        ctx.status = 500
+        ctx.body = { name: (err as Error).name }
+      }
+    })
+    app.use(session({ key: 'shop.sess' }, app))
+    for (const flowStore of ['cookie', 'session'] as const) {
+      const passport = new koaPassport.KoaPassport()
+      passport.use(new JustpassStrategy({ opURL: provider.opURL, clientID: provider.clientID, clientSecret: provider.clientSecret, callbackURL, userStore: new MemoryUserStore(), flowStore }))
+      const initialize = passport.initialize()
+      const login = passport.authenticate('justpass', { mode: 'login' })
+      const loginURL = passport.authenticate('justpass', { mode: 'login', urlOnly: true })
+      app.use(async (ctx, next) => {
+        if (ctx.path === `/${flowStore}/login`) return initialize(ctx, () => login(ctx, next))
+        if (ctx.path === `/${flowStore}/login-url`) return initialize(ctx, () => loginURL(ctx, next))
+        return next()
+      })
+    }
+    server.handle(app.callback())
+  })
+  after(async () => {
+    await server.close()
+    await provider.close()
+  })
+
+  test('the cookie flow store refuses to start, naming the session store', async () => {
+    const answer = await new Browser().get(`${server.origin}/cookie/login`)
+    assert.equal(answer.status, 500)
+    assert.ok(errors.at(-1) instanceof JustpassUsageError)
+    assert.match(errors.at(-1)!.message, /flowStore: 'session'/)
+    assert.deepEqual(answer.headers.getSetCookie().filter((line) => line.startsWith('justpass.')), [])
+  })
+
+  test('the session flow store starts a flow; a URL-only start is refused, naming justpassKoa', async () => {
+    const browser = new Browser()
+    const start = await browser.get(`${server.origin}/session/login`)
+    assert.equal(start.status, 302)
+    assert.ok(start.location?.startsWith(`${provider.opURL}authorize/?`))
+    const answer = await browser.get(`${server.origin}/session/login-url`)
+    assert.equal(answer.status, 500)
+    assert.ok(errors.at(-1) instanceof JustpassUsageError)
+    assert.match(errors.at(-1)!.message, /justpassKoa/)
+  })
+})
