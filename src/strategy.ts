@@ -114,7 +114,6 @@ function sessionOf(req: Request): Record<string, unknown> {
   return session as Record<string, unknown>
 }
 
-
 /** Answer a URL-only start: `200` JSON `{"url": …}`, never cached. */
 function answerURL(res: JustpassHostResponse, url: string): void {
   const body = JSON.stringify({ url })
