@@ -142,7 +142,15 @@ export interface JustpassStrategyOptions<User = unknown> {
    * binding protects REG, and some providers reuse a login session for it), LOGIN
    * `maxAge`. An older `auth_time` is refused with reason `auth_too_old`.
    */
-  authTimeMaxAge?: number | false | { register?: number | false; login?: number | false }
+  authTimeMaxAge?:
+    | number
+    | false
+    | {
+        /** REG's bound, in seconds, or `false` (the default) for none. */
+        register?: number | false
+        /** LOGIN's bound, in seconds, or `false` for none. Default `maxAge`. */
+        login?: number | false
+      }
   /**
    * A fetch-compatible function used for every call to the provider (token, userinfo,
    * JWKS, discovery) instead of the built-in keep-alive transport: for a site whose

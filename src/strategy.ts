@@ -23,7 +23,7 @@ import {
 import { ProviderContextSource, type ProviderContext } from './provider.js'
 import { safeReturnTo } from './return-to.js'
 import type { JustpassUserStore } from './user-store.js'
-import type { JustpassHostResponse } from './hosts/response.js'
+import type { JustpassHostResponse } from './host-response.js'
 import { log, statePrefix } from './log.js'
 
 /** What the strategy knows of a flow; given to the verify callback and carried by success and fail. */
@@ -263,7 +263,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
    * {@link JustpassHostResponse} provides.
    */
   private exchangeOf(req: Request): FlowExchange {
-    return { req, res: this.responseOf(req) as FlowExchange['res'] }
+    return { req, res: this.responseOf(req) }
   }
 
   /** The builder for `context`'s authorization endpoint, made once per context. */

@@ -17,7 +17,7 @@
  *
  * @packageDocumentation
  */
-import type { ServerResponse } from 'node:http'
+import type { JustpassHostResponse } from '../host-response.js'
 import { JustpassUsageError } from '../errors.js'
 import type { Sealer } from './seal.js'
 import type { FlowExchange, JustpassFlowStore, NewFlow, PendingFlow, TakenFlow } from './types.js'
@@ -94,7 +94,7 @@ function decodeFlow(plaintext: string, started: number): PendingFlow | undefined
   return flow
 }
 
-function responseOf(exchange: FlowExchange): ServerResponse {
+function responseOf(exchange: FlowExchange): JustpassHostResponse {
   if (exchange.res === undefined) {
     throw new JustpassUsageError("the cookie flow store needs the response (req.res), which this host does not provide: use flowStore: 'session'")
   }

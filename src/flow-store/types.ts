@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import type { ServerResponse } from 'node:http'
+import type { JustpassHostResponse } from '../host-response.js'
 import type { Request } from 'express'
 
 /** What a flow does: register a passkey (REG) or log in with one (LOGIN). */
@@ -33,19 +33,33 @@ export type NewFlow = Omit<PendingFlow, 'started'>
 
 /** The result of taking a flow back: the flow, or why there is none. */
 export type TakenFlow =
-  | { status: 'found'; flow: PendingFlow }
-  | { status: 'unknown' }
-  | { status: 'expired'; flow: PendingFlow }
+  | {
+      /** The flow was pending and is valid: it is handed back, and gone from the store. */
+      status: 'found'
+      /** The pending flow. */
+      flow: PendingFlow
+    }
+  | {
+      /** No flow of this browser has this state (never started, already taken, not readable). */
+      status: 'unknown'
+    }
+  | {
+      /** The flow was pending but is older than its maximum age: gone from the store, refused. */
+      status: 'expired'
+      /** The expired flow, so that the refusal can name its mode. */
+      flow: PendingFlow
+    }
 
 /**
  * The request a flow store works on, and its response when the host lets the strategy
- * reach it (Express, Connect and NestJS on Express: `req.res`).
+ * reach it (Express, Connect and NestJS on Express: `req.res`; Fastify and Koa through
+ * their adapters). A store writes only `Set-Cookie` lines to it, with `appendHeader`.
  */
 export interface FlowExchange {
   /** The request that starts or finishes the flow. */
   req: Request
   /** The response to that request, to set cookies on; `undefined` when the host hides it. */
-  res: ServerResponse | undefined
+  res: JustpassHostResponse | undefined
 }
 
 /**

@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import type { JustpassNotice } from '../outcome.js'
-import type { JustpassHostResponse } from './response.js'
+import type { JustpassHostResponse } from '../host-response.js'
 import { resolveHostCallbackOptions, settleOutcome, takeNotice, type JustpassHostCallbackOptions } from './outcome-core.js'
 
 /** The members of a Koa context the adapter uses (Koa's `Context` has them, koa-passport adds `login`). */
