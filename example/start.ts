@@ -72,7 +72,7 @@ async function main(): Promise<void> {
   passport-justpass example shop
 
     shop       ${shopOrigin}
-    provider   ${provider ? `${provider.opURL} (local; passkeys in ${join(dataDir, 'provider.sqlite')})` : justpass.opURL}
+    provider   ${provider ? `${provider.opURL} (local; passkeys and sign-ins in ${join(dataDir, 'provider.sqlite')})` : justpass.opURL}
     sessions   ${redis ? `Redis at ${new URL(process.env.REDIS_URL!).host}` : 'in memory'}
     log in as  ${DEMO.username} / ${DEMO.password}
 

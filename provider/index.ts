@@ -3,16 +3,18 @@
  * justpass.me's paths, HS256 ID tokens, `prompt=create`, the request `signature`
  * checked, and real passkeys (@simplewebauthn) kept in SQLite. It lets anyone run a
  * site with passport-justpass offline; the tests use it too, completing the passkey
- * step programmatically.
+ * step programmatically. Its whole state (sign-ins in progress, sessions, codes, tokens,
+ * WebAuthn challenges, cookie and signing keys) is in the same SQLite file as the passkeys.
  */
 import express, { type ErrorRequestHandler, type Request, type RequestHandler } from 'express'
-import { randomBytes } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { jwtVerify, generateKeyPair, exportJWK } from 'jose'
-import Provider, { errors, interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider'
+import type { KoaContextWithOIDC } from 'oidc-provider'
+import { Provider, errors, interactionPolicy } from './oidc.ts'
+import { ProviderState } from './adapter.ts'
 import { PasskeyStore, type Account } from './passkeys.ts'
 import { noticePage, passkeyPage, type NoticePage, type SiteLink } from './pages.ts'
 import { WebAuthnCeremonies } from './webauthn.ts'
@@ -45,7 +47,12 @@ export interface LocalProviderOptions {
    * address as relying-party id. The server itself always listens on 127.0.0.1.
    */
   hostname?: string
-  /** SQLite file for accounts and passkeys; default `:memory:`. */
+  /**
+   * The public origin, when it is not `http://HOSTNAME:PORT`: several instances sharing
+   * one `database` behind one address (a load balancer) all set it to that address.
+   */
+  origin?: string
+  /** SQLite file for accounts, passkeys and the provider's state; default `:memory:`. */
   database?: string
   /** Complete passkey steps in code instead of serving the passkey pages (tests). */
   completeInteraction?: (step: PasskeyStep) => Promise<PasskeyStepOutcome>
@@ -56,7 +63,10 @@ export interface LocalProviderOptions {
 export interface LocalProvider {
   /** The base URL a site configures as `opURL`: `http://localhost:PORT/openid/`. */
   opURL: string
+  /** The issuer: the `opURL` without its trailing slash. */
   issuer: string
+  /** The port it listens on, on 127.0.0.1 (behind a proxy, not the one in `opURL`). */
+  port: number
   /** The accounts and passkeys. */
   passkeys: PasskeyStore
   close(): Promise<void>
@@ -128,9 +138,12 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
     const listening = app.listen(options.port ?? 0, '127.0.0.1', () => resolve(listening)).once('error', reject)
   })
   const port = (server.address() as AddressInfo).port
-  const origin = `http://${options.hostname ?? 'localhost'}:${port}`
+  const origin = options.origin?.replace(/\/+$/, '') ?? `http://${options.hostname ?? 'localhost'}:${port}`
   const issuer = `${origin}/openid`
   const passkeys = new PasskeyStore(options.database ?? ':memory:')
+  const state = new ProviderState(options.database ?? ':memory:')
+  state.sweep()
+  const sweeper = setInterval(() => state.sweep(), 60_000).unref()
   const ceremonies = new WebAuthnCeremonies(passkeys, { rpID: new URL(origin).hostname, origin })
   const secrets = new Map(options.clients.map((client) => [client.clientID, new TextEncoder().encode(client.clientSecret)]))
   const sites = new Map<string, SiteLink>()
@@ -146,7 +159,9 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
 
   const policy = interactionPolicy.base()
   policy.add(new interactionPolicy.Prompt({ name: 'create', requestable: true }), 0)
-  const { privateKey } = await generateKeyPair('RS256', { extractable: true })
+  // The RS256 signing key, made once and kept: every instance and restart signs with it.
+  const fresh = JSON.stringify(await exportJWK((await generateKeyPair('RS256', { extractable: true })).privateKey))
+  const signingKey = JSON.parse(state.secret('rs256-jwk', () => fresh)) as Record<string, unknown>
 
   const provider = new Provider(issuer, {
     clients: options.clients.map((client) => ({
@@ -158,7 +173,8 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
       token_endpoint_auth_method: 'client_secret_post',
       id_token_signed_response_alg: client.idTokenAlg ?? 'HS256',
     })),
-    jwks: { keys: [{ ...(await exportJWK(privateKey)), kid: 'local-rs256', use: 'sig', alg: 'RS256' }] },
+    jwks: { keys: [{ ...signingKey, kid: 'local-rs256', use: 'sig', alg: 'RS256' }] },
+    adapter: state.adapter(),
     routes: { authorization: '/authorize/', token: '/token/', userinfo: '/userinfo/', jwks: '/jwks' },
     enabledJWA: { idTokenSigningAlgValues: ['HS256', 'RS256'] },
     acrValues: ['keys'],
@@ -187,7 +203,7 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
       url: (_ctx, interaction) => `/openid/interaction/${interaction.uid}?client=${encodeURIComponent(String(interaction.params.client_id))}`,
     },
     features: { devInteractions: { enabled: false } },
-    cookies: { keys: [randomBytes(32).toString('base64url')] },
+    cookies: { keys: [state.cookieKey()] },
     ttl: { AccessToken: 600, AuthorizationCode: 60, Grant: 3600, IdToken: 600, Interaction: 600, Session: 3600 },
     async renderError(ctx, out, error) {
       ctx.type = 'html'
@@ -313,11 +329,14 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
   return {
     opURL: `${issuer}/`,
     issuer,
+    port,
     passkeys,
     close: async () => {
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
+      clearInterval(sweeper)
       passkeys.close()
+      state.close()
     },
   }
 }

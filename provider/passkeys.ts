@@ -11,6 +11,16 @@ export interface Account {
   username: string
 }
 
+/** A WebAuthn challenge waiting for the browser's answer. */
+export interface PendingChallenge {
+  mode: 'register' | 'login'
+  challenge: string
+  /** The user it is for, when the site named one. */
+  username: string | undefined
+  /** When it stops being accepted, in ms since the epoch. */
+  expires: number
+}
+
 /** A registered passkey. */
 export interface StoredPasskey {
   /** The credential id, base64url. */
@@ -63,7 +73,15 @@ export class PasskeyStore {
         transports TEXT NOT NULL,
         created_at INTEGER NOT NULL
       );
+      CREATE TABLE IF NOT EXISTS webauthn_challenges (
+        uid TEXT PRIMARY KEY,
+        mode TEXT NOT NULL,
+        challenge TEXT NOT NULL,
+        username TEXT,
+        expires_at INTEGER NOT NULL
+      );
     `)
+    this.#db.pragma('busy_timeout = 5000')
   }
 
   /** The account of `username`, created when there is none. */
@@ -111,6 +129,24 @@ export class PasskeyStore {
     this.#db.prepare('UPDATE passkeys SET counter = ? WHERE id = ?').run(counter, id)
   }
 
+  /** Keep the pending WebAuthn challenge of an interaction (one per interaction; a new one replaces it). */
+  rememberChallenge(uid: string, pending: PendingChallenge): void {
+    const now = Date.now()
+    this.#db.prepare('DELETE FROM webauthn_challenges WHERE expires_at <= ?').run(now)
+    this.#db
+      .prepare('INSERT OR REPLACE INTO webauthn_challenges (uid, mode, challenge, username, expires_at) VALUES (?, ?, ?, ?, ?)')
+      .run(uid, pending.mode, pending.challenge, pending.username ?? null, pending.expires)
+  }
+
+  /** Take (read and remove, at once) the pending challenge of an interaction: each is used once. */
+  takeChallenge(uid: string): PendingChallenge | undefined {
+    const row = this.#db.prepare('DELETE FROM webauthn_challenges WHERE uid = ? RETURNING mode, challenge, username, expires_at').get(uid) as
+      | { mode: PendingChallenge['mode']; challenge: string; username: string | null; expires_at: number }
+      | undefined
+    return row && { mode: row.mode, challenge: row.challenge, username: row.username ?? undefined, expires: row.expires_at }
+  }
+
+  /** Close the database. */
   close(): void {
     this.#db.close()
   }

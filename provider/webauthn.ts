@@ -14,23 +14,20 @@ import {
   type PublicKeyCredentialRequestOptionsJSON,
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server'
-import type { Account, PasskeyStore } from './passkeys.ts'
+import type { Account, PasskeyStore, PendingChallenge } from './passkeys.ts'
 
-interface PendingCeremony {
-  mode: 'register' | 'login'
-  challenge: string
-  username: string | undefined
-  expires: number
-}
+type PendingCeremony = PendingChallenge
 
 /** A ceremony's answer to the page: options to run, an account, or why not. */
 export type Refused = { error: string }
 
 const CEREMONY_MS = 5 * 60_000
 
-/** Runs passkey ceremonies, one pending challenge per interaction. */
+/**
+ * Runs passkey ceremonies, one pending challenge per interaction, kept in the SQLite
+ * database with the passkeys: a restart, or another instance, can finish the ceremony.
+ */
 export class WebAuthnCeremonies {
-  readonly #pending = new Map<string, PendingCeremony>()
   readonly #store: PasskeyStore
   readonly #rpID: string
   readonly #origin: string
@@ -46,9 +43,7 @@ export class WebAuthnCeremonies {
   }
 
   #remember(uid: string, mode: PendingCeremony['mode'], challenge: string, username: string | undefined): void {
-    const now = Date.now()
-    for (const [key, pending] of this.#pending) if (pending.expires < now) this.#pending.delete(key)
-    this.#pending.set(uid, { mode, challenge, username, expires: now + CEREMONY_MS })
+    this.#store.rememberChallenge(uid, { mode, challenge, username, expires: Date.now() + CEREMONY_MS })
   }
 
   /** Options to create a passkey for `username` (the site's `login_hint`). */
@@ -83,8 +78,7 @@ export class WebAuthnCeremonies {
 
   /** Verify the browser's answer to the interaction's pending ceremony; returns whose passkey it is. */
   async finish(uid: string, response: unknown): Promise<{ account: Account } | Refused> {
-    const pending = this.#pending.get(uid)
-    this.#pending.delete(uid)
+    const pending = this.#store.takeChallenge(uid)
     if (!pending || pending.expires < Date.now()) return { error: 'This passkey step took too long and expired. Press the button again to start over.' }
     if (typeof response !== 'object' || response === null || typeof (response as { id?: unknown }).id !== 'string') {
       return { error: 'Your browser sent no passkey. Please try again.' }
