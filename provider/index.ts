@@ -11,7 +11,8 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { jwtVerify, generateKeyPair, exportJWK } from 'jose'
+import { createHash } from 'node:crypto'
+import { jwtVerify, generateKeyPair, exportJWK, importJWK, decodeJwt, decodeProtectedHeader, SignJWT, type JWTPayload } from 'jose'
 import type { KoaContextWithOIDC } from 'oidc-provider'
 import { Provider, errors, interactionPolicy } from './oidc.ts'
 import { ProviderState } from './adapter.ts'
@@ -128,6 +129,18 @@ function providerNotice(error: Error | undefined, out: { error: string; error_de
   }
 }
 
+/** The scopes the provider answers with claims. */
+const SCOPES = new Set(['openid', 'email', 'profile'])
+
+/**
+ * An account's claims: `sub`, `preferred_username` (the site's identifier), `name`, and
+ * `email` when the identifier is an address (marked unverified: the provider never checks it).
+ */
+function accountClaims(account: Account): { sub: string; [claim: string]: unknown } {
+  const email = /^[^@\s]+@[^@\s]+$/.test(account.username) ? { email: account.username, email_verified: false } : {}
+  return { sub: account.handle, preferred_username: account.username, name: account.username, ...email }
+}
+
 const SIGNATURE_HELP =
   'the signature parameter is missing or invalid: it must be a compact HS256 JWS, keyed with the client secret, of {"state", "login_hint"}'
 
@@ -170,7 +183,10 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
       redirect_uris: client.redirectURIs,
       grant_types: ['authorization_code'],
       response_types: ['code'],
+      // oidc-provider accepts client_secret_basic as well for a client registered with either.
       token_endpoint_auth_method: 'client_secret_post',
+      // auth_time in every ID token: when the user last authenticated at the provider.
+      require_auth_time: true,
       id_token_signed_response_alg: client.idTokenAlg ?? 'HS256',
     })),
     jwks: { keys: [{ ...signingKey, kid: 'local-rs256', use: 'sig', alg: 'RS256' }] },
@@ -178,7 +194,8 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
     routes: { authorization: '/authorize/', token: '/token/', userinfo: '/userinfo/', jwks: '/jwks' },
     enabledJWA: { idTokenSigningAlgValues: ['HS256', 'RS256'] },
     acrValues: ['keys'],
-    claims: { openid: ['sub', 'preferred_username'] },
+    claims: { openid: ['sub', 'preferred_username'], email: ['email', 'email_verified'], profile: ['name', 'preferred_username'] },
+    scopes: ['openid', 'email', 'profile'],
     extraParams: {
       // justpass.me refuses a request that the site's backend did not sign.
       async signature(ctx: KoaContextWithOIDC, value: unknown) {
@@ -212,15 +229,16 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
     },
     async findAccount(_ctx, handle) {
       const account = passkeys.accountByHandle(handle)
-      return account && { accountId: handle, claims: () => ({ sub: handle, preferred_username: account.username }) }
+      return account && { accountId: handle, claims: () => accountClaims(account) }
     },
   })
 
-  /** The interaction result that logs `account` in, reusing its grant for the client. */
-  async function loginResult(grantId: string | undefined, clientId: string, account: Account) {
+  /** The interaction result that logs `account` in, reusing its grant for the client, with the scopes asked for. */
+  async function loginResult(grantId: string | undefined, clientId: string, account: Account, scope: unknown) {
     const existing = grantId ? await provider.Grant.find(grantId) : undefined
     const grant = existing?.accountId === account.handle ? existing : new provider.Grant({ accountId: account.handle, clientId })
-    grant.addOIDCScope('openid')
+    const asked = typeof scope === 'string' ? scope.split(' ').filter((name) => SCOPES.has(name)) : []
+    grant.addOIDCScope([...new Set(['openid', ...asked])].join(' '))
     return { login: { accountId: account.handle, acr: 'keys' }, consent: { grantId: await grant.save() }, create: {} }
   }
 
@@ -250,7 +268,7 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
       const username = typeof params.login_hint === 'string' ? params.login_hint : undefined
       if (options.completeInteraction) {
         const outcome = await options.completeInteraction({ mode, params })
-        const result = 'cancel' in outcome ? denied : await loginResult(details.grantId, String(params.client_id), passkeys.ensureAccount(outcome.username))
+        const result = 'cancel' in outcome ? denied : await loginResult(details.grantId, String(params.client_id), passkeys.ensureAccount(outcome.username), params.scope)
         await provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false })
         return
       }
@@ -279,7 +297,7 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
       const details = await liveInteraction(req, res)
       const verdict = await ceremonies.finish(details.uid, req.body)
       if ('error' in verdict) return void res.status(400).json(verdict)
-      const result = await loginResult(details.grantId, String(details.params.client_id), verdict.account)
+      const result = await loginResult(details.grantId, String(details.params.client_id), verdict.account, details.params.scope)
       res.json({ redirectTo: await provider.interactionResult(req, res, result, { mergeWithLastSubmission: false }) })
     } catch (err) {
       next(err)
@@ -295,6 +313,23 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
     } catch (err) {
       next(err)
     }
+  })
+
+  // The token endpoint's ID token gets at_hash, as justpass.me's has (oidc-provider 9 only
+  // adds it at the authorization endpoint): the same claims and key, signed again.
+  const rsKey = await importJWK({ ...signingKey, alg: 'RS256' }, 'RS256')
+  provider.use(async (ctx, next) => {
+    await next()
+    const body = ctx.body as { id_token?: unknown; access_token?: unknown } | undefined
+    if (ctx.oidc?.route !== 'token' || ctx.status !== 200 || typeof body?.id_token !== 'string' || typeof body.access_token !== 'string') return
+    const header = decodeProtectedHeader(body.id_token)
+    const claims: JWTPayload = decodeJwt(body.id_token)
+    const digest = createHash('sha256').update(body.access_token).digest()
+    claims.at_hash = digest.subarray(0, digest.length / 2).toString('base64url')
+    const secret = secrets.get(String(ctx.oidc.client?.clientId))
+    const key = header.alg === 'HS256' ? secret : header.alg === 'RS256' ? rsKey : undefined
+    if (!key) return
+    body.id_token = await new SignJWT(claims).setProtectedHeader(header as { alg: string }).sign(key)
   })
 
   // oidc-provider answers an address it does not serve with a bare 404: give it the provider's page.

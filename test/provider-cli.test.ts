@@ -1,0 +1,166 @@
+/**
+ * The local provider on its own (`npm run provider`): its flags and environment variables,
+ * `--help`, usage mistakes, the printed opURL; both client authentication methods with the
+ * strategy; the `email` and `profile` scopes; ID tokens with `auth_time` and `at_hash`.
+ * Real processes and servers on 127.0.0.1; every process started is stopped.
+ */
+import { after, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { decodeJwt, jwtVerify, SignJWT } from 'jose'
+import { startLocalProvider, type LocalProvider } from '../provider/index.ts'
+import { FLAGS } from '../provider/cli.ts'
+import { Browser } from './support/browser.ts'
+import { buildTestApp, reserveTestApp } from './support/app.ts'
+
+const SECRET = 'cli-site-secret-0123456789abcdef0123456789'
+
+/** Run the command; resolves with its exit code and output once `until` matches (then stops it) or it exits. */
+function runCommand(args: string[], env: Record<string, string> = {}, until?: RegExp): Promise<{ code: number | null; output: string; stdout: string; child: ChildProcess }> {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('JUSTPASS_')))
+  const child = spawn(process.execPath, ['--import', 'tsx', 'provider/cli.ts', ...args], { cwd: process.cwd(), env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  let stdout = ''
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk
+      stdout += chunk
+      if (until?.test(stdout)) resolve({ code: null, output, stdout, child })
+    })
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk))
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      resolve({ code, output, stdout, child })
+    })
+  })
+}
+
+describe('npm run provider', () => {
+  test('--help documents every flag and its environment variable', async () => {
+    const { code, stdout } = await runCommand(['--help'])
+    assert.equal(code, 0)
+    for (const [name, flag] of Object.entries(FLAGS)) {
+      assert.match(stdout, new RegExp(`--${name}\\s+${flag.env}`))
+    }
+  })
+
+  test('a usage mistake names the flag, exits 2, and shows the help', async () => {
+    const missing = await runCommand(['--client-id', 'site'])
+    assert.equal(missing.code, 2)
+    assert.match(missing.output, /--client-secret \(or JUSTPASS_PROVIDER_CLIENT_SECRET\) is required/)
+    assert.match(missing.output, /Usage: npm run provider/)
+    const short = await runCommand(['--client-id', 'site', '--client-secret', 'short', '--redirect-uri', 'http://localhost:4000/cb'])
+    assert.equal(short.code, 2)
+    assert.match(short.output, /32 characters or more/)
+    assert.doesNotMatch(short.output, /short\b.*short/, 'the secret is not echoed')
+    const unknown = await runCommand(['--client-id', 'site', '--bogus'])
+    assert.equal(unknown.code, 2)
+    assert.match(unknown.output, /Unknown option '--bogus'/)
+  })
+
+  test('from environment variables: prints the opURL to configure (never the secret), serves it, creates the accounts, stops on SIGTERM', async () => {
+    const env = {
+      JUSTPASS_PROVIDER_CLIENT_ID: 'env-site',
+      JUSTPASS_PROVIDER_CLIENT_SECRET: SECRET,
+      JUSTPASS_PROVIDER_REDIRECT_URI: 'http://localhost:4000/justpass/callback,http://localhost:4001/justpass/callback',
+      JUSTPASS_PROVIDER_PORT: '0',
+      JUSTPASS_PROVIDER_DATABASE: ':memory:',
+    }
+    const run = await runCommand(['--users', 'alice,bob'], env, /Ctrl-C stops it/)
+    try {
+      assert.equal(run.code, null, run.output)
+      const opURL = /opURL\s+(\S+)/.exec(run.stdout)?.[1]
+      assert.ok(opURL?.startsWith('http://localhost:') && opURL.endsWith('/openid/'), run.stdout)
+      assert.match(run.stdout, /client id\s+env-site/)
+      assert.match(run.stdout, /accounts\s+alice, bob/)
+      assert.ok(!run.output.includes(SECRET), 'the secret is never printed')
+      assert.doesNotMatch(run.output, /WARNING/)
+      const discovery = (await (await fetch(`${opURL}.well-known/openid-configuration`)).json()) as Record<string, string[] | string>
+      assert.equal(discovery.issuer, opURL!.slice(0, -1))
+      assert.deepEqual([...(discovery.token_endpoint_auth_methods_supported as string[])].filter((m) => m.startsWith('client_secret_')).sort(), ['client_secret_basic', 'client_secret_jwt', 'client_secret_post'])
+      for (const scope of ['openid', 'email', 'profile']) assert.ok((discovery.scopes_supported as string[]).includes(scope), scope)
+    } finally {
+      const exited = new Promise((resolve) => run.child.once('exit', resolve))
+      run.child.kill('SIGTERM')
+      assert.equal(await exited, 0, 'stopped cleanly')
+    }
+  })
+})
+
+describe('the local provider for any site: client authentication, scopes, ID token claims', () => {
+  const stops: Array<() => Promise<unknown>> = []
+  after(async () => {
+    for (const stop of stops) await stop()
+  })
+
+  for (const method of ['client_secret_basic', 'client_secret_post'] as const) {
+    test(`the strategy with tokenEndpointAuthMethod ${method}: REG completes, and the token request used that method`, async () => {
+      const server = await reserveTestApp()
+      stops.push(() => server.close())
+      const tokenRequests: Array<string | undefined> = []
+      const provider: LocalProvider = await startLocalProvider({
+        hostname: '127.0.0.1',
+        clients: [{ clientID: 'any-site', clientSecret: SECRET, redirectURIs: [server.callbackURL] }],
+        completeInteraction: async ({ params }) => ({ username: String(params.login_hint) }),
+        onRequest(req, _res, next) {
+          if (req.method === 'POST' && req.path === '/openid/token/') tokenRequests.push(req.headers.authorization?.split(' ')[0])
+          next()
+        },
+      })
+      stops.push(() => provider.close())
+      const app = buildTestApp(server, { opURL: provider.opURL, clientID: 'any-site', clientSecret: SECRET }, { strategy: { tokenEndpointAuthMethod: method } })
+      const browser = new Browser()
+      await browser.get(`${app.origin}/test/login-as?username=alice`)
+      await browser.follow(`${app.origin}/justpass/reg`)
+      const me = await browser.json<{ user: { username: string; justpassEnabled: boolean } | null; notice: unknown }>(`${app.origin}/me`)
+      assert.equal(me.user?.username, 'alice')
+      assert.equal(me.user?.justpassEnabled, true)
+      assert.deepEqual(me.notice, { mode: 'register', ok: true })
+      assert.deepEqual(tokenRequests, [method === 'client_secret_basic' ? 'Basic' : undefined])
+    })
+  }
+
+  test('email and profile scopes answered with claims; ID tokens carry auth_time (the last authentication) and at_hash', async () => {
+    const site = 'http://127.0.0.1:9/cb'
+    const provider = await startLocalProvider({
+      hostname: '127.0.0.1',
+      clients: [{ clientID: 'claims-site', clientSecret: SECRET, redirectURIs: [site] }],
+      completeInteraction: async ({ params }) => ({ username: String(params.login_hint) }),
+    })
+    stops.push(() => provider.close())
+    const signIn = async (scope: string) => {
+      const state = `s-${Math.random()}`
+      const signature = await new SignJWT({ state, login_hint: 'alice@example.test' }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(SECRET))
+      const query = new URLSearchParams({ client_id: 'claims-site', response_type: 'code', scope, redirect_uri: site, state, login_hint: 'alice@example.test', signature, prompt: 'login' })
+      const before = Math.floor(Date.now() / 1000)
+      const { stoppedAt } = await new Browser().follow(`${provider.opURL}authorize/?${query}`, (next) => next.href.startsWith(site))
+      const code = new URL(stoppedAt!).searchParams.get('code')!
+      const token = await fetch(`${provider.opURL}token/`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`claims-site:${SECRET}`).toString('base64')}` },
+        body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: site }),
+      })
+      assert.equal(token.status, 200)
+      const tokens = (await token.json()) as { id_token: string; access_token: string }
+      const userinfo = (await (await fetch(`${provider.opURL}userinfo/`, { headers: { authorization: `Bearer ${tokens.access_token}` } })).json()) as Record<string, unknown>
+      const { payload } = await jwtVerify(tokens.id_token, new TextEncoder().encode(SECRET), { algorithms: ['HS256'], issuer: provider.issuer, audience: 'claims-site' })
+      const digest = createHash('sha256').update(tokens.access_token).digest()
+      assert.equal(payload.at_hash, digest.subarray(0, 16).toString('base64url'), 'at_hash is the access token\'s')
+      return { before, idToken: decodeJwt(tokens.id_token), userinfo }
+    }
+    const full = await signIn('openid email profile')
+    assert.equal(typeof full.idToken.auth_time, 'number')
+    assert.ok((full.idToken.auth_time as number) >= full.before && (full.idToken.auth_time as number) <= Math.floor(Date.now() / 1000) + 1, 'auth_time is this authentication')
+    assert.equal(typeof full.idToken.at_hash, 'string')
+    assert.deepEqual(
+      { email: full.userinfo.email, email_verified: full.userinfo.email_verified, name: full.userinfo.name, preferred_username: full.userinfo.preferred_username },
+      { email: 'alice@example.test', email_verified: false, name: 'alice@example.test', preferred_username: 'alice@example.test' },
+    )
+    const bare = await signIn('openid')
+    assert.equal(bare.userinfo.email, undefined, 'no email without the email scope')
+    assert.equal(bare.userinfo.name, undefined, 'no name without the profile scope')
+    assert.equal(typeof bare.idToken.auth_time, 'number')
+  })
+})
