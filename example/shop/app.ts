@@ -96,6 +96,14 @@ export function createShop(options: ShopOptions): Shop {
 
   app.get('/healthz', (_req, res) => void res.type('text/plain').send('ok'))
 
+  // Cookies belong to one host name: a session or a pending passkey flow started at
+  // 127.0.0.1 is never sent to localhost (where the provider sends the browser back), nor
+  // the other way round. Any other host name goes to the configured origin first.
+  app.use((req, res, next) => {
+    if (req.host === origin.host) return next()
+    res.redirect(req.method === 'GET' || req.method === 'HEAD' ? 302 : 303, `${origin.origin}${req.originalUrl.startsWith('/') ? req.originalUrl : '/'}`)
+  })
+
   app.use(
     session({
       name: 'shop.sid',
