@@ -39,6 +39,7 @@ export interface PasskeyStep {
 /** The outcome of a programmatic passkey step: whose passkey was presented, or cancel. */
 export type PasskeyStepOutcome = { username: string } | { cancel: true }
 
+/** How to start the local provider: its sites, where it listens, where it keeps its state. */
 export interface LocalProviderOptions {
   clients: LocalClient[]
   /** Port on 127.0.0.1; 0 (the default) for a free one. */
@@ -61,6 +62,7 @@ export interface LocalProviderOptions {
   onRequest?: RequestHandler
 }
 
+/** A running local provider: what a site configures, its accounts, and how to stop it. */
 export interface LocalProvider {
   /** The base URL a site configures as `opURL`: `http://localhost:PORT/openid/`. */
   opURL: string
@@ -70,6 +72,7 @@ export interface LocalProvider {
   port: number
   /** The accounts and passkeys. */
   passkeys: PasskeyStore
+  /** Stop listening, end open connections, and close the SQLite databases. */
   close(): Promise<void>
 }
 
