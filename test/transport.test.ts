@@ -227,8 +227,9 @@ describe('the provider transport', { timeout: 20_000 }, () => {
         assert.equal((err as Error).name, 'TimeoutError')
         return true
       })
+      // A lower bound with room: a timer may fire early by as long as the event loop was last busy (its clock is read once per turn).
       const elapsed = performance.now() - started
-      assert.ok(elapsed >= 140 && elapsed < 2_000, `rejected after ${Math.round(elapsed)} ms`)
+      assert.ok(elapsed >= 100 && elapsed < 2_000, `rejected after ${Math.round(elapsed)} ms`)
       await Promise.race([Promise.all(closed), deadline(2_000, 'closing the request')])
     })
 
