@@ -1,7 +1,8 @@
 /**
  * The entry of a bench server process: runs the provider or one site on 127.0.0.1,
  * reports its origin, then answers the parent's commands (reset the session store, read
- * the heap, read its CPU time, measure a session) until told to close or orphaned.
+ * the heap, read its CPU time, measure a session, count the sessions) until told to
+ * close or orphaned.
  *
  * @packageDocumentation
  */
@@ -14,7 +15,7 @@ import { startJustpassSite } from './sites/justpass.ts'
 import { startOpenidClientSite } from './sites/openid-client.ts'
 import { startFloorSite } from './sites/floor.ts'
 
-const SITES: Record<SiteName, (opURL: string) => Promise<BenchSite>> = {
+const SITES: Record<SiteName, (opURL: string, redisURL?: string) => Promise<BenchSite>> = {
   A: startJustpassSite,
   B: startOpenidClientSite,
   C: startFloorSite,
@@ -53,10 +54,10 @@ async function sessionBytes(site: BenchSite, sid: string): Promise<SessionBytes>
 }
 
 async function heap(site: BenchSite): Promise<HeapReading> {
-  const sessions = (await storeCall<number>((done) => site.store.length!(done))) ?? 0
+  const sessions = (await storeCall<number>((done) => site.store.length(done))) ?? 0
   collect()
   const withSessions = process.memoryUsage().heapUsed
-  await storeCall<void>((done) => site.store.clear!(done))
+  await storeCall<void>((done) => site.store.clear(done))
   collect()
   return { sessions, withSessions, withoutSessions: process.memoryUsage().heapUsed }
 }
@@ -71,7 +72,7 @@ async function main(): Promise<void> {
     close = provider.close
     send({ type: 'ready', origin: new URL(provider.opURL).origin, opURL: provider.opURL, gc })
   } else {
-    site = await SITES[role.site](role.opURL)
+    site = await SITES[role.site](role.opURL, role.redisURL)
     close = site.close
     const routes = site.callbackPath === undefined ? { initiationPath: site.initiationPath } : { initiationPath: site.initiationPath, callbackPath: site.callbackPath }
     send({ type: 'ready', origin: site.origin, routes, gc })
@@ -80,7 +81,7 @@ async function main(): Promise<void> {
   const handle = async (command: Command): Promise<unknown> => {
     switch (command.type) {
       case 'reset':
-        if (site) await storeCall<void>((done) => site.store.clear!(done))
+        if (site) await storeCall<void>((done) => site.store.clear(done))
         collect()
         return undefined
       case 'heap':
@@ -89,6 +90,9 @@ async function main(): Promise<void> {
       case 'session':
         if (!site) throw new Error('not a site')
         return sessionBytes(site, command.sid)
+      case 'sessions':
+        if (!site) throw new Error('not a site')
+        return (await storeCall<number>((done) => site.store.length(done))) ?? 0
       case 'cpu':
         return process.cpuUsage()
       case 'close':

@@ -3,8 +3,9 @@
  * by its own load generator. A slow spell of a shared host (and on a virtual machine
  * they last seconds and move a lone run by a fifth) then falls on both alike, so the
  * ratio of their throughputs in one round holds where the ratio of two runs taken one
- * after the other moves. A second view of the ratios the targets check, which come from
- * the runs each contender makes alone on the core (rounds.ts).
+ * after the other moves. A second view of the ratios three of the targets check, which
+ * come from the runs each contender makes alone on the core (rounds.ts); the full-login
+ * ratio of these rounds is checked by a target of its own.
  *
  * @packageDocumentation
  */

@@ -5,8 +5,8 @@
  */
 import type { SiteName, SiteRoutes } from './sites/site.ts'
 
-/** What a child runs. */
-export type ChildRole = { role: 'provider' } | { role: 'site'; site: SiteName; opURL: string }
+/** What a child runs: the provider, or a site with its sessions in memory or, given `redisURL`, in Redis. */
+export type ChildRole = { role: 'provider' } | { role: 'site'; site: SiteName; opURL: string; redisURL?: string }
 
 /** The first message of a child: it is listening. */
 export interface ReadyMessage {
@@ -36,6 +36,34 @@ export interface SessionBytes {
   fields: Record<string, number>
 }
 
+/** The bytes of the flow cookies of one visitor's pending flows, as HTTP/1.1 carries them. */
+export interface CookieBytes {
+  /** Flow cookies the visitor holds after the starts. */
+  flows: number
+  /** Bytes of the `Set-Cookie` header line each start adds (`Set-Cookie: ` and CRLF included), median of the starts. */
+  setCookiePerStart: number
+  /** Bytes one pending flow adds to the `Cookie` request header: its `name=value` and the `; ` before it, median of the flows. */
+  cookieHeaderPerFlow: number
+  /** Bytes of a `Cookie` header line carrying every flow cookie held and nothing else. */
+  cookieHeaderWithAll: number
+  /** Bytes of one flow cookie by part: name, clear start time, sealed flow, attributes of its `Set-Cookie`. */
+  parts: Record<string, number>
+}
+
+/** What one visitor's pending flows cost, where the site keeps them. */
+export interface PendingBytes {
+  /** Flows started, one after the other, by the same visitor. */
+  started: number
+  /** Sessions in the site's store after the starts: 0 when starting a flow writes no session. */
+  sessionsStored: number
+  /** Bytes of the session cookie's `name=value` the visitor holds (per visitor, not per flow); 0 when none was set. */
+  sessionCookie: number
+  /** The bytes the flows take in the session, when the site kept them there. */
+  session?: SessionBytes
+  /** The bytes of the flow cookies, when the site kept the flows in cookies. */
+  cookie?: CookieBytes
+}
+
 /** The heap of a site process, after forced collections. */
 export interface HeapReading {
   /** Sessions in the site's store when read. */
@@ -59,6 +87,7 @@ export type Command =
   | { id: number; type: 'reset' }
   | { id: number; type: 'heap' }
   | { id: number; type: 'session'; sid: string }
+  | { id: number; type: 'sessions' }
   | { id: number; type: 'cpu' }
   | { id: number; type: 'close' }
 

@@ -14,12 +14,27 @@ import { runInitiation, runLogins, type InitiationRun, type LoginRun, type Login
 export interface MeasuredInitiation extends InitiationRun {
   /** Site CPU time (all its threads) per request answered, microseconds. */
   cpuPerRequest: number
+  /** Commands the session store's Redis processed per request answered, when the sessions are in Redis. */
+  redisCommandsPerRequest?: number
 }
 
 /** A login run with the site's CPU time per completed login. */
 export interface MeasuredLogin extends LoginRun {
   /** Site CPU time (all its threads) per completed login, microseconds. */
   cpuPerLogin: number
+  /** Commands the session store's Redis processed per completed login, when the sessions are in Redis. */
+  redisCommandsPerLogin?: number
+}
+
+/** Reads how many commands the Redis behind a site's sessions has processed so far (each reading counts one). */
+export type CommandCounter = () => Promise<number>
+
+/** Commands between two readings of `counter`, the first reading itself left out. */
+async function commandsDuring<T>(counter: CommandCounter | undefined, run: () => Promise<T>): Promise<{ result: T; commands?: number }> {
+  if (counter === undefined) return { result: await run() }
+  const before = await counter()
+  const result = await run()
+  return { result, commands: (await counter()) - before - 1 }
 }
 
 async function cpuOf(site: ServerProcess): Promise<number> {
@@ -27,22 +42,34 @@ async function cpuOf(site: ServerProcess): Promise<number> {
   return user + system
 }
 
-/** Reset `site`, then run its initiation route for `seconds`. */
-export async function measureInitiation(site: ServerProcess, seconds: number): Promise<MeasuredInitiation> {
+/**
+ * Reset `site`, then run its initiation route for `seconds`.
+ *
+ * @param redis - the command counter of the Redis that holds the site's sessions, if it does
+ */
+export async function measureInitiation(site: ServerProcess, seconds: number, redis?: CommandCounter): Promise<MeasuredInitiation> {
   await site.call({ type: 'reset' })
   const before = await cpuOf(site)
-  const run = await runInitiation(site.ready.origin, site.ready.routes!.initiationPath, seconds)
+  const { result: run, commands } = await commandsDuring(redis, () => runInitiation(site.ready.origin, site.ready.routes!.initiationPath, seconds))
   const spent = (await cpuOf(site)) - before
-  return { ...run, cpuPerRequest: spent / Math.max(1, run.requests) }
+  const measured: MeasuredInitiation = { ...run, cpuPerRequest: spent / Math.max(1, run.requests) }
+  if (commands !== undefined) measured.redisCommandsPerRequest = commands / Math.max(1, run.requests)
+  return measured
 }
 
-/** Reset `site`, then run full logins against it. */
-export async function measureLogins(site: ServerProcess, length: LoginRunLength): Promise<MeasuredLogin> {
+/**
+ * Reset `site`, then run full logins against it.
+ *
+ * @param redis - the command counter of the Redis that holds the site's sessions, if it does
+ */
+export async function measureLogins(site: ServerProcess, length: LoginRunLength, redis?: CommandCounter): Promise<MeasuredLogin> {
   await site.call({ type: 'reset' })
   const before = await cpuOf(site)
   const { origin, routes } = site.ready
-  const run = await runLogins(origin, routes!.initiationPath, routes!.callbackPath!, length)
+  const { result: run, commands } = await commandsDuring(redis, () => runLogins(origin, routes!.initiationPath, routes!.callbackPath!, length))
   const spent = (await cpuOf(site)) - before
-  return { ...run, cpuPerLogin: spent / Math.max(1, run.completed) }
+  const measured: MeasuredLogin = { ...run, cpuPerLogin: spent / Math.max(1, run.completed) }
+  if (commands !== undefined) measured.redisCommandsPerLogin = commands / Math.max(1, run.completed)
+  return measured
 }
 

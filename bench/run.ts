@@ -4,8 +4,10 @@
  * bench provider and each site run in their own server process on 127.0.0.1, so that
  * one site's garbage never weighs on another. On Linux the sites get a core of their
  * own and the load generator and provider share the rest (taskset), so that the load
- * they make and answer takes no CPU from the site measured. Prints a table, writes
- * bench/results.json, and exits non-zero when any request failed.
+ * they make and answer takes no CPU from the site measured. A and B then run again with
+ * their sessions in Redis (connect-redis), as in production, against a redis-server the
+ * bench starts on 127.0.0.1 and stops. Prints a table, writes bench/results.json, and
+ * exits non-zero when any request failed.
  *
  * @packageDocumentation
  */
@@ -16,17 +18,19 @@ import { LOAD } from './config.ts'
 import { startServerProcess, type ServerProcess } from './children.ts'
 import { headToHead, type HeadToHeadRound, type Throughput } from './head-to-head.ts'
 import { measureHeapGrowth } from './heap.ts'
-import type { SessionBytes } from './ipc.ts'
-import { measureInitiation, measureLogins } from './measure.ts'
-import { summarize, type RawMeasurements } from './results.ts'
+import type { PendingBytes } from './ipc.ts'
+import { measureInitiation, measureLogins, type CommandCounter } from './measure.ts'
+import { measurePendingBytes } from './pending-bytes.ts'
+import { startRedisServer, type RedisServer } from './redis.ts'
+import { summarize, type RawMeasurements, type RedisSiteName } from './results.ts'
 import { interleave } from './rounds.ts'
-import { measureSessionBytes } from './session-bytes.ts'
 import type { SiteName } from './sites/site.ts'
 import { renderTable } from './table.ts'
 
 const RESULTS_FILE = new URL('./results.json', import.meta.url)
 const SITE_NAMES = ['A', 'B', 'C'] as const
 const LOGIN_SITES = ['A', 'B'] as const
+const REDIS_SITES = ['A', 'B'] as const
 
 function progress(message: string): void {
   process.stderr.write(`[bench] ${message}\n`)
@@ -35,6 +39,7 @@ function progress(message: string): void {
 async function main(): Promise<number> {
   const started = performance.now()
   const processes: ServerProcess[] = []
+  let redisServer: RedisServer | undefined
   try {
     const affinity = planAffinity()
     progress(
@@ -49,9 +54,9 @@ async function main(): Promise<number> {
     processes.push(...siteList)
     const sites: Record<SiteName, ServerProcess> = { A: siteList[0]!, B: siteList[1]!, C: siteList[2]! }
 
-    progress('session bytes per pending flow')
-    const sessionBytes: Partial<Record<SiteName, SessionBytes>> = {}
-    for (const name of SITE_NAMES) sessionBytes[name] = await measureSessionBytes(sites[name], LOAD.sessionFlows)
+    progress(`bytes per pending flow: ${LOAD.pendingFlows} flows started by one visitor`)
+    const pendingBytes: Partial<Record<SiteName, PendingBytes>> = {}
+    for (const name of SITE_NAMES) pendingBytes[name] = await measurePendingBytes(sites[name], LOAD.pendingFlows)
 
     progress(`warm-up: ${LOAD.warmupSeconds} s of initiation and ${LOAD.loginWarmupSeconds} s of logins per contender`)
     const warmupFailures: RawMeasurements['warmupFailures'] = { count: 0 }
@@ -106,9 +111,40 @@ async function main(): Promise<number> {
       loginAvsB: await pair('full login', 'A', 'B', loginThroughput),
     }
 
+    await Promise.all(siteList.map((site) => site.stop()))
+
+    // Sessions in Redis: the server shares the driver CPUs with the load generator and the
+    // provider, so the site's core spends only what the site itself does per round trip.
+    progress(`sessions in Redis: ${LOAD.redisRounds} rounds of ${LOAD.roundSeconds} s of initiation, then of full login, A and B`)
+    redisServer = await startRedisServer(affinity?.driver)
+    const redisURL = redisServer.url
+    const counter: CommandCounter = redisServer.commands
+    const redisList = await Promise.all(REDIS_SITES.map((site) => startServerProcess({ role: 'site', site, opURL, redisURL }, affinity?.sites)))
+    processes.push(...redisList)
+    const redisSites: Record<RedisSiteName, ServerProcess> = { A: redisList[0]!, B: redisList[1]! }
+    for (const name of REDIS_SITES) {
+      const initiationRun = await measureInitiation(redisSites[name], LOAD.redisWarmupSeconds, counter)
+      const loginRun = await measureLogins(redisSites[name], { seconds: LOAD.redisWarmupSeconds }, counter)
+      warmupFailures.count += initiationRun.failures + loginRun.failures
+      if (initiationRun.failures > 0) warmupFailures.first ??= `warm-up Redis initiation ${name}: ${initiationRun.failures} non-redirect responses`
+      if (loginRun.failures > 0) warmupFailures.first ??= `warm-up Redis login ${name}: ${loginRun.firstFailure}`
+    }
+    const redisInitiation = await interleave(REDIS_SITES, LOAD.redisRounds, async (name, round) => {
+      const run = await measureInitiation(redisSites[name], LOAD.roundSeconds, counter)
+      progress(`  Redis initiation round ${round + 1} ${name}: ${run.rps.toFixed(0)} req/s, site CPU ${run.cpuPerRequest.toFixed(0)} µs/req, ${run.redisCommandsPerRequest?.toFixed(2)} Redis commands/req`)
+      return run
+    })
+    const redisLogin = await interleave(REDIS_SITES, LOAD.redisRounds, async (name, round) => {
+      const run = await measureLogins(redisSites[name], { seconds: LOAD.roundSeconds }, counter)
+      const failed = run.failures ? `, ${run.failures} failures` : ''
+      progress(`  Redis full login round ${round + 1} ${name}: ${run.loginsPerSecond.toFixed(0)} logins/s, site CPU ${run.cpuPerLogin.toFixed(0)} µs/login, ${run.redisCommandsPerLogin?.toFixed(2)} Redis commands/login${failed}`)
+      return run
+    })
+    await Promise.all(redisList.map((site) => site.stop()))
+    await redisServer.stop()
+
     // The heap is read in a fresh process, unpinned: no timing is taken, so it may use
     // every core. Only JustpassStrategy's: a second site would cost as long again.
-    await Promise.all(siteList.map((site) => site.stop()))
     progress(`heap: ${LOAD.heapCheckpoints.join(' then ')} logins, site A in a fresh process`)
     const heapA = await measureHeapGrowth('A', opURL)
 
@@ -117,7 +153,8 @@ async function main(): Promise<number> {
       login,
       headToHeads,
       warmupFailures,
-      sessionBytes,
+      pendingBytes,
+      redis: { initiation: redisInitiation, login: redisLogin },
       heap: { A: heapA },
       pinned: affinity !== undefined,
       elapsedSeconds: (performance.now() - started) / 1000,
@@ -128,6 +165,7 @@ async function main(): Promise<number> {
     return results.failures.count === 0 ? 0 : 1
   } finally {
     await Promise.all(processes.map((child) => child.stop()))
+    await redisServer?.stop()
   }
 }
 

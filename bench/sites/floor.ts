@@ -12,9 +12,9 @@ import { siteShell, type BenchSite } from './site.ts'
 /** The session key the floor keeps its one pending flow under. */
 const SESSION_KEY = 'floor'
 
-/** Start site C; `opURL` only names the authorization endpoint it redirects to. */
-export async function startFloorSite(opURL: string): Promise<BenchSite> {
-  const { server, app, store } = await siteShell()
+/** Start site C; `opURL` only names the authorization endpoint it redirects to; `redisURL`, when given, holds the sessions. */
+export async function startFloorSite(opURL: string, redisURL?: string): Promise<BenchSite> {
+  const { server, app, store, close } = await siteShell('C', redisURL)
   const authorization = `${opURL}authorize/`
   const redirectURI = encodeURIComponent(`${server.origin}/floor/callback`)
   app.get('/floor/login', (req, res) => {
@@ -40,6 +40,6 @@ export async function startFloorSite(opURL: string): Promise<BenchSite> {
     pending(session) {
       return typeof session[SESSION_KEY] === 'object' && session[SESSION_KEY] !== null ? { key: SESSION_KEY, flows: 1 } : undefined
     },
-    close: () => server.close(),
+    close,
   }
 }

@@ -1,6 +1,9 @@
 /**
  * Site A: JustpassStrategy, single-factor LOGIN, its own passport instance, and a
- * callback route with plain `successRedirect` / `failureRedirect`.
+ * callback route with plain `successRedirect` / `failureRedirect`. The strategy runs
+ * with its default flow store: each pending flow in a sealed cookie of its own
+ * (`justpass.<state prefix>` on this http callback URL), so a start writes no session.
+ * The session middleware stays: passport logs the user in there at the callback.
  *
  * @packageDocumentation
  */
@@ -9,16 +12,17 @@ import { JustpassStrategy, MemoryUserStore, type MemoryUser } from '../../src/in
 import { BENCH_USERS, CLIENT_ID, CLIENT_SECRET, FAILURE_REDIRECT, SUCCESS_REDIRECT } from '../config.ts'
 import { siteShell, type BenchSite } from './site.ts'
 
-/** The session key JustpassStrategy keeps its pending flows under (its default). */
+/** The session key the session flow store (`flowStore: 'session'`, not the default) keeps pending flows under. */
 const SESSION_KEY = 'justpass'
 
 /**
  * Start site A against the provider at `opURL`.
  *
  * @param opURL - the bench provider's base URL
+ * @param redisURL - keep the sessions in Redis there; in memory without it
  */
-export async function startJustpassSite(opURL: string): Promise<BenchSite> {
-  const { server, app, store } = await siteShell()
+export async function startJustpassSite(opURL: string, redisURL?: string): Promise<BenchSite> {
+  const { server, app, store, close } = await siteShell('A', redisURL)
   const callbackPath = '/justpass/callback'
   const users = new MemoryUserStore(BENCH_USERS)
   const authenticator = new Passport()
@@ -47,9 +51,10 @@ export async function startJustpassSite(opURL: string): Promise<BenchSite> {
     callbackPath,
     store,
     pending(session) {
+      // Empty with the default cookie flow store: no flow is ever in the session.
       const flows = session[SESSION_KEY]
       return typeof flows === 'object' && flows !== null ? { key: SESSION_KEY, flows: Object.keys(flows).length } : undefined
     },
-    close: () => server.close(),
+    close,
   }
 }

@@ -57,9 +57,10 @@ function providerConfiguration(opURL: string, callbackURL: string): client.Confi
  * Start site B against the provider at `opURL`.
  *
  * @param opURL - the bench provider's base URL
+ * @param redisURL - keep the sessions in Redis there; in memory without it
  */
-export async function startOpenidClientSite(opURL: string): Promise<BenchSite> {
-  const { server, app, store } = await siteShell()
+export async function startOpenidClientSite(opURL: string, redisURL?: string): Promise<BenchSite> {
+  const { server, app, store, close } = await siteShell('B', redisURL)
   const callbackPath = '/oidc/callback'
   const callbackURL = `${server.origin}${callbackPath}`
   const users = new MemoryUserStore(BENCH_USERS)
@@ -95,6 +96,6 @@ export async function startOpenidClientSite(opURL: string): Promise<BenchSite> {
     pending(session) {
       return typeof session[sessionKey] === 'object' && session[sessionKey] !== null ? { key: sessionKey, flows: 1 } : undefined
     },
-    close: () => server.close(),
+    close,
   }
 }

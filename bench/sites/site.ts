@@ -1,11 +1,15 @@
 /**
  * What every bench site is and how it is built: Express 5, express-session with its own
- * MemoryStore, on its own loopback server.
+ * MemoryStore (or, as in production, a Redis store through connect-redis), on its own
+ * loopback server.
  *
  * @packageDocumentation
  */
+import { setTimeout as sleep } from 'node:timers/promises'
+import { RedisStore } from 'connect-redis'
 import express, { type Express } from 'express'
 import session from 'express-session'
+import { createClient } from 'redis'
 import { SESSION_COOKIE, SESSION_SECRET } from '../config.ts'
 import { startLoopbackServer, type LoopbackServer } from '../../test/support/server.ts'
 
@@ -32,8 +36,8 @@ export interface PendingInSession {
 export interface BenchSite extends SiteRoutes {
   /** `http://127.0.0.1:PORT`. */
   origin: string
-  /** The site's session store. */
-  store: session.MemoryStore
+  /** The site's session store: it can count and clear its sessions. */
+  store: SiteStore
   /** Where the site's pending flows are in `session`, when it holds any. */
   pending(session: Record<string, unknown>): PendingInSession | undefined
   /** Stop the server. */
@@ -47,14 +51,36 @@ export interface SiteShell {
   /** The app, with session middleware; add passport and routes, then serve it. */
   app: Express
   /** The session store the app uses. */
-  store: session.MemoryStore
+  store: SiteStore
+  /** Stop the server and let go of the store's connection, if it has one. */
+  close(): Promise<void>
 }
 
-/** Start a site's server and its app with express-session over a fresh MemoryStore. */
-export async function siteShell(): Promise<SiteShell> {
+/** Milliseconds a closing site leaves the handlers of cut-off requests to finish before it lets go of Redis. */
+const STORE_DRAIN_MS = 500
+
+/** A session store that can count and clear its sessions (MemoryStore and connect-redis's can). */
+export type SiteStore = session.Store & Required<Pick<session.Store, 'length' | 'clear'>>
+
+/**
+ * Start a site's server and its app with express-session over a fresh MemoryStore, or,
+ * with `redisURL`, over connect-redis with keys under a prefix of the site's own.
+ *
+ * @param name - the site, for its Redis key prefix
+ */
+export async function siteShell(name: SiteName, redisURL?: string): Promise<SiteShell> {
   const server = await startLoopbackServer()
-  const store = new session.MemoryStore()
+  const redis = redisURL === undefined ? undefined : createClient({ url: redisURL })
+  await redis?.connect()
+  const store: SiteStore = redis === undefined ? new session.MemoryStore() : new RedisStore({ client: redis, prefix: `bench:${name}:sess:` })
   const app = express()
   app.use(session({ name: SESSION_COOKIE, secret: SESSION_SECRET, resave: false, saveUninitialized: false, store }))
-  return { server, app, store }
+  const close = async () => {
+    await server.close()
+    if (redis === undefined) return
+    // Requests cut off at the end of the last run may still have handlers on their way to the store.
+    await sleep(STORE_DRAIN_MS)
+    if (redis.isOpen) await redis.close()
+  }
+  return { server, app, store, close }
 }
