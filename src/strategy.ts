@@ -150,8 +150,12 @@ export class JustpassStrategy<User = unknown> extends Strategy {
    * session copy that still holds the flow) reach the token endpoint once.
    */
   private readonly replayGuard = new ReplayGuard(REPLAY_GUARD_CAPACITY)
-  /** The authorization request builder, for the provider context it was built from. */
-  private authorization: { context: ProviderContext; builder: AuthorizationRequestBuilder } | undefined
+  /**
+   * The authorization request builder, for the provider context it was built from. A
+   * holder made at construction: passport runs each request on `Object.create(strategy)`,
+   * so a value assigned to `this` during a request would stay on that request's copy.
+   */
+  private readonly authorization: { context?: ProviderContext; builder?: AuthorizationRequestBuilder } = {}
 
   /**
    * @param options - see {@link JustpassStrategyOptions}
@@ -268,10 +272,11 @@ export class JustpassStrategy<User = unknown> extends Strategy {
 
   /** The builder for `context`'s authorization endpoint, made once per context. */
   private authorizationBuilder(context: ProviderContext): AuthorizationRequestBuilder {
-    if (this.authorization?.context !== context) {
+    if (this.authorization.builder === undefined || this.authorization.context !== context) {
       const endpoint = context.config.serverMetadata().authorization_endpoint
       if (!endpoint) throw new JustpassUsageError('the provider metadata has no authorization_endpoint')
-      this.authorization = { context, builder: new AuthorizationRequestBuilder(endpoint, this.options) }
+      this.authorization.builder = new AuthorizationRequestBuilder(endpoint, this.options)
+      this.authorization.context = context
     }
     return this.authorization.builder
   }

@@ -127,6 +127,15 @@ describe('authorization request parameters', () => {
     assert.deepEqual(JSON.parse(answer!.body), { username: 'bob', justpassEnabled: true })
   })
 
+  test('the request builder is made once per strategy, not per request (passport runs each request on a copy of the strategy)', async () => {
+    const holder = (harness.app.strategy as unknown as { authorization: { builder?: object } }).authorization
+    await new Browser().get(`${harness.app.origin}/justpass/login`)
+    const first = holder.builder
+    assert.ok(first, 'the builder is kept on the strategy itself')
+    await new Browser().get(`${harness.app.origin}/justpass/login`)
+    assert.equal(holder.builder, first)
+  })
+
   test('the PKCE challenge is the S256 hash of the verifier sealed in the flow cookie, with the nonce, under the state', async () => {
     const browser = new Browser()
     await browser.get(`${harness.app.origin}/test/login-as?username=alice`)
