@@ -11,13 +11,13 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { jwtVerify, generateKeyPair, exportJWK, importJWK, decodeJwt, decodeProtectedHeader, SignJWT, type JWTPayload } from 'jose'
 import type { KoaContextWithOIDC } from 'oidc-provider'
 import { Provider, errors, interactionPolicy } from './oidc.ts'
 import { ProviderState } from './adapter.ts'
 import { PasskeyStore, type Account } from './passkeys.ts'
-import { noticePage, passkeyPage, type NoticePage, type SiteLink } from './pages.ts'
+import { confirmRemovePage, managePage, manageSignInPage, manageURL, noticePage, passkeyPage, type ListedPasskey, type NoticePage, type SiteLink } from './pages.ts'
 import { WebAuthnCeremonies } from './webauthn.ts'
 
 /** A site registered at the provider. */
@@ -130,6 +130,40 @@ function providerNotice(error: Error | undefined, out: { error: string; error_de
     message: 'The site sent a sign-in request the provider cannot accept, so nothing was changed. Go back to the site and try again; if it keeps happening, tell the site.',
     detail: plainDetail(out.error, out.error_description),
   }
+}
+
+/** The notice for a management request without a live passkey sign-in at the provider. */
+const SIGNED_OUT: Omit<NoticePage, 'site'> = {
+  heading: 'Sign in again to manage your passkeys',
+  message:
+    'Managing your passkeys needs a recent sign-in here with one of your passkeys (it lasts 10 minutes), and there is none. Nothing was changed. Open "Manage your passkeys" again and sign in with a passkey.',
+}
+
+/** The notice for a state-changing request that did not come from the provider's own page. */
+const CROSS_SITE: Omit<NoticePage, 'site'> = {
+  heading: 'This request was refused',
+  message: 'This request did not come from the provider\'s own page, so nothing was changed. Open "Manage your passkeys" at the provider and try again there.',
+}
+
+/** The notice for a passkey that is not one of the signed-in user's. */
+const NOT_YOURS: Omit<NoticePage, 'site'> = {
+  heading: 'This passkey is not on your account',
+  message: 'The passkey you asked to remove is not one of yours here (it may already have been removed). Nothing was changed.',
+}
+
+/** How long a passkey sign-in to the management page lasts. */
+const MANAGE_MS = 10 * 60_000
+/** The management session's cookie, and the one tying a sign-in to its WebAuthn challenge. */
+const MANAGE_COOKIE = 'justpass_manage'
+const SIGNIN_COOKIE = 'justpass_manage_signin'
+
+/** A cookie of the request, by name. */
+function cookieOf(req: Request, name: string): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [key, ...value] = part.trim().split('=')
+    if (key === name) return value.join('=')
+  }
+  return undefined
 }
 
 /** The scopes the provider answers with claims. */
@@ -316,6 +350,110 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
     } catch (err) {
       next(err)
     }
+  })
+
+
+  // The passkey management page: a fresh passkey sign-in here first, then list, add, remove.
+  // Every POST must come from the provider's own page (its Origin) and, once signed in, carry
+  // the session's token; the session cookie is HttpOnly, SameSite=Strict, for these paths only.
+  const secure = origin.startsWith('https:') ? '; Secure' : ''
+  const manageCookie = (name: string, value: string, maxAgeS: number) => `${name}=${value}; Path=/openid/passkeys; HttpOnly; SameSite=Strict; Max-Age=${maxAgeS}${secure}`
+  const clientOf = (req: Request): string | undefined => (typeof req.query.client === 'string' && sites.has(req.query.client) ? req.query.client : undefined)
+  const listed = (username: string): ListedPasskey[] =>
+    passkeys.passkeysOf(username).map((passkey) => ({ id: passkey.id, name: passkey.name, createdAt: passkey.createdAt, lastUsedAt: passkey.lastUsedAt }))
+  /** Refuse, in the page's own terms: JSON for its calls, the provider's page for its forms. */
+  const refuse = (req: Request, res: express.Response, status: number, notice: Omit<NoticePage, 'site'>) => {
+    res.set('cache-control', 'no-store')
+    if (/\/(options|verify)$/.test(req.path)) return void res.status(status).json({ error: notice.message, over: false })
+    res.status(status).type('html').send(noticePage({ ...notice, site: siteOfRequest(req) }))
+  }
+  /** Whether a POST came from the provider's own page: its Origin, or the browser's same-origin mark. */
+  const sameOrigin = (req: Request) => {
+    const from = req.get('origin')
+    return from !== undefined ? from === origin : req.get('sec-fetch-site') === 'same-origin'
+  }
+  /** The signed-in management session of a request; for a POST, only with its token and from the page itself. */
+  const manageSession = (req: Request, res: express.Response, token?: unknown) => {
+    if (req.method === 'POST' && !sameOrigin(req)) return void refuse(req, res, 403, CROSS_SITE)
+    const session = passkeys.manageSession(cookieOf(req, MANAGE_COOKIE))
+    if (!session) return void refuse(req, res, 401, SIGNED_OUT)
+    if (req.method === 'POST' && token !== session.csrf) return void refuse(req, res, 403, CROSS_SITE)
+    return session
+  }
+
+  app.get('/openid/passkeys', (req, res) => {
+    const client = clientOf(req)
+    const site = siteOfRequest(req)
+    res.set('cache-control', 'no-store')
+    const session = passkeys.manageSession(cookieOf(req, MANAGE_COOKIE))
+    if (!session) return void res.type('html').send(manageSignInPage({ clientID: client, site }))
+    const done = req.query.done === 'added' ? 'The passkey was added.' : req.query.done === 'removed' ? 'The passkey was removed.' : undefined
+    res.type('html').send(managePage({ username: session.account.username, passkeys: listed(session.account.username), csrf: session.csrf, notice: done, clientID: client, site }))
+  })
+
+  app.post('/openid/passkeys/signin/options', async (req, res, next) => {
+    try {
+      if (!sameOrigin(req)) return void refuse(req, res, 403, CROSS_SITE)
+      const nonce = randomBytes(24).toString('base64url')
+      const started = await ceremonies.startAuthentication(`manage-signin:${nonce}`, undefined)
+      if ('error' in started) return void res.status(400).json(started)
+      res.set('cache-control', 'no-store').set('set-cookie', manageCookie(SIGNIN_COOKIE, nonce, 300)).json(started.options)
+    } catch (err) {
+      next(err)
+    }
+  })
+
+  app.post('/openid/passkeys/signin/verify', express.json({ limit: '64kb' }), async (req, res, next) => {
+    try {
+      if (!sameOrigin(req)) return void refuse(req, res, 403, CROSS_SITE)
+      const nonce = cookieOf(req, SIGNIN_COOKIE)
+      if (!nonce) return void res.status(400).json({ error: 'This sign-in took too long and expired. Press the button again to start over.' })
+      const verdict = await ceremonies.finish(`manage-signin:${nonce}`, req.body)
+      if ('error' in verdict) return void res.status(400).json(verdict)
+      const token = passkeys.startManageSession(verdict.account, MANAGE_MS)
+      res.set('cache-control', 'no-store').set('set-cookie', [manageCookie(SIGNIN_COOKIE, '', 0), manageCookie(MANAGE_COOKIE, token, MANAGE_MS / 1000)]).json({ ok: true })
+    } catch (err) {
+      next(err)
+    }
+  })
+
+  app.post('/openid/passkeys/add/options', async (req, res, next) => {
+    try {
+      const session = manageSession(req, res, req.get('x-csrf-token'))
+      if (!session) return
+      const started = await ceremonies.startRegistration(`manage-add:${session.csrf}`, session.account.username)
+      res.set('cache-control', 'no-store').status('error' in started ? 400 : 200).json('error' in started ? started : started.options)
+    } catch (err) {
+      next(err)
+    }
+  })
+
+  app.post('/openid/passkeys/add/verify', express.json({ limit: '64kb' }), async (req, res, next) => {
+    try {
+      const session = manageSession(req, res, req.get('x-csrf-token'))
+      if (!session) return
+      const verdict = await ceremonies.finish(`manage-add:${session.csrf}`, req.body)
+      if ('error' in verdict) return void res.status(400).json(verdict)
+      res.set('cache-control', 'no-store').json({ ok: true })
+    } catch (err) {
+      next(err)
+    }
+  })
+
+  app.post('/openid/passkeys/remove', express.urlencoded({ extended: false, limit: '4kb' }), (req, res) => {
+    const body = (req.body ?? {}) as { csrf?: unknown; id?: unknown; confirm?: unknown }
+    const session = manageSession(req, res, body.csrf)
+    if (!session) return
+    const passkey = typeof body.id === 'string' ? passkeys.passkey(body.id) : undefined
+    if (!passkey || passkey.handle !== session.account.handle) return void refuse(req, res, 404, NOT_YOURS)
+    const client = clientOf(req)
+    res.set('cache-control', 'no-store')
+    if (passkeys.passkeysOf(session.account.username).length === 1 && body.confirm !== 'yes') {
+      const shown = { id: passkey.id, name: passkey.name, createdAt: passkey.createdAt, lastUsedAt: passkey.lastUsedAt }
+      return void res.type('html').send(confirmRemovePage({ passkey: shown, csrf: session.csrf, clientID: client }))
+    }
+    passkeys.removePasskey(session.account.handle, passkey.id)
+    res.redirect(303, manageURL('', client, 'removed'))
   })
 
   // The token endpoint's ID token gets at_hash, as justpass.me's has (oidc-provider 9 only

@@ -1,6 +1,6 @@
 /**
- * The local provider's pages: the passkey step (create or use a passkey, or cancel) and
- * the notice pages for everything that cannot go on (a stale or unknown sign-in, a
+ * The local provider's pages: the passkey step (create or use a passkey, or cancel), the
+ * page where a user manages their passkeys, and the notice pages for everything that cannot go on (a stale or unknown sign-in, a
  * request the site got wrong, a page that does not exist), all in one look, in plain
  * words, each with a way back to the site when the provider knows it.
  */
@@ -32,6 +32,17 @@ const STYLE = `
   .detail { font-size: 13px; }
   button:disabled { opacity: .6; cursor: default; }
   code { background: #f1f2f6; padding: 2px 6px; border-radius: 6px; }
+  .passkeys { list-style: none; padding: 0; margin: 0 0 16px; }
+  .passkeys li { display: flex; align-items: center; gap: 12px; padding: 12px 0; border-top: 1px solid #eef0f5; }
+  .passkeys li:last-child { border-bottom: 1px solid #eef0f5; }
+  .passkeys .about { flex: 1; font-size: 14px; color: var(--muted); }
+  .passkeys .about strong { display: block; font-size: 16px; color: var(--ink); }
+  .passkeys form { margin: 0; }
+  .passkeys button, .danger { width: auto; padding: 6px 12px; font-size: 14px; }
+  .danger { background: var(--danger); color: #fff; }
+  .notice { color: var(--ink); background: #eef0ff; padding: 8px 12px; border-radius: 8px; }
+  .manage-status { min-height: 3em; margin: 12px 0 0; font-size: 14px; color: var(--muted); }
+  .manage-status.error { color: var(--danger); }
 `
 
 function layout(title: string, body: string): string {
@@ -91,6 +102,7 @@ export function passkeyPage(page: PasskeyPage): string {
 <button id="passkey" class="primary" type="button">${page.mode === 'register' ? 'Create passkey' : 'Use passkey'}</button>
 <form id="cancel-form" method="post" action="${base}/cancel${query}"><button id="cancel" class="secondary" type="submit">Cancel</button></form>
 <div id="status" role="status" aria-live="polite"><span id="status-text"></span><br><span id="status-back" hidden>${backLink(page.site)}</span><button id="use-existing" class="secondary inline" type="button" hidden>Sign in with that passkey</button></div>
+<a class="back" id="manage" href="/openid/passkeys${query}">Manage your passkeys</a>
 <script src="/openid/assets/simplewebauthn-browser.js"></script>
 <script>
   const base = ${JSON.stringify(base)}
@@ -202,5 +214,179 @@ export function noticePage(page: NoticePage): string {
     `<h1>${escapeHTML(page.heading)}</h1>
 <p>${escapeHTML(page.message)}</p>
 ${page.detail ? `<p class="detail">For the site's developer: <code>${escapeHTML(page.detail)}</code></p>\n` : ''}${backLink(page.site)}`,
+  )
+}
+
+
+/** A passkey management page's own address, with the site's client id when there is one. */
+export function manageURL(path: string, clientID: string | undefined, done?: 'added' | 'removed'): string {
+  const query = new URLSearchParams()
+  if (clientID) query.set('client', clientID)
+  if (done) query.set('done', done)
+  return `/openid/passkeys${path}${query.size > 0 ? `?${query}` : ''}`
+}
+
+/** The browser code the management pages share: a POST of JSON, and errors in plain words. */
+function manageScript(status: string): string {
+  return `<script src="/openid/assets/simplewebauthn-browser.js"></script>
+<script>
+  const status = document.getElementById(${JSON.stringify(status)})
+  const show = (text, isError) => { status.textContent = text; status.className = 'manage-status' + (isError ? ' error' : '') }
+  async function post(url, body, csrf) {
+    let response
+    try {
+      response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json', ...(csrf ? { 'x-csrf-token': csrf } : {}) }, body: JSON.stringify(body ?? {}) })
+    } catch {
+      throw new Error('The provider cannot be reached. Check that it is running, then try again.')
+    }
+    let answer
+    try { answer = await response.json() } catch { answer = undefined }
+    if (!answer || typeof answer !== 'object') throw new Error('The provider gave an answer this page does not understand. Reload the page and try again.')
+    if (!response.ok) throw new Error(typeof answer.error === 'string' ? answer.error : 'That did not work. Please try again.')
+    return answer
+  }
+  // What the browser's WebAuthn error means, in plain words.
+  function explain(err, creating) {
+    const name = err && err.name
+    const code = err && err.code
+    if (err instanceof Error && err.constructor === Error) return err.message
+    if (code === 'ERROR_AUTHENTICATOR_PREVIOUSLY_REGISTERED' || name === 'InvalidStateError') return 'This device already has one of your passkeys here. Add a passkey from another device (or phone).'
+    if (name === 'NotAllowedError' || name === 'AbortError') return creating ? 'No passkey was created. Press the button to try again.' : 'No passkey was used. Press the button to try again, on the device where you created your passkey.'
+    if (name === 'SecurityError') return 'This browser refuses passkeys at this address. Open the provider at its localhost address (not an IP address), or over HTTPS.'
+    return 'Your device could not complete the passkey step. Please try again.'
+  }
+</script>`
+}
+
+/** The management page before the user has signed in: a fresh passkey sign-in first. */
+export interface ManageSignInPage {
+  /** The site's client id, carried along for the link back. */
+  clientID?: string
+  /** The site to go back to, when the provider knows it. */
+  site?: SiteLink
+}
+
+/** Sign in with a passkey to manage your passkeys. */
+export function manageSignInPage(page: ManageSignInPage): string {
+  return layout(
+    'Manage your passkeys',
+    `<h1>Manage your passkeys</h1>
+<p>To see, add or remove your passkeys, first sign in here with one of them. Your device will ask you to confirm.</p>
+<button id="signin" class="primary" type="button">Sign in with a passkey</button>
+<div id="manage-status" class="manage-status" role="status" aria-live="polite"></div>
+${backLink(page.site)}
+${manageScript('manage-status')}
+<script>
+  const button = document.getElementById('signin')
+  button.addEventListener('click', async () => {
+    button.disabled = true
+    show('Waiting for your passkey…')
+    try {
+      const optionsJSON = await post(${JSON.stringify(manageURL('/signin/options', page.clientID))})
+      const credential = await SimpleWebAuthnBrowser.startAuthentication({ optionsJSON })
+      show('Checking your passkey…')
+      await post(${JSON.stringify(manageURL('/signin/verify', page.clientID))}, credential)
+      location.assign(${JSON.stringify(manageURL('', page.clientID))})
+      return
+    } catch (err) {
+      show(explain(err, false), true)
+    }
+    button.disabled = false
+  })
+</script>`,
+  )
+}
+
+/** One passkey as the management page lists it. */
+export interface ListedPasskey {
+  /** The credential id, base64url. */
+  id: string
+  /** Its name ("Passkey 1"). */
+  name: string
+  /** When it was created, in ms since the epoch. */
+  createdAt: number
+  /** When it last signed in, in ms since the epoch; undefined when it never has. */
+  lastUsedAt: number | undefined
+}
+
+/** The management page of a signed-in user. */
+export interface ManagePage {
+  /** Who signed in. */
+  username: string
+  /** Their passkeys, oldest first. */
+  passkeys: ListedPasskey[]
+  /** The token every form and call of the page sends back. */
+  csrf: string
+  /** What just happened ("The passkey was added."), when something did. */
+  notice?: string
+  /** The site's client id, carried along for the link back. */
+  clientID?: string
+  /** The site to go back to, when the provider knows it. */
+  site?: SiteLink
+}
+
+/** A moment, in words a person reads: "2 December 2026, 10:58 UTC". */
+function when(ms: number): string {
+  return new Date(ms).toLocaleString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'UTC', timeZoneName: 'short' })
+}
+
+/** The user's passkeys (name, created, last used), a button to add one, and one to remove each. */
+export function managePage(page: ManagePage): string {
+  const rows = page.passkeys
+    .map(
+      (passkey) => `<li data-passkey="${escapeHTML(passkey.id)}"><span class="about"><strong>${escapeHTML(passkey.name)}</strong>Created ${escapeHTML(when(passkey.createdAt))}<br>${passkey.lastUsedAt === undefined ? 'Never used to sign in' : `Last used ${escapeHTML(when(passkey.lastUsedAt))}`}</span>
+<form method="post" action="${escapeHTML(manageURL('/remove', page.clientID))}"><input type="hidden" name="csrf" value="${escapeHTML(page.csrf)}"><input type="hidden" name="id" value="${escapeHTML(passkey.id)}"><button class="secondary remove" type="submit">Remove</button></form></li>`,
+    )
+    .join('\n')
+  const list = page.passkeys.length > 0 ? `<ul class="passkeys" id="passkeys">\n${rows}\n</ul>` : `<p id="no-passkeys">You have no passkey here. Sites that ask for your passkey cannot sign you in with one until you add one.</p>`
+  return layout(
+    'Your passkeys',
+    `<h1>Your passkeys</h1>
+<p>Signed in as <strong>${escapeHTML(page.username)}</strong>. A passkey you remove can no longer sign you in.</p>
+${page.notice ? `<p class="notice" id="notice">${escapeHTML(page.notice)}</p>\n` : ''}${list}
+<button id="add" class="primary" type="button">Add a passkey</button>
+<div id="manage-status" class="manage-status" role="status" aria-live="polite"></div>
+${backLink(page.site)}
+${manageScript('manage-status')}
+<script>
+  const csrf = ${JSON.stringify(page.csrf)}
+  const button = document.getElementById('add')
+  button.addEventListener('click', async () => {
+    button.disabled = true
+    show('Waiting for your device…')
+    try {
+      const optionsJSON = await post(${JSON.stringify(manageURL('/add/options', page.clientID))}, {}, csrf)
+      const credential = await SimpleWebAuthnBrowser.startRegistration({ optionsJSON })
+      show('Checking the new passkey…')
+      await post(${JSON.stringify(manageURL('/add/verify', page.clientID))}, credential, csrf)
+      location.assign(${JSON.stringify(manageURL('', page.clientID, 'added'))})
+      return
+    } catch (err) {
+      show(explain(err, true), true)
+    }
+    button.disabled = false
+  })
+</script>`,
+  )
+}
+
+/** Asking before the last passkey goes. */
+export interface ConfirmRemovePage {
+  /** The user's last passkey. */
+  passkey: ListedPasskey
+  /** The page's token, sent back with the confirmation. */
+  csrf: string
+  /** The site's client id, carried along to the list. */
+  clientID?: string
+}
+
+/** "This is your last passkey": remove it anyway, or keep it. */
+export function confirmRemovePage(page: ConfirmRemovePage): string {
+  return layout(
+    'Remove your last passkey?',
+    `<h1>Remove your last passkey?</h1>
+<p><strong>${escapeHTML(page.passkey.name)}</strong> is your only passkey here. Without it, no site can sign you in with a passkey until you add a new one; a site that asks for your passkey after your password will stop at that step.</p>
+<form method="post" action="${escapeHTML(manageURL('/remove', page.clientID))}"><input type="hidden" name="csrf" value="${escapeHTML(page.csrf)}"><input type="hidden" name="id" value="${escapeHTML(page.passkey.id)}"><input type="hidden" name="confirm" value="yes"><button id="confirm-remove" class="primary danger" type="submit">Remove it</button></form>
+<a class="back" id="keep" href="${escapeHTML(manageURL('', page.clientID))}">Keep it</a>`,
   )
 }

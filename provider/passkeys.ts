@@ -3,7 +3,7 @@
  * them, or `:memory:` for tests.
  */
 import Database from 'better-sqlite3'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 
 /** An account at the provider: its stable `sub` (handle) and the site's identifier. */
 export interface Account {
@@ -30,6 +30,20 @@ export interface StoredPasskey {
   publicKey: Uint8Array
   counter: number
   transports: string[]
+  /** What the page calls it ("Passkey 1", "Passkey 2", …). */
+  name: string
+  /** When it was created, in ms since the epoch. */
+  createdAt: number
+  /** When it last signed in, in ms since the epoch; undefined when it never has. */
+  lastUsedAt: number | undefined
+}
+
+/** A signed-in visit to the provider's passkey management page. */
+export interface ManageSession {
+  /** The account that signed in with a passkey. */
+  account: Account
+  /** The token every state-changing request of the page must send back. */
+  csrf: string
 }
 
 interface PasskeyRow {
@@ -39,6 +53,14 @@ interface PasskeyRow {
   public_key: Buffer
   counter: number
   transports: string
+  name: string | null
+  created_at: number
+  last_used_at: number | null
+}
+
+/** A token as it is kept: its SHA-256, so that the database alone signs nobody in. */
+function tokenHash(token: string): string {
+  return createHash('sha256').update(token).digest('base64url')
 }
 
 function toPasskey(row: PasskeyRow): StoredPasskey {
@@ -49,6 +71,9 @@ function toPasskey(row: PasskeyRow): StoredPasskey {
     publicKey: new Uint8Array(row.public_key),
     counter: row.counter,
     transports: JSON.parse(row.transports) as string[],
+    name: row.name ?? 'Passkey',
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at ?? undefined,
   }
 }
 
@@ -80,7 +105,24 @@ export class PasskeyStore {
         username TEXT,
         expires_at INTEGER NOT NULL
       );
+      CREATE TABLE IF NOT EXISTS manage_sessions (
+        token_hash TEXT PRIMARY KEY,
+        user_handle TEXT NOT NULL,
+        csrf TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
     `)
+    // Files made before passkeys had a name and a last use get the two columns.
+    const columns = new Set((this.#db.prepare('PRAGMA table_info(passkeys)').all() as { name: string }[]).map((column) => column.name))
+    if (!columns.has('name')) {
+      // Named in the order each account created them: Passkey 1, Passkey 2, …
+      this.#db.exec(`
+        ALTER TABLE passkeys ADD COLUMN name TEXT;
+        UPDATE passkeys SET name = 'Passkey ' || (SELECT COUNT(*) FROM passkeys earlier WHERE earlier.user_handle = passkeys.user_handle
+          AND (earlier.created_at < passkeys.created_at OR (earlier.created_at = passkeys.created_at AND earlier.id <= passkeys.id)));
+      `)
+    }
+    if (!columns.has('last_used_at')) this.#db.exec('ALTER TABLE passkeys ADD COLUMN last_used_at INTEGER')
     this.#db.pragma('busy_timeout = 5000')
   }
 
@@ -117,16 +159,49 @@ export class PasskeyStore {
     return row && toPasskey(row)
   }
 
-  /** Store a new passkey for an account. */
+  /** Store a new passkey for an account, named "Passkey N" (N one more than the highest of the account's). */
   addPasskey(account: Account, passkey: { id: string; publicKey: Uint8Array; counter: number; transports: string[] }): void {
+    const names = this.#db.prepare('SELECT name FROM passkeys WHERE user_handle = ?').all(account.handle) as { name: string | null }[]
+    const highest = Math.max(0, ...names.map((row) => Number(/^Passkey (\d+)$/.exec(row.name ?? '')?.[1] ?? 0)))
     this.#db
-      .prepare('INSERT INTO passkeys (id, user_handle, public_key, counter, transports, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(passkey.id, account.handle, Buffer.from(passkey.publicKey), passkey.counter, JSON.stringify(passkey.transports), Date.now())
+      .prepare('INSERT INTO passkeys (id, user_handle, public_key, counter, transports, created_at, name) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(passkey.id, account.handle, Buffer.from(passkey.publicKey), passkey.counter, JSON.stringify(passkey.transports), Date.now(), `Passkey ${highest + 1}`)
   }
 
-  /** Record the signature counter a passkey reported. */
+  /** Record a sign-in with a passkey: the signature counter it reported, and now as its last use. */
   updateCounter(id: string, counter: number): void {
-    this.#db.prepare('UPDATE passkeys SET counter = ? WHERE id = ?').run(counter, id)
+    this.#db.prepare('UPDATE passkeys SET counter = ?, last_used_at = ? WHERE id = ?').run(counter, Date.now(), id)
+  }
+
+  /** Remove the passkey `id` of the account `handle`; false when that account has no such passkey. */
+  removePasskey(handle: string, id: string): boolean {
+    return this.#db.prepare('DELETE FROM passkeys WHERE id = ? AND user_handle = ?').run(id, handle).changes === 1
+  }
+
+  /** Start a management session for `account`, lasting `ttlMs`; returns its token (kept only hashed). */
+  startManageSession(account: Account, ttlMs: number): string {
+    const token = randomBytes(32).toString('base64url')
+    const now = Date.now()
+    this.#db.prepare('DELETE FROM manage_sessions WHERE expires_at <= ?').run(now)
+    this.#db
+      .prepare('INSERT INTO manage_sessions (token_hash, user_handle, csrf, expires_at) VALUES (?, ?, ?, ?)')
+      .run(tokenHash(token), account.handle, randomBytes(32).toString('base64url'), now + ttlMs)
+    return token
+  }
+
+  /** The live management session of `token`, if any. */
+  manageSession(token: string | undefined): ManageSession | undefined {
+    if (!token) return undefined
+    const row = this.#db.prepare('SELECT user_handle, csrf, expires_at FROM manage_sessions WHERE token_hash = ?').get(tokenHash(token)) as
+      | { user_handle: string; csrf: string; expires_at: number }
+      | undefined
+    const account = row && row.expires_at > Date.now() ? this.accountByHandle(row.user_handle) : undefined
+    return account && row ? { account, csrf: row.csrf } : undefined
+  }
+
+  /** End the management session of `token`. */
+  endManageSession(token: string): void {
+    this.#db.prepare('DELETE FROM manage_sessions WHERE token_hash = ?').run(tokenHash(token))
   }
 
   /** Keep the pending WebAuthn challenge of an interaction (one per interaction; a new one replaces it). */

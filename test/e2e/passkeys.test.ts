@@ -1,7 +1,8 @@
 /**
  * Every user journey of the example shop, end to end, in headless Chromium with a
  * WebAuthn virtual authenticator, against the local provider: real passkeys, real
- * pages, real redirects, and turning passkey login off again. Needs Chromium at /usr/bin/chromium (Debian's `chromium`).
+ * pages, real redirects, turning passkey login off again, managing passkeys at the
+ * provider (list, add, remove). Needs Chromium at /usr/bin/chromium (Debian's `chromium`).
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -31,6 +32,9 @@ describe('the example shop in a real browser, with real passkeys', () => {
 
   const startProvider = async (port = 0) =>
     startLocalProvider({ port, database: join(dir, 'provider.sqlite'), clients: [{ ...CLIENT, redirectURIs: [`${shopOrigin}/justpass/callback`] }] })
+
+  const startShop = () =>
+    createShop({ ...CLIENT, opURL: provider.opURL, origin: shopOrigin, database: join(dir, 'shop.sqlite'), sessionSecret: 'e2e-session-secret' })
 
   const flag = (username: string) => shop.db.findByUsername(username)?.justpassEnabled
 
@@ -66,7 +70,7 @@ describe('the example shop in a real browser, with real passkeys', () => {
     shopOrigin = shopServer.origin.replace('127.0.0.1', 'localhost')
     provider = await startProvider()
     providerPort = Number(new URL(provider.opURL).port)
-    shop = createShop({ ...CLIENT, opURL: provider.opURL, origin: shopOrigin, database: join(dir, 'shop.sqlite'), sessionSecret: 'e2e-session-secret' })
+    shop = startShop()
     await shop.db.createUser('demo', 'demo-password')
     await shop.db.createUser('bob', 'bob-password')
     shopServer.handle(shop.app)
@@ -323,6 +327,101 @@ describe('the example shop in a real browser, with real passkeys', () => {
     await page.waitForURL(`${shopOrigin}/login`)
   })
 
+  /** A passkey as the virtual authenticator keeps it (private key included). */
+  type Credential = Awaited<ReturnType<typeof getCredentials>>[number]
+  const getCredentials = async () => (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials
+
+  /** The authenticator holds exactly these passkeys, as a device holding only them would. */
+  async function holdOnly(...credentials: Credential[]): Promise<void> {
+    await cdp.send('WebAuthn.clearCredentials', { authenticatorId })
+    for (const credential of credentials) await cdp.send('WebAuthn.addCredential', { authenticatorId, credential })
+  }
+
+  /** The authenticator's passkey of `username` at the provider. */
+  async function credentialOf(username: string): Promise<Credential> {
+    const handle = provider.passkeys.accountByUsername(username)!.handle
+    const found = (await getCredentials()).find((credential) => Buffer.from(credential.userHandle ?? '', 'base64').toString() === handle)
+    assert.ok(found, `the authenticator has ${username}'s passkey`)
+    return found
+  }
+
+  const managePath = `/openid/passkeys?client=${CLIENT.clientID}`
+  let demoFirst: Credential
+  let demoSecond: Credential
+
+  test('manage passkeys at the provider: "Manage your passkeys" from the passkey step, a fresh passkey sign-in, then the list', async () => {
+    demoFirst = await credentialOf('demo')
+    await holdOnly(demoFirst)
+    await passwordLogin('demo', 'demo-password')
+    await atProvider()
+    await page.click('#manage')
+    await page.waitForURL(`${provider.issuer.replace(/\/openid$/, '')}${managePath}`)
+    assert.match((await page.textContent('h1')) ?? '', /Manage your passkeys/)
+    assert.equal(await page.$('#passkeys'), null, 'nothing listed before the passkey sign-in')
+    await shot('14-provider-manage-sign-in')
+    await page.click('#signin')
+    await page.waitForSelector('#passkeys')
+    const text = (await page.textContent('main')) ?? ''
+    assert.match(text, /Signed in as demo/)
+    assert.equal(await page.locator('#passkeys li').count(), 1)
+    assert.match((await page.textContent('#passkeys li')) ?? '', /Passkey 1Created .+Last used /)
+    assert.equal(await page.getAttribute('#back', 'href'), `${shopOrigin}/`, 'the way back to the shop')
+    assert.ok(provider.passkeys.passkeysOf('demo')[0]!.lastUsedAt, 'the sign-in recorded its last use')
+    await shot('14-provider-manage-list')
+  })
+
+  test('manage passkeys: add a second passkey (another device)', async () => {
+    await holdOnly()
+    await page.click('#add')
+    await page.waitForSelector('#notice')
+    assert.match((await page.textContent('#notice')) ?? '', /The passkey was added/)
+    assert.equal(await page.locator('#passkeys li').count(), 2)
+    assert.match((await page.textContent('#passkeys li:nth-child(2)')) ?? '', /Passkey 2Created .+Never used to sign in/)
+    assert.equal(provider.passkeys.passkeysOf('demo').length, 2)
+    demoSecond = await credentialOf('demo')
+    assert.notEqual(demoSecond.credentialId, demoFirst.credentialId)
+    await shot('15-provider-manage-added')
+  })
+
+  test('manage passkeys: remove one; it can no longer sign in, the other still can', async () => {
+    await page.click('#passkeys li:has-text("Passkey 1") button.remove')
+    await page.waitForSelector('#notice')
+    assert.match((await page.textContent('#notice')) ?? '', /The passkey was removed/)
+    assert.equal(await page.locator('#passkeys li').count(), 1)
+    assert.match((await page.textContent('#passkeys li')) ?? '', /Passkey 2/)
+    assert.equal(provider.passkeys.passkeysOf('demo').length, 1)
+    await shot('16-provider-manage-removed')
+
+    // The removed passkey, alone on the device: refused at the provider. The page is made to
+    // accept any passkey of the site, so that the provider itself has to refuse it.
+    await holdOnly(demoFirst)
+    await page.route('**/openid/interaction/*/options', async (route) => {
+      const response = await route.fetch()
+      await route.fulfill({ response, json: { ...(await response.json()), allowCredentials: [] } })
+    })
+    try {
+      await page.goto(`${shopOrigin}/login`)
+      await page.click('#passkey-login')
+      await atProvider()
+      await page.click('#passkey')
+      await page.waitForSelector('#status.error')
+      assert.match((await page.textContent('#status-text')) ?? '', /not known here/)
+    } finally {
+      await page.unroute('**/openid/interaction/*/options')
+    }
+    await page.click('#cancel')
+    await page.waitForURL(`${shopOrigin}/login`)
+
+    // The other one still signs in, and its use is recorded.
+    await holdOnly(demoSecond)
+    await page.click('#passkey-login')
+    await atProvider()
+    await page.click('#passkey')
+    assert.equal(await currentUser(), 'demo')
+    assert.ok(provider.passkeys.passkeysOf('demo')[0]!.lastUsedAt, 'last used recorded')
+    await logOut()
+  })
+
   test('no passkey on this device: what to do, in plain words, without the browser\'s text, and no layout jump', async () => {
     await cdp.send('WebAuthn.clearCredentials', { authenticatorId })
     await passwordLogin('demo', 'demo-password')
@@ -340,4 +439,5 @@ describe('the example shop in a real browser, with real passkeys', () => {
     await page.click('#cancel')
     await page.waitForURL(`${shopOrigin}/login`)
   })
+
 })
