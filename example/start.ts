@@ -1,8 +1,8 @@
 /**
  * `npm start`: the example shop on http://localhost:3000 with a demo user, and the local
  * justpass-compatible provider on http://localhost:3001, passkeys and users kept in
- * SQLite files under .data/. With JUSTPASS_OP_URL, JUSTPASS_CLIENT_ID and
- * JUSTPASS_CLIENT_SECRET set, the shop talks to justpass.me instead and no local
+ * SQLite files under .data/ (`npm run reset` deletes them, to start the demo over).
+ * With JUSTPASS_OP_URL, JUSTPASS_CLIENT_ID and JUSTPASS_CLIENT_SECRET set, the shop talks to justpass.me instead and no local
  * provider starts. With REDIS_URL set, sessions live in Redis, so that several instances
  * (same SESSION_SECRET, same DATA_DIR) can serve one site behind a load balancer.
  */
@@ -75,7 +75,9 @@ async function main(): Promise<void> {
     provider   ${provider ? `${provider.opURL} (local; passkeys and sign-ins in ${join(dataDir, 'provider.sqlite')})` : justpass.opURL}
     sessions   ${redis ? `Redis at ${new URL(process.env.REDIS_URL!).host}` : 'in memory'}
     log in as  ${DEMO.username} / ${DEMO.password}
-
+${provider ? `    passkeys   managed at ${provider.issuer}/passkeys
+    start over stop, then npm run reset (a lost passkey, another browser)
+` : ''}
   Ctrl-C stops both.
 `)
 

@@ -2,11 +2,12 @@
  * Every user journey of the example shop, end to end, in headless Chromium with a
  * WebAuthn virtual authenticator, against the local provider: real passkeys, real
  * pages, real redirects, turning passkey login off again, managing passkeys at the
- * provider (list, add, remove). Needs Chromium at /usr/bin/chromium (Debian's `chromium`).
+ * provider (list, add, remove), and `npm run reset`. Needs Chromium at /usr/bin/chromium (Debian's `chromium`).
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { spawn } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type Browser, type CDPSession, type Page } from 'playwright-core'
@@ -440,4 +441,27 @@ describe('the example shop in a real browser, with real passkeys', () => {
     await page.waitForURL(`${shopOrigin}/login`)
   })
 
+  test('npm run reset: the provider\'s and the shop\'s data are gone; the demo user has no passkey and the password alone logs in', async () => {
+    await provider.close()
+    shop.close()
+    const child = spawn(process.execPath, ['--import', 'tsx', join('example', 'reset.ts')], { env: { ...process.env, DATA_DIR: dir }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let output = ''
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve))
+    assert.equal(code, 0, output)
+    assert.match(output, /provider\.sqlite/)
+    assert.match(output, /shop\.sqlite/)
+    assert.ok(!existsSync(join(dir, 'provider.sqlite')) && !existsSync(join(dir, 'shop.sqlite')), 'the files are gone')
+
+    // Started again as npm start does: the demo user, created afresh.
+    provider = await startProvider(providerPort)
+    shop = startShop()
+    await shop.db.createUser('demo', 'demo-password')
+    shopServer.handle(shop.app)
+    assert.equal(provider.passkeys.accountByUsername('demo'), undefined, 'no passkey for demo')
+    assert.equal(flag('demo'), false)
+    await passwordLogin('demo', 'demo-password')
+    assert.equal(await currentUser(), 'demo', 'no passkey step')
+  })
 })
