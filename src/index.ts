@@ -26,7 +26,7 @@ export type { JustpassTokens, JustpassUserinfo, VerifiedFlow } from './callback.
 export type { FlowExchange, JustpassFlowStore, NewFlow, PendingFlow, TakenFlow } from './flow-store/types.js'
 export type { PendingFlows } from './flow-store/session.js'
 export type { JustpassHostResponse } from './host-response.js'
-export type { JustpassHostCallbackOptions } from './hosts/outcome-core.js'
+export type { JustpassHostCallbackOptions } from './outcome-core.js'
 export { justpassFastifyCallback, justpassFastifyHook, justpassFastifyStart, takeJustpassFastifyNotice } from './hosts/fastify.js'
 export type { JustpassFastifyAuthenticator, JustpassFastifyCallbackOptions, JustpassFastifyStartOptions, JustpassFastifyReply, JustpassFastifyRequest } from './hosts/fastify.js'
 export { justpassKoa, justpassKoaCallback, takeJustpassKoaNotice } from './hosts/koa.js'

@@ -8,20 +8,10 @@
 import passport from 'passport'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import type { JustpassFailureInfo, JustpassFlowInfo } from './strategy.js'
-import type { JustpassMode } from './options.js'
 import { JustpassConfigError } from './errors.js'
+import { djangoJSON, resolveHostCallbackOptions, settleOutcome, takeNotice, type JustpassNotice, type OutcomeHost } from './outcome-core.js'
 
-/** The notice left in the session for the next page to show. */
-export interface JustpassNotice {
-  /** The flow the notice is about. */
-  mode: JustpassMode
-  /** Whether the flow succeeded. */
-  ok: boolean
-  /** On failure: the refusal's reason code. */
-  reason?: string
-  /** On failure: the refusal's user-safe message. */
-  message?: string
-}
+export type { JustpassNotice } from './outcome-core.js'
 
 /** Options of {@link justpassCallback}. */
 export interface JustpassCallbackOptions {
@@ -70,44 +60,9 @@ export interface JustpassCallbackOptions {
  */
 export type JustpassOutcomeHook<Info> = (req: Request, res: Response, info: Info) => void | Promise<void>
 
-/**
- * `value` as Python's `json.dumps` writes a flat object of strings and booleans with its
- * default settings (Django's `JsonResponse`): `", "` and `": "` as separators, every
- * character outside printable ASCII as a `\uXXXX` escape.
- */
-export function djangoJSON(value: Record<string, string | boolean>): string {
-  const ascii = (text: string) => JSON.stringify(text).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
-  return `{${Object.entries(value).map(([key, item]) => `${ascii(key)}: ${typeof item === 'string' ? ascii(item) : String(item)}`).join(', ')}}`
-}
-
-/** Send a body formatted by {@link djangoJSON} as Django's `JsonResponse` does. */
-function sendDjangoJSON(res: Response, value: Record<string, string | boolean>): void {
-  const body = djangoJSON(value)
-  res.statusCode = 200
-  res.setHeader('Content-Type', 'application/json')
-  res.setHeader('Cache-Control', 'no-store')
-  res.setHeader('Content-Length', Buffer.byteLength(body))
-  res.end(body)
-}
-
-type Session = Record<string, unknown>
-
-const HOOKS = ['onRegistered', 'onRegistrationFailed', 'onLoggedIn', 'onLoginFailed'] as const
-
-function resolveHooks(options: JustpassCallbackOptions): Pick<JustpassCallbackOptions, (typeof HOOKS)[number]> {
-  for (const name of HOOKS) {
-    if (options[name] !== undefined && typeof options[name] !== 'function') throw new JustpassConfigError(name, 'must be a function (req, res, info)')
-  }
-  return options
-}
-
 function resolveAppAnswers(value: unknown): 'justpass' | 'django' {
   if (value === undefined || value === 'justpass' || value === 'django') return value ?? 'justpass'
   throw new JustpassConfigError('appAnswers', "must be 'justpass' or 'django'")
-}
-
-function sessionOf(req: Request): Session {
-  return ((req as unknown as { session?: Session }).session) ?? {}
 }
 
 /**
@@ -127,56 +82,42 @@ function sessionOf(req: Request): Session {
  */
 export function justpassCallback(options: JustpassCallbackOptions = {}): RequestHandler {
   const authenticator = options.authenticator ?? passport
-  const strategy = options.strategy ?? 'justpass'
-  const homeURL = options.homeURL ?? '/'
-  const loginURL = options.loginURL ?? '/login'
-  const noticeKey = options.noticeKey ?? 'justpass_notice'
-  const appPlatform = options.appPlatform ?? 'app'
-  const appToken = options.appToken
   const django = resolveAppAnswers(options.appAnswers) === 'django'
-  const hooks = resolveHooks(options)
+  // The core hands every option the hook arguments first (req, res); appToken takes (req, user).
+  const { appToken } = options
+  const resolved = resolveHostCallbackOptions<[Request, Response], Express.User>({
+    ...options,
+    appToken: appToken && ((req: Request, _res: Response, user: Express.User) => appToken(req, user)),
+  })
 
   return function justpassCallbackHandler(req: Request, res: Response, next: NextFunction): void {
-    const onFailure = async (failure: Partial<JustpassFailureInfo> | undefined): Promise<void> => {
-      const mode = failure?.mode ?? 'login'
-      const hook = mode === 'register' ? hooks.onRegistrationFailed : hooks.onLoginFailed
-      if (hook) return hook(req, res, failure ?? {})
-      const notice: JustpassNotice = { mode, ok: false, reason: failure?.reason ?? 'unknown', message: failure?.message ?? 'passkey sign-in failed' }
-      if (failure?.platform === appPlatform && django && mode === 'login') return sendDjangoJSON(res, { err: 'Failed' })
-      if (failure?.platform === appPlatform && !django) {
-        res.status(401).set('Cache-Control', 'no-store').json({ err: notice.message, reason: notice.reason })
-        return
-      }
-      sessionOf(req)[noticeKey] = notice
-      res.redirect(mode === 'register' ? homeURL : loginURL)
+    const host: OutcomeHost<[Request, Response]> = {
+      hookArgs: [req, res],
+      session: () => (req as unknown as { session?: Record<string, unknown> }).session,
+      logIn: (user, keepSessionInfo) =>
+        new Promise<void>((resolve, reject) => req.logIn(user as Express.User, { session: true, keepSessionInfo }, (err) => (err ? reject(err) : resolve()))),
+      redirect: (url) => res.redirect(url),
+      json: (status, body) => void res.status(status).set('Cache-Control', 'no-store').json(body),
     }
-
-    const onSuccess = async (user: Express.User, flow: JustpassFlowInfo): Promise<void> => {
-      // REG keeps the session's data (the user was logged in already); LOGIN starts afresh.
-      await new Promise<void>((resolve, reject) => req.logIn(user, { session: true, keepSessionInfo: flow.mode === 'register' }, (err) => (err ? reject(err) : resolve())))
-      const hook = flow.mode === 'register' ? hooks.onRegistered : hooks.onLoggedIn
-      if (hook) return hook(req, res, flow)
-      if (flow.platform === appPlatform && django && flow.mode === 'login') {
-        return sendDjangoJSON(res, { username: flow.username ?? '', token: appToken ? await appToken(req, user) : req.sessionID })
-      }
-      if (flow.platform === appPlatform && !django) {
-        const body = flow.mode === 'register'
-          ? { username: flow.username, justpassEnabled: true }
-          : appToken ? { username: flow.username, token: await appToken(req, user) } : { username: flow.username }
-        res.set('Cache-Control', 'no-store').json(body)
-        return
-      }
-      sessionOf(req)[noticeKey] = { mode: flow.mode, ok: true } satisfies JustpassNotice
-      res.redirect(flow.returnTo ?? homeURL)
+    if (django) {
+      host.djangoJSON = (value) => sendDjangoJSON(res, value)
+      host.sessionID = () => req.sessionID
     }
-
-    const onResult = (err: unknown, user: Express.User | false | null, info?: JustpassFlowInfo | JustpassFailureInfo): void => {
+    authenticator.authenticate(resolved.strategy, (err: unknown, user: Express.User | false | null, info: unknown) => {
       if (err) return next(err)
-      if (!user) return void onFailure(info as Partial<JustpassFailureInfo> | undefined).catch(next)
-      onSuccess(user, info as JustpassFlowInfo).catch(next)
-    }
-    authenticator.authenticate(strategy, onResult)(req, res, next)
+      settleOutcome(host, resolved, user, info).catch(next)
+    })(req, res, next)
   }
+}
+
+/** Send a body formatted by {@link djangoJSON} as Django's `JsonResponse` does: no charset added. */
+function sendDjangoJSON(res: Response, value: Record<string, string>): void {
+  const body = djangoJSON(value)
+  res.statusCode = 200
+  res.setHeader('Content-Type', 'application/json')
+  res.setHeader('Cache-Control', 'no-store')
+  res.setHeader('Content-Length', Buffer.byteLength(body))
+  res.end(body)
 }
 
 /**
@@ -184,8 +125,5 @@ export function justpassCallback(options: JustpassCallbackOptions = {}): Request
  * shows it calls this, and the notice is gone for the next page.
  */
 export function takeJustpassNotice(req: Request, noticeKey = 'justpass_notice'): JustpassNotice | undefined {
-  const session = sessionOf(req)
-  const notice = session[noticeKey] as JustpassNotice | undefined
-  delete session[noticeKey]
-  return notice
+  return takeNotice((req as unknown as { session?: Record<string, unknown> }).session, noticeKey)
 }

@@ -6,10 +6,9 @@
  *
  * @packageDocumentation
  */
-import type { JustpassNotice } from '../outcome.js'
 import type { JustpassAuthenticateOptions } from '../strategy.js'
 import type { JustpassHostResponse } from '../host-response.js'
-import { resolveHostCallbackOptions, settleOutcome, takeNotice, type JustpassHostCallbackOptions } from './outcome-core.js'
+import { resolveHostCallbackOptions, settleOutcome, takeNotice, type JustpassHostCallbackOptions, type JustpassNotice } from '../outcome-core.js'
 
 /** The members of a Fastify reply the adapter uses (`FastifyReply` has them). */
 export interface JustpassFastifyReply {

@@ -5,9 +5,8 @@
  *
  * @packageDocumentation
  */
-import type { JustpassNotice } from '../outcome.js'
 import type { JustpassHostResponse } from '../host-response.js'
-import { resolveHostCallbackOptions, settleOutcome, takeNotice, type JustpassHostCallbackOptions } from './outcome-core.js'
+import { resolveHostCallbackOptions, settleOutcome, takeNotice, type JustpassHostCallbackOptions, type JustpassNotice } from '../outcome-core.js'
 
 /** The members of a Koa context the adapter uses (Koa's `Context` has them, koa-passport adds `login`). */
 export interface JustpassKoaContext {

@@ -1,13 +1,26 @@
 /**
- * The callback route's outcome for hosts other than Express: the same dispatch as
- * `justpassCallback` (REG and LOGIN, success and failure, notices, a mobile app's JSON),
- * written against a small description of the host so that each adapter stays a few lines.
+ * The callback route's outcome, whatever the host: REG and LOGIN, success and failure,
+ * hooks, notices, a mobile app's JSON (ours or the Django client's). Written against a
+ * small description of the host, so that `justpassCallback` (Express) and the Fastify
+ * and Koa handlers share one dispatch and each stays a few lines.
  *
  * @packageDocumentation
  */
-import { JustpassConfigError } from '../errors.js'
-import type { JustpassNotice } from '../outcome.js'
-import type { JustpassFailureInfo, JustpassFlowInfo } from '../strategy.js'
+import { JustpassConfigError } from './errors.js'
+import type { JustpassMode } from './options.js'
+import type { JustpassFailureInfo, JustpassFlowInfo } from './strategy.js'
+
+/** The notice left in the session for the next page to show. */
+export interface JustpassNotice {
+  /** The flow the notice is about. */
+  mode: JustpassMode
+  /** Whether the flow succeeded. */
+  ok: boolean
+  /** On failure: the refusal's reason code. */
+  reason?: string
+  /** On failure: the refusal's user-safe message. */
+  message?: string
+}
 
 /** Options every host's callback handler takes; the hooks get the host's own request objects. */
 export interface JustpassHostCallbackOptions<Hook extends unknown[], User> {
@@ -45,6 +58,13 @@ export interface OutcomeHost<Hook extends unknown[]> {
   redirect(url: string): void
   /** Answer `status` with a JSON `body`, never cached. */
   json(status: number, body: unknown): void
+  /**
+   * Answer `200` with a body formatted as the Django client's `JsonResponse` does, never
+   * cached; only hosts that offer `appAnswers: 'django'` have it.
+   */
+  djangoJSON?(body: Record<string, string>): void
+  /** The session id, the Django client's app `token` when `appToken` is not given. */
+  sessionID?(): string
 }
 
 const HOOKS = ['onRegistered', 'onRegistrationFailed', 'onLoggedIn', 'onLoginFailed', 'appToken'] as const
@@ -64,7 +84,18 @@ export function resolveHostCallbackOptions<Hook extends unknown[], User>(options
   }
 }
 
-/** Answer a callback whose strategy reported `user` (success) or no user (failure, with `info`). */
+/**
+ * `value` as Python's `json.dumps` writes a flat object of strings and booleans with its
+ * default settings (Django's `JsonResponse`): `", "` and `": "` as separators, every
+ * character outside printable ASCII as a `\uXXXX` escape.
+ */
+export function djangoJSON(value: Record<string, string | boolean>): string {
+  const ascii = (text: string) => JSON.stringify(text).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  return `{${Object.entries(value).map(([key, item]) => `${ascii(key)}: ${typeof item === 'string' ? ascii(item) : String(item)}`).join(', ')}}`
+}
+
+/**
+ * Answer a callback whose strategy reported `user` (success) or no user (failure, with `info`). */
 export async function settleOutcome<Hook extends unknown[], User>(
   host: OutcomeHost<Hook>,
   options: ReturnType<typeof resolveHostCallbackOptions<Hook, User>>,
@@ -77,7 +108,12 @@ export async function settleOutcome<Hook extends unknown[], User>(
     const hook = mode === 'register' ? options.onRegistrationFailed : options.onLoginFailed
     if (hook) return hook(...host.hookArgs, failure)
     const notice: JustpassNotice = { mode, ok: false, reason: failure.reason ?? 'unknown', message: failure.message ?? 'passkey sign-in failed' }
-    if (failure.platform === options.appPlatform) return host.json(401, { err: notice.message, reason: notice.reason })
+    if (failure.platform === options.appPlatform && host.djangoJSON) {
+      // The Django client answers a failed LOGIN with this; a failed REG is redirected.
+      if (mode === 'login') return host.djangoJSON({ err: 'Failed' })
+    } else if (failure.platform === options.appPlatform) {
+      return host.json(401, { err: notice.message, reason: notice.reason })
+    }
     const session = host.session()
     if (session) session[options.noticeKey] = notice
     return host.redirect(mode === 'register' ? options.homeURL : options.loginURL)
@@ -87,7 +123,13 @@ export async function settleOutcome<Hook extends unknown[], User>(
   await host.logIn(user, flow.mode === 'register')
   const hook = flow.mode === 'register' ? options.onRegistered : options.onLoggedIn
   if (hook) return hook(...host.hookArgs, flow)
-  if (flow.platform === options.appPlatform) {
+  if (flow.platform === options.appPlatform && host.djangoJSON) {
+    // The Django client answers a LOGIN with the session key as token; a REG is redirected.
+    if (flow.mode === 'login') {
+      const token = options.appToken ? await options.appToken(...host.hookArgs, user) : (host.sessionID?.() ?? '')
+      return host.djangoJSON({ username: flow.username ?? '', token })
+    }
+  } else if (flow.platform === options.appPlatform) {
     const body = flow.mode === 'register'
       ? { username: flow.username, justpassEnabled: true }
       : options.appToken ? { username: flow.username, token: await options.appToken(...host.hookArgs, user) } : { username: flow.username }
