@@ -152,9 +152,10 @@ export class CookieFlowStore implements JustpassFlowStore {
   take(exchange: FlowExchange, state: string): TakenFlow {
     if (!STATE.test(state)) return { status: 'unknown' }
     const name = this.cookieName(state)
-    if (!flowCookies(exchange.req.headers.cookie, this.#prefix).some((each) => each.name === name)) return { status: 'unknown' }
+    const cookie = flowCookies(exchange.req.headers.cookie, this.#prefix).find((each) => each.name === name)
+    if (cookie === undefined) return { status: 'unknown' }
     responseOf(exchange).appendHeader('Set-Cookie', `${name}=${this.#clearAttributes}`)
-    return this.open(exchange.req.headers.cookie, state)
+    return this.#unseal(cookie, state)
   }
 
   /**
@@ -165,12 +166,16 @@ export class CookieFlowStore implements JustpassFlowStore {
     if (!STATE.test(state)) return { status: 'unknown' }
     const name = this.cookieName(state)
     const cookie = flowCookies(cookieHeader, this.#prefix).find((each) => each.name === name)
-    if (cookie === undefined) return { status: 'unknown' }
+    return cookie === undefined ? { status: 'unknown' } : this.#unseal(cookie, state)
+  }
+
+  /** The flow sealed in `cookie` for `state`: found, expired, or unknown when it does not open. */
+  #unseal(cookie: FlowCookie, state: string): TakenFlow {
     const dot = cookie.value.indexOf('.')
     const started = cookie.value.slice(0, dot)
     if (dot <= 0 || !STARTED.test(started)) return { status: 'unknown' }
     const iv = Buffer.from(state.slice(0, ID_LENGTH), 'base64url')
-    const plaintext = this.#sealer.open(cookie.value.slice(dot + 1), iv, `${name}\n${state}\n${started}`)
+    const plaintext = this.#sealer.open(cookie.value.slice(dot + 1), iv, `${cookie.name}\n${state}\n${started}`)
     const startedMs = parseInt(started, 36)
     const flow = plaintext === undefined ? undefined : decodeFlow(plaintext, Math.floor(startedMs / 1000))
     if (flow === undefined) return { status: 'unknown' }
