@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import type { JustpassMode } from './options.js'
+import type { JustpassMode } from './flow.js'
 import type { PendingFlows } from './flow-store/session.js'
 import type { JustpassNotice } from './outcome.js'
 import type {} from 'express-session'

@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+import type { JustpassFlowInfo, RefusalReason } from './flow.js'
 
 /** Base class of every error this package raises. */
 export class JustpassError extends Error {
@@ -80,48 +81,34 @@ export class JustpassUsageError extends JustpassError {
   }
 }
 
-/** Every reason for which a flow is refused; carried by {@link JustpassRefusal}. */
-export type RefusalReason =
-  /** REG was asked for without a logged-in user. */
-  | 'login_required'
-  /** The callback carried no usable `state`, or the same parameter twice. */
-  | 'invalid_callback'
-  /** No pending flow has this `state` in this session (unknown, replayed, another session's). */
-  | 'state_unknown'
-  /** The pending flow is older than `flowMaxAge`. */
-  | 'state_expired'
-  /** The provider answered `error=...` (the user cancelled, for one). */
-  | 'provider_denied'
-  /** The token endpoint refused the code (`invalid_grant` and the like). */
-  | 'token_rejected'
-  /** The token or authorization response broke the protocol (mix-up `iss`, token type, ...). */
-  | 'response_invalid'
-  /** The ID token failed a check: signature, alg, iss, aud, exp, iat, nonce, a missing auth_time. */
-  | 'id_token_invalid'
-  /** The ID token's `auth_time` is older than `authTimeMaxAge` allows for the flow's mode. */
-  | 'auth_too_old'
-  /** Userinfo failed a check: `sub` mismatch, `preferred_username` missing. */
-  | 'userinfo_invalid'
-  /** The passkey belongs to someone other than the user this flow was for. */
-  | 'identity_mismatch'
-  /** LOGIN succeeded at the provider but the site has no such user. */
-  | 'unknown_user'
-  /** The user store says the account may not log in (`isActive` answered `false`). */
-  | 'account_disabled'
+/** What a refusal carries besides its reason and message. */
+export interface JustpassRefusalOptions extends ErrorOptions {
+  /** What is known of the flow, once its pending flow was found. */
+  flow?: JustpassFlowInfo
+  /** The `error` code the provider answered (`access_denied`, ...), when it answered one. */
+  providerError?: string
+}
 
 /**
- * A flow was refused: what the strategy reports through passport's `fail()`. Its
- * `reason` says which check refused it; `message` is safe to show to a user.
+ * A flow was refused: every check that refuses throws one, and the strategy reports it
+ * through passport's `fail()`. Its `code` (the reason) says which check refused it;
+ * `message` is safe to show to a user.
  */
 export class JustpassRefusal extends JustpassError {
   declare readonly code: RefusalReason
+  /** What is known of the flow: absent when the callback named no pending flow. */
+  readonly flow: JustpassFlowInfo | undefined
+  /** The provider's `error` code, for `provider_denied` and answers that carried one. */
+  readonly providerError: string | undefined
 
   /**
    * @param reason - the check that refused the flow
    * @param message - explanation, free of secrets and of provider-supplied markup
-   * @param options - standard error options (`cause`)
+   * @param options - the flow, the provider's code, and the standard `cause`
    */
-  constructor(reason: RefusalReason, message: string, options?: ErrorOptions) {
-    super(reason, message, options)
+  constructor(reason: RefusalReason, message: string, options: JustpassRefusalOptions = {}) {
+    super(reason, message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.flow = options.flow
+    this.providerError = options.providerError
   }
 }

@@ -6,24 +6,20 @@
 import './augment.js'
 
 export { JustpassStrategy } from './strategy.js'
-export type {
-  JustpassAuthenticateOptions,
-  JustpassFailureInfo,
-  JustpassFlowInfo,
-  JustpassVerify,
-  JustpassVerifyDone,
-  JustpassVerifyWithRequest,
-} from './strategy.js'
-export { ID_TOKEN_ALGORITHMS, deriveEndpoints } from './options.js'
-export type { IdTokenAlgorithm, JustpassEndpoints, JustpassMode, JustpassStrategyOptions, JustpassStrategyOptionsWithRequest } from './options.js'
+export type { JustpassAuthenticateOptions, JustpassVerify, JustpassVerifyDone, JustpassVerifyWithRequest } from './strategy.js'
+export type { JustpassStrategyOptions, JustpassStrategyOptionsWithRequest } from './options.js'
+export { ID_TOKEN_ALGORITHMS, deriveEndpoints, justpassProvider } from './provider-settings.js'
+export type { IdTokenAlgorithm, JustpassEndpoints, JustpassProvider, JustpassProviderSettings, ProviderFetchFunction } from './provider-settings.js'
+export type { JustpassFailureInfo, JustpassFlowInfo, JustpassFlowStart, JustpassMode, NewFlow, PendingFlow, RefusalReason } from './flow.js'
+export type { CookieFlowStoreSettings, JustpassFlowStoreOption, SessionFlowStoreSettings } from './flow-store/index.js'
 export { MemoryUserStore } from './user-store.js'
 export type { JustpassEnableDetails, JustpassUserStore, MemoryUser } from './user-store.js'
 export { justpassCallback, takeJustpassNotice } from './outcome.js'
 export type { JustpassCallbackOptions, JustpassNotice, JustpassOutcomeHook } from './outcome.js'
 export { JustpassConfigError, JustpassError, JustpassProviderError, JustpassRefusal, JustpassUsageError } from './errors.js'
-export type { ProviderErrorCode, RefusalReason } from './errors.js'
-export type { JustpassTokens, JustpassUserinfo, VerifiedFlow } from './callback.js'
-export type { FlowExchange, JustpassFlowStore, NewFlow, PendingFlow, TakenFlow } from './flow-store/types.js'
+export type { JustpassRefusalOptions, ProviderErrorCode } from './errors.js'
+export type { JustpassTokens, JustpassUserinfo, VerifiedFlow } from './complete-flow.js'
+export type { FlowExchange, JustpassFlowStore, TakenFlow } from './flow-store/types.js'
 export type { PendingFlows } from './flow-store/session.js'
 export type { JustpassHostResponse } from './host-response.js'
 export type { JustpassHostCallbackOptions } from './outcome-core.js'

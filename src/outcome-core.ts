@@ -7,8 +7,8 @@
  * @packageDocumentation
  */
 import { JustpassConfigError } from './errors.js'
-import type { JustpassMode } from './options.js'
-import type { JustpassFailureInfo, JustpassFlowInfo } from './strategy.js'
+import type { JustpassMode } from './flow.js'
+import type { JustpassFailureInfo, JustpassFlowInfo } from './flow.js'
 
 /** The notice left in the session for the next page to show. */
 export interface JustpassNotice {

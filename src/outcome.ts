@@ -7,7 +7,7 @@
  */
 import passport from 'passport'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
-import type { JustpassFailureInfo, JustpassFlowInfo } from './strategy.js'
+import type { JustpassFailureInfo, JustpassFlowInfo } from './flow.js'
 import { JustpassConfigError } from './errors.js'
 import { djangoJSON, resolveHostCallbackOptions, settleOutcome, takeNotice, type JustpassNotice, type OutcomeHost } from './outcome-core.js'
 

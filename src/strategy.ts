@@ -7,52 +7,20 @@
  */
 import { Strategy } from 'passport-strategy'
 import type { Request } from 'express'
-import { AuthorizationRequestBuilder, type FlowSubject } from './authorize.js'
-import { completeFlow, INVALID_ERROR_CODE, PROVIDER_ERROR_CODE, type JustpassTokens, type JustpassUserinfo, type VerifiedFlow } from './callback.js'
-import { JustpassError, JustpassRefusal, JustpassUsageError, type RefusalReason } from './errors.js'
-import { createFlowStore } from './flow-store/index.js'
+import { AuthorizationRequestBuilder, uiLocalesFromAcceptLanguage } from './authorize.js'
+import { completeFlow, type JustpassTokens, type JustpassUserinfo, type VerifiedFlow } from './complete-flow.js'
+import { JustpassError, JustpassRefusal, JustpassUsageError } from './errors.js'
 import { ReplayGuard } from './flow-store/replay-guard.js'
-import type { FlowExchange, JustpassFlowStore, PendingFlow } from './flow-store/types.js'
-import {
-  resolveOptions,
-  type JustpassMode,
-  type JustpassStrategyOptions,
-  type JustpassStrategyOptionsWithRequest,
-  type ResolvedOptions,
-} from './options.js'
-import { ProviderContextSource, type ProviderContext } from './provider.js'
+import type { FlowExchange, TakenFlow } from './flow-store/types.js'
+import { flowInfoOf, type JustpassFailureInfo, type JustpassFlowInfo, type JustpassFlowStart, type JustpassMode, type PendingFlow, type RefusalReason } from './flow.js'
+import { IdTokenVerifier } from './id-token.js'
+import { resolveOptions, type JustpassStrategyOptions, type JustpassStrategyOptionsWithRequest, type StrategySettings } from './options.js'
+import { ProviderContextSource, type ProviderContext } from './provider-context.js'
+import { safeErrorCode } from './provider-failure.js'
 import { safeReturnTo } from './return-to.js'
 import type { JustpassUserStore } from './user-store.js'
 import type { JustpassHostResponse } from './host-response.js'
 import { log, statePrefix } from './log.js'
-
-/** What the strategy knows of a flow; given to the verify callback and carried by success and fail. */
-export interface JustpassFlowInfo {
-  /** `'register'` (REG) or `'login'` (LOGIN). */
-  mode: JustpassMode
-  /** The platform the flow was started from (`'app'` for a mobile app), when it named one. */
-  platform?: string
-  /** The same-origin path to go to after LOGIN, from `?next=` at initiation. */
-  returnTo?: string
-  /** The identifier the passkey belongs to (`preferred_username`); set on success. */
-  username?: string
-  /** Whether the LOGIN was a second factor (a base username was in the session). */
-  secondFactor?: boolean
-}
-
-/** What `fail()` carries: a user-safe message, the reason code, and what is known of the flow. */
-export interface JustpassFailureInfo {
-  /** A message fit to show to the user; never contains a secret or provider-supplied markup. */
-  message: string
-  /** The check that refused the flow. */
-  reason: RefusalReason
-  /** The flow's mode, when the flow was found (not for an unknown `state`). */
-  mode?: JustpassMode
-  /** The flow's platform, when the flow was found and named one. */
-  platform?: string
-  /** The `error` code the provider answered (`access_denied`, ...), when it answered one. */
-  providerError?: string
-}
 
 /** The verify callback's `done`: a user to log in, `false` with an optional info to refuse, or an error. */
 export type JustpassVerifyDone<User> = (err: Error | null | undefined, user?: User | false | null, info?: Partial<JustpassFailureInfo>) => void
@@ -127,20 +95,31 @@ function answerURL(res: JustpassHostResponse, url: string): void {
 /** Callback states remembered per process by the replay guard, at most. */
 const REPLAY_GUARD_CAPACITY = 100_000
 
+/** What the strategy builds once per provider context: the authorization requests and the ID token checks. */
+interface ContextTools {
+  context: ProviderContext
+  authorization: AuthorizationRequestBuilder
+  idTokens: IdTokenVerifier
+}
+
 /**
  * The passport strategy for justpass.me passkeys. One instance serves the three routes:
  * `passport.authenticate('justpass', { mode: 'register' })` and `{ mode: 'login' }`
  * start a flow; the same call without a mode, on the callback route, finishes it.
+ *
+ * Its protected methods are meant to be overridden by a subclass (a NestJS
+ * `PassportStrategy(JustpassStrategy)` or a plain `class extends JustpassStrategy`):
+ * {@link JustpassStrategy.authorizationParams}, {@link JustpassStrategy.isCallback},
+ * {@link JustpassStrategy.usernameOf}, {@link JustpassStrategy.responseOf} and
+ * {@link JustpassStrategy.defaultVerify}.
  *
  * @typeParam User - the site's user object, as it ends up in `req.user`
  */
 export class JustpassStrategy<User = unknown> extends Strategy {
   /** The name passport knows the strategy by: `'justpass'`. */
   name = 'justpass'
-  /** The validated options, defaults applied. */
-  private readonly options: ResolvedOptions<User>
-  /** Where pending flows are kept: sealed cookies by default (option `flowStore`). */
-  private readonly flows: JustpassFlowStore
+  /** The validated options, defaults applied, stores built. */
+  private readonly settings: StrategySettings<User>
   /** The provider: its openid-client configuration and ID token key. */
   private readonly provider: ProviderContextSource
   private readonly verify: JustpassVerify<User> | JustpassVerifyWithRequest<User> | undefined
@@ -151,11 +130,11 @@ export class JustpassStrategy<User = unknown> extends Strategy {
    */
   private readonly replayGuard = new ReplayGuard(REPLAY_GUARD_CAPACITY)
   /**
-   * The authorization request builder, for the provider context it was built from. A
-   * holder made at construction: passport runs each request on `Object.create(strategy)`,
-   * so a value assigned to `this` during a request would stay on that request's copy.
+   * The tools built for the current provider context. A holder made at construction:
+   * passport runs each request on `Object.create(strategy)`, so a value assigned to
+   * `this` during a request would stay on that request's copy.
    */
-  private readonly authorization: { context?: ProviderContext; builder?: AuthorizationRequestBuilder } = {}
+  private readonly tools: { current?: ContextTools } = {}
 
   /**
    * @param options - see {@link JustpassStrategyOptions}
@@ -169,25 +148,24 @@ export class JustpassStrategy<User = unknown> extends Strategy {
     if (verify !== undefined && typeof verify !== 'function') {
       throw new JustpassUsageError('the verify callback, when given, must be a function')
     }
-    this.options = resolveOptions(options, verify !== undefined)
+    this.settings = resolveOptions(options, verify !== undefined)
     this.verify = verify
-    this.flows = createFlowStore(this.options)
-    this.provider = new ProviderContextSource(this.options)
+    this.provider = new ProviderContextSource(this.settings.provider)
   }
 
   /**
    * Called by passport for each request on a justpass route: starts a flow, or, when
-   * the request carries `code`, `error` or `state`, finishes one.
+   * {@link JustpassStrategy.isCallback} says the request comes back from justpass.me,
+   * finishes one. Every refusal on the way is a thrown {@link JustpassRefusal}, reported
+   * here, and only here, through passport's `fail()`.
    */
   override authenticate(req: Request, options: JustpassAuthenticateOptions = {}): void {
     let work: Promise<void>
     try {
-      const target = requestTarget(req)
-      const params = new URLSearchParams(target.query)
-      const session = sessionOf(req)
-      work = this.isCallback(target.path, params, options)
-        ? this.finish(req, params, target.query)
-        : this.start(req, session, params, options.mode ?? 'login', options.urlOnly === true)
+      sessionOf(req) // every flow needs session middleware: say so before anything else
+      const rawQuery = requestTarget(req).query
+      const query = new URLSearchParams(rawQuery)
+      work = this.isCallback(req, query, options) ? this.finish(req, query, rawQuery) : this.start(req, query, options.mode ?? 'login', options.urlOnly === true)
     } catch (err) {
       work = Promise.reject(err)
     }
@@ -207,53 +185,81 @@ export class JustpassStrategy<User = unknown> extends Strategy {
   }
 
   /**
-   * Whether the request comes back from the provider. A route given a `mode` always
-   * starts a flow; without one, the request is a callback when it is on the callback
-   * URL's path (a bare request there is a malformed callback, not a LOGIN) or carries
-   * `code`, `error` or `state`.
+   * Whether the request comes back from the provider (the callback) rather than starting
+   * a flow. Meant to be overridden, for a site whose callback is recognised otherwise.
+   *
+   * By default a route given a `mode` always starts a flow; without one, the request is
+   * a callback when it is on the callback URL's path (a bare request there is a
+   * malformed callback, not a LOGIN) or carries `code`, `error` or `state`.
+   *
+   * @param query - the request's query parameters
+   * @param options - the options given to `passport.authenticate`
    */
-  private isCallback(path: string, params: URLSearchParams, options: JustpassAuthenticateOptions): boolean {
+  protected isCallback(req: Request, query: URLSearchParams, options: JustpassAuthenticateOptions): boolean {
     if (options.mode !== undefined) return false
-    return path === this.options.callbackPath || params.has('code') || params.has('error') || params.has('state')
+    return requestTarget(req).path === this.settings.callbackPath || query.has('code') || query.has('error') || query.has('state')
+  }
+
+  /**
+   * The authorization parameters of a flow beyond the protocol's own, added to the
+   * redirect to justpass.me. Meant to be overridden: call `super.authorizationParams(req,
+   * flow)` and add or change entries, or return a different set. An `undefined` value
+   * leaves a parameter out.
+   *
+   * The defaults are justpass.me's: `acr_values=keys`, `hint_mode=token`, `ui_locales`
+   * from the request's `Accept-Language` (at most five tags), and `AMWALPLATFORM` with
+   * the platform a mobile app named. The strategy sets the rest itself (`state`, `nonce`,
+   * `prompt`, `login_hint`, `username`, `max_age`, `signature`, PKCE, ...): returning one
+   * of those is a usage error.
+   *
+   * @param flow - who the flow is for: mode, username, platform, return path
+   */
+  protected authorizationParams(req: Request, flow: JustpassFlowStart): Record<string, string | undefined> {
+    return {
+      hint_mode: 'token',
+      acr_values: 'keys',
+      ui_locales: uiLocalesFromAcceptLanguage(req.headers['accept-language']),
+      AMWALPLATFORM: flow.platform,
+    }
   }
 
   /** Initiation: decide who the flow is for, remember it, redirect to justpass.me. */
-  private async start(req: Request, session: Record<string, unknown>, params: URLSearchParams, mode: JustpassMode, urlOnly: boolean): Promise<void> {
+  private async start(req: Request, query: URLSearchParams, mode: JustpassMode, urlOnly: boolean): Promise<void> {
     if (mode !== 'register' && mode !== 'login') {
       throw new JustpassUsageError(`unknown mode ${JSON.stringify(mode)}: use 'register' or 'login'`)
     }
-    const subject: FlowSubject = { mode }
+    const start: JustpassFlowStart = { mode }
     if (mode === 'register') {
-      subject.identifier = this.identifierOf(req)
-      if (subject.identifier === undefined) {
-        this.refuse(req, new JustpassRefusal('login_required', 'log in before enabling passkey login'), { mode })
-        return
-      }
+      start.username = this.usernameOf(req)
+      if (start.username === undefined) throw new JustpassRefusal('login_required', 'log in before enabling passkey login', { flow: { mode } })
     } else {
-      const base = session[this.options.baseUsernameKey]
-      if (typeof base === 'string' && base !== '') subject.identifier = base
+      const base = sessionOf(req)[this.settings.baseUsernameKey]
+      if (typeof base === 'string' && base !== '') start.username = base
     }
-    const platform = platformOf(req, this.options.platformHeader)
-    if (platform !== undefined) subject.platform = platform
-    const returnTo = safeReturnTo(params.get('next'))
-    if (returnTo !== undefined) subject.returnTo = returnTo
+    const platform = platformOf(req, this.settings.platformHeader)
+    if (platform !== undefined) start.platform = platform
+    const returnTo = safeReturnTo(query.get('next'))
+    if (returnTo !== undefined) start.returnTo = returnTo
 
     const exchange = this.exchangeOf(req)
     if (urlOnly && exchange.res === undefined) throw new JustpassUsageError('urlOnly needs the response (req.res, or the host adapter: justpassFastifyHook, justpassKoa), which this host does not provide')
-    const request = this.authorizationBuilder(await this.provider.get()).build(req, subject)
-    await this.flows.put(exchange, request.state, request.flow)
-    log('start %s%s, state %s', mode, mode === 'login' ? (subject.identifier ? ' (second factor)' : ' (single factor)') : '', statePrefix(request.state))
+    const { authorization } = await this.toolsFor(await this.provider.get())
+    const request = authorization.build(start, this.authorizationParams(req, start))
+    await this.settings.flowStore.put(exchange, request.state, request.flow)
+    log('start %s%s, state %s', mode, mode === 'login' ? (start.username ? ' (second factor)' : ' (single factor)') : '', statePrefix(request.state))
     if (urlOnly) answerURL(exchange.res as JustpassHostResponse, request.url)
     else this.redirect(request.url)
   }
 
   /**
-   * The response flow cookies are set on and URL-only starts answer with: the one a
-   * host adapter attached to the request (`req.justpassResponse`: Fastify, Koa), else
-   * `req.res` (Express, Connect, NestJS on Express); `undefined` when neither is there,
-   * or when it cannot add a header (koa-passport's `req.res` without `justpassKoa`), so
-   * that the cookie store and `urlOnly` refuse with a usage error that names the fix.
-   * A subclass may find it elsewhere.
+   * The response flow cookies are set on and URL-only starts answer with. Meant to be
+   * overridden by a subclass whose host keeps the response elsewhere.
+   *
+   * By default: the one a host adapter attached to the request (`req.justpassResponse`:
+   * Fastify, Koa), else `req.res` (Express, Connect, NestJS on Express); `undefined`
+   * when neither is there, or when it cannot add a header (koa-passport's `req.res`
+   * without `justpassKoa`), so that the cookie store and `urlOnly` refuse with a usage
+   * error that names the fix.
    */
   protected responseOf(req: Request): JustpassHostResponse | undefined {
     const host = req as { justpassResponse?: JustpassHostResponse; res?: JustpassHostResponse }
@@ -270,62 +276,72 @@ export class JustpassStrategy<User = unknown> extends Strategy {
     return { req, res: this.responseOf(req) }
   }
 
-  /** The builder for `context`'s authorization endpoint, made once per context. */
-  private authorizationBuilder(context: ProviderContext): AuthorizationRequestBuilder {
-    if (this.authorization.builder === undefined || this.authorization.context !== context) {
-      const endpoint = context.config.serverMetadata().authorization_endpoint
-      if (!endpoint) throw new JustpassUsageError('the provider metadata has no authorization_endpoint')
-      this.authorization.builder = new AuthorizationRequestBuilder(endpoint, this.options)
-      this.authorization.context = context
+  /** The authorization request builder and the ID token verifier for `context`, made once per context. */
+  private toolsFor(context: ProviderContext): ContextTools {
+    const current = this.tools.current
+    if (current !== undefined && current.context === context) return current
+    const endpoint = context.config.serverMetadata().authorization_endpoint
+    if (!endpoint) throw new JustpassUsageError('the provider metadata has no authorization_endpoint')
+    const { provider, callbackURL, scope, maxAge, authTimeMaxAge, flowMaxAge } = this.settings
+    const tools: ContextTools = {
+      context,
+      authorization: new AuthorizationRequestBuilder(endpoint, { clientID: provider.clientID, clientSecretKey: provider.clientSecretKey, callbackURL, scope, maxAge }),
+      idTokens: new IdTokenVerifier(context.idTokenKey, {
+        issuer: context.issuer,
+        clientID: provider.clientID,
+        clockTolerance: provider.clockTolerance,
+        maxTokenAge: flowMaxAge,
+        authTimeMaxAge,
+      }),
     }
-    return this.authorization.builder
+    this.tools.current = tools
+    return tools
   }
 
   /** Callback: take the flow back, check everything, and let verify pick the user. */
-  private async finish(req: Request, params: URLSearchParams, query: string): Promise<void> {
-    const states = params.getAll('state')
+  private async finish(req: Request, query: URLSearchParams, rawQuery: string): Promise<void> {
+    const states = query.getAll('state')
     const state = states[0]
-    if (states.length !== 1 || !state || params.getAll('code').length > 1 || params.getAll('error').length > 1) {
+    if (states.length !== 1 || !state || query.getAll('code').length > 1 || query.getAll('error').length > 1) {
       throw new JustpassRefusal('invalid_callback', 'the callback is malformed: it needs exactly one state')
     }
-    const taken = await this.flows.take(this.exchangeOf(req), state)
+    const flow = this.pendingFlow(state, await this.settings.flowStore.take(this.exchangeOf(req), state))
+    const about = { flow: flowInfoOf(flow) }
+    const providerError = query.get('error')
+    if (providerError !== null) {
+      const code = safeErrorCode(providerError)
+      const message = code === 'access_denied' ? 'the passkey step was cancelled' : `justpass.me did not complete the passkey step (${code})`
+      throw new JustpassRefusal('provider_denied', message, { ...about, providerError: code })
+    }
+    if (!query.get('code')) throw new JustpassRefusal('invalid_callback', 'the callback is malformed: it has no code', about)
+    if (flow.mode === 'register' && this.usernameOf(req) !== flow.username) {
+      throw new JustpassRefusal('identity_mismatch', 'the logged-in user changed during passkey registration', about)
+    }
+    const context = await this.provider.get()
+    const callbackURL = new URL(this.settings.callbackURL)
+    callbackURL.search = rawQuery
+    const verified = await completeFlow(context, this.toolsFor(context).idTokens, flow, state, callbackURL)
+    await this.decide(req, flow, verified)
+  }
+
+  /**
+   * The flow a callback's `state` names, claimed once in this process: refused when the
+   * store has none (unknown, taken, another browser's), when this process already took
+   * it, or when it has expired.
+   */
+  private pendingFlow(state: string, taken: TakenFlow): PendingFlow {
     log('callback, state %s: %s', statePrefix(state), taken.status === 'found' ? `a pending ${taken.flow.mode} flow` : taken.status)
     // Claimed only once a flow was found, so that forged states cannot fill the guard.
-    if (taken.status === 'unknown' || !this.replayGuard.claim(state, (taken.flow.started + this.options.flowMaxAge + 1) * 1000)) {
+    if (taken.status === 'unknown' || !this.replayGuard.claim(state, (taken.flow.started + this.settings.flowMaxAge + 1) * 1000)) {
       throw new JustpassRefusal('state_unknown', 'this sign-in link is unknown or was already used; start again')
     }
-    const flow = taken.flow
-    try {
-      if (taken.status === 'expired') throw new JustpassRefusal('state_expired', 'this sign-in took too long; start again')
-      const providerError = params.get('error')
-      if (providerError !== null) {
-        const code = PROVIDER_ERROR_CODE.test(providerError) ? providerError : INVALID_ERROR_CODE
-        const message = code === 'access_denied' ? 'the passkey step was cancelled' : `justpass.me did not complete the passkey step (${code})`
-        this.refuse(req, new JustpassRefusal('provider_denied', message), flow, code)
-        return
-      }
-      if (!params.get('code')) throw new JustpassRefusal('invalid_callback', 'the callback is malformed: it has no code')
-      if (flow.mode === 'register' && this.identifierOf(req) !== flow.expected) {
-        throw new JustpassRefusal('identity_mismatch', 'the logged-in user changed during passkey registration')
-      }
-      const context = await this.provider.get()
-      const callbackURL = new URL(this.options.callbackURL)
-      callbackURL.search = query
-      const verified = await completeFlow(context, this.options, flow, state, callbackURL)
-      await this.decide(req, flow, verified)
-    } catch (err) {
-      if (err instanceof JustpassRefusal) this.refuse(req, err, flow)
-      else throw err
-    }
+    if (taken.status === 'expired') throw new JustpassRefusal('state_expired', 'this sign-in took too long; start again', { flow: flowInfoOf(taken.flow) })
+    return taken.flow
   }
 
   /** Run the verify callback (or the user store) and report its decision. */
   private async decide(req: Request, flow: PendingFlow, verified: VerifiedFlow): Promise<void> {
-    const info: JustpassFlowInfo = { mode: flow.mode, username: verified.username }
-    if (flow.platform !== undefined) info.platform = flow.platform
-    if (flow.returnTo !== undefined) info.returnTo = flow.returnTo
-    if (flow.mode === 'login') info.secondFactor = flow.expected !== undefined
-
+    const info: JustpassFlowInfo = { ...flowInfoOf(flow), username: verified.username }
     const { user, refusal } = await new Promise<{ user?: User; refusal?: Partial<JustpassFailureInfo> }>((resolve, reject) => {
       const done: JustpassVerifyDone<User> = (err, user, failure) => {
         if (err) reject(err)
@@ -334,65 +350,75 @@ export class JustpassStrategy<User = unknown> extends Strategy {
       }
       const verify = this.verify
       try {
-        if (verify === undefined) this.defaultVerify(req, verified, info).then((user) => done(null, user), reject)
-        else if (this.options.passReqToCallback) (verify as JustpassVerifyWithRequest<User>)(req, verified.tokens, verified.userinfo, info, done)
+        // A refusal thrown by defaultVerify (or an override) takes the verify callback's way: done(null, false, failure).
+        if (verify === undefined) this.defaultVerify(req, verified, info).then((user) => done(null, user), (err: unknown) => (err instanceof JustpassRefusal ? done(null, false, { reason: err.code, message: err.message }) : reject(err)))
+        else if (this.settings.passReqToCallback) (verify as JustpassVerifyWithRequest<User>)(req, verified.tokens, verified.userinfo, info, done)
         else (verify as JustpassVerify<User>)(verified.tokens, verified.userinfo, info, done)
       } catch (err) {
         reject(err)
       }
     })
-    if (user) {
-      log('success: %s', flow.mode)
-      this.success(user, info)
-      return
+    if (!user) {
+      throw new JustpassRefusal(refusal?.reason ?? 'unknown_user', refusal?.message ?? 'no account on this site matches this passkey', { flow: info })
     }
-    const reason = refusal?.reason ?? 'unknown_user'
-    this.refuse(req, new JustpassRefusal(reason, refusal?.message ?? 'no account on this site matches this passkey'), flow)
+    log('success: %s', flow.mode)
+    this.success(user, info)
   }
 
   /**
-   * The verify used without a verify callback. LOGIN: the user store's user for the
-   * passkey's identifier (created with `createUser` when the store has it). REG: the
-   * passkey flag set, and the updated (or the logged-in) user.
+   * The verify used without a verify callback. Meant to be overridden, for a site whose
+   * user lookup does not fit {@link JustpassUserStore} (or that adds a check of its own:
+   * throw a {@link JustpassRefusal} to refuse).
+   *
+   * By default, LOGIN: the user store's user for the passkey's username (created with
+   * `createUser` when the store has it), refused when `isActive` answers `false` or the
+   * recorded `sub` differs. REG: the passkey flag set, and the updated (or the
+   * logged-in) user.
    *
    * @returns the user to log in, or `false` when the site has no such user
    */
   protected async defaultVerify(req: Request, verified: VerifiedFlow, info: JustpassFlowInfo): Promise<User | false> {
-    const store = this.options.userStore
+    const store = this.settings.userStore
     if (store === undefined) throw new JustpassUsageError('no userStore and no verify callback')
     const sub = verified.claims.sub as string
     if (info.mode === 'register') {
       const current = req.user as User | undefined
-      if (current !== undefined) await this.requireActive(store, current)
+      if (current !== undefined) await this.requireActive(store, current, info)
       const updated = await store.setJustpassEnabled(verified.username, true, { sub })
       return updated || current || false
     }
     const user = (await store.findByUsername(verified.username)) || (store.createUser ? await store.createUser(verified.username) : undefined)
     if (!user) return false
-    await this.requireActive(store, user)
+    await this.requireActive(store, user, info)
     const recorded = store.justpassSubOf ? await store.justpassSubOf(user) : undefined
     if (typeof recorded === 'string' && recorded !== sub) {
-      throw new JustpassRefusal('identity_mismatch', 'this passkey belongs to another account than the one registered for passkey login')
+      throw new JustpassRefusal('identity_mismatch', 'this passkey belongs to another account than the one registered for passkey login', { flow: info })
     }
     return user
   }
 
   /** Refuse with `account_disabled` unless the store's `isActive`, when it has one, answers `true`. */
-  private async requireActive(store: JustpassUserStore<User>, user: User): Promise<void> {
+  private async requireActive(store: JustpassUserStore<User>, user: User, info: JustpassFlowInfo): Promise<void> {
     if (store.isActive !== undefined && (await store.isActive(user)) !== true) {
-      throw new JustpassRefusal('account_disabled', 'this account is disabled')
+      throw new JustpassRefusal('account_disabled', 'this account is disabled', { flow: info })
     }
   }
 
-  /** The logged-in user's identifier (`req.user[usernameField]`), or `undefined` when nobody is logged in. */
-  protected identifierOf(req: Request): string | undefined {
+  /**
+   * The logged-in user's username (`req.user[usernameField]`), or `undefined` when nobody
+   * is logged in: REG registers a passkey for it. Meant to be overridden, for a site
+   * whose `req.user` keeps it elsewhere.
+   *
+   * @throws {@link JustpassUsageError} when a user is logged in without a non-empty string username
+   */
+  protected usernameOf(req: Request): string | undefined {
     const user = req.user as Record<string, unknown> | undefined
     if (user === undefined || user === null) return undefined
-    const identifier = user[this.options.usernameField]
-    if (typeof identifier !== 'string' || identifier === '') {
-      throw new JustpassUsageError(`req.user has no non-empty string "${this.options.usernameField}" (option usernameField)`)
+    const username = user[this.settings.usernameField]
+    if (typeof username !== 'string' || username === '') {
+      throw new JustpassUsageError(`req.user has no non-empty string "${this.settings.usernameField}" (option usernameField)`)
     }
-    return identifier
+    return username
   }
 
   /**
@@ -401,13 +427,14 @@ export class JustpassStrategy<User = unknown> extends Strategy {
    * A second-factor LOGIN that fails ends the password step too: the base username is
    * dropped, so that the user starts again from the password.
    */
-  private refuse(req: Request, refusal: JustpassRefusal, flow?: Pick<PendingFlow, 'mode' | 'platform' | 'expected'>, providerError?: string): void {
+  private refuse(req: Request, refusal: JustpassRefusal): void {
+    const flow = refusal.flow
     const info: JustpassFailureInfo = { message: refusal.message, reason: refusal.code }
     if (flow !== undefined) info.mode = flow.mode
-    const platform = flow?.platform ?? platformOf(req, this.options.platformHeader)
+    const platform = flow?.platform ?? platformOf(req, this.settings.platformHeader)
     if (platform !== undefined) info.platform = platform
-    if (providerError !== undefined) info.providerError = providerError
-    if (flow?.mode === 'login' && flow.expected !== undefined) delete sessionOf(req)[this.options.baseUsernameKey]
+    if (refusal.providerError !== undefined) info.providerError = refusal.providerError
+    if (flow?.secondFactor === true) delete sessionOf(req)[this.settings.baseUsernameKey]
     log('refused%s: %s (%s)', flow ? ` ${flow.mode}` : '', refusal.code, refusal.message)
     this.fail(info, failureStatus(refusal.code))
   }

@@ -20,7 +20,8 @@
 import type { JustpassHostResponse } from '../host-response.js'
 import { JustpassUsageError } from '../errors.js'
 import type { Sealer } from './seal.js'
-import type { FlowExchange, JustpassFlowStore, NewFlow, PendingFlow, TakenFlow } from './types.js'
+import type { NewFlow, PendingFlow } from '../flow.js'
+import type { FlowExchange, JustpassFlowStore, TakenFlow } from './types.js'
 
 /** What {@link CookieFlowStore} needs, resolved from the strategy's options. */
 export interface CookieFlowStoreOptions {
@@ -66,9 +67,9 @@ function startedOf(value: string): number {
   return dot > 0 && STARTED.test(started) ? parseInt(started, 36) : 0
 }
 
-/** The flow as sealed: `[mode, verifier, nonce, expected, platform, returnTo]`, `null` for what it lacks. */
+/** The flow as sealed: `[mode, verifier, nonce, username, platform, returnTo]`, `null` for what it lacks. */
 function encodeFlow(flow: NewFlow): string {
-  return JSON.stringify([flow.mode === 'register' ? 1 : 0, flow.verifier, flow.nonce, flow.expected ?? null, flow.platform ?? null, flow.returnTo ?? null])
+  return JSON.stringify([flow.mode === 'register' ? 1 : 0, flow.verifier, flow.nonce, flow.username ?? null, flow.platform ?? null, flow.returnTo ?? null])
 }
 
 function optionalText(value: unknown): value is string | null {
@@ -84,11 +85,11 @@ function decodeFlow(plaintext: string, started: number): PendingFlow | undefined
     return undefined
   }
   if (!Array.isArray(fields) || fields.length !== 6) return undefined
-  const [mode, verifier, nonce, expected, platform, returnTo] = fields as unknown[]
+  const [mode, verifier, nonce, username, platform, returnTo] = fields as unknown[]
   if ((mode !== 0 && mode !== 1) || typeof verifier !== 'string' || typeof nonce !== 'string') return undefined
-  if (!optionalText(expected) || !optionalText(platform) || !optionalText(returnTo)) return undefined
+  if (!optionalText(username) || !optionalText(platform) || !optionalText(returnTo)) return undefined
   const flow: PendingFlow = { mode: mode === 1 ? 'register' : 'login', verifier, nonce, started }
-  if (expected !== null) flow.expected = expected
+  if (username !== null) flow.username = username
   if (platform !== null) flow.platform = platform
   if (returnTo !== null) flow.returnTo = returnTo
   return flow
@@ -107,6 +108,8 @@ function responseOf(exchange: FlowExchange): JustpassHostResponse {
  * its flow's cookie in the same response.
  */
 export class CookieFlowStore implements JustpassFlowStore {
+  /** Seconds a flow stays valid; also its cookie's `Max-Age`. */
+  readonly maxAge: number
   readonly #sealer: Sealer
   readonly #maxAgeMs: number
   readonly #maxPending: number
@@ -118,6 +121,7 @@ export class CookieFlowStore implements JustpassFlowStore {
 
   /** @param options - see {@link CookieFlowStoreOptions} */
   constructor(options: CookieFlowStoreOptions) {
+    this.maxAge = options.maxAge
     this.#sealer = options.sealer
     this.#maxAgeMs = options.maxAge * 1000
     this.#maxPending = options.maxPending

@@ -1,44 +1,140 @@
 /**
- * The flow store a strategy uses, built once from its options.
+ * The flow store a strategy uses, chosen and built once from its `flowStore` option,
+ * with the settings that belong to it.
  *
  * @packageDocumentation
  */
+import { JustpassConfigError } from '../errors.js'
+import type { JustpassProvider } from '../provider-settings.js'
+import { optionalInteger, optionalString, refuseUnknown, type RawSettings } from '../validate.js'
 import { CookieFlowStore } from './cookie.js'
 import { deriveSealKey, Sealer } from './seal.js'
 import { SessionFlowStore } from './session.js'
 import type { JustpassFlowStore } from './types.js'
 
-/** What choosing and building a flow store takes: the strategy's resolved options carry it. */
-export interface FlowStoreSettings {
-  /** `'cookie'`, `'session'`, or the site's own store. */
-  flowStore: 'cookie' | 'session' | JustpassFlowStore
-  /** The cookie secrets, the sealing one first; empty: derive the key from `clientSecret`. */
-  cookieSecrets: readonly string[]
-  clientSecret: string
-  /** With the callback URL, part of the key derivation: a key serves one client and one site. */
-  clientID: string
-  callbackURL: string
-  /** Whether the callback URL is https: `Secure` and `__Host-` cookies. */
-  secureCallback: boolean
-  /** Seconds a flow stays valid. */
-  flowMaxAge: number
-  /** Flows kept per browser. */
-  maxPendingFlows: number
-  /** The session key of the session store. */
-  sessionKey: string
+/** The sealed cookie store (the default) and its settings. */
+export interface CookieFlowStoreSettings {
+  /** Selects the cookie store. */
+  type: 'cookie'
+  /**
+   * The secret flow cookies are sealed with (a key is derived from it with HKDF): at
+   * least 32 characters. An array rotates: the first seals, every one opens. Default: a
+   * key derived from the client secret under a label of its own.
+   */
+  secret?: string | readonly string[]
+  /** Seconds a started flow may take before its callback is refused; also the cookie's `Max-Age`. Default `600`. */
+  maxAge?: number
+  /** Flow cookies kept per browser; the oldest is dropped on the next start beyond it. Default `5`. */
+  maxPending?: number
+}
+
+/** The session store and its settings. */
+export interface SessionFlowStoreSettings {
+  /** Selects the session store. */
+  type: 'session'
+  /** The session key under which pending flows are kept. Default `'justpass'`. */
+  key?: string
+  /** Seconds a started flow may take before its callback is refused. Default `600`. */
+  maxAge?: number
+  /** Pending flows kept per session; the oldest is dropped on the next start beyond it. Default `5`. */
+  maxPending?: number
 }
 
 /**
- * The store `options.flowStore` names: the sealed cookie store (keys derived here, once),
- * the session store, or the site's own.
+ * Where pending flows are kept between the redirect and the callback:
+ * - `'cookie'` or {@link CookieFlowStoreSettings} (the default): one sealed cookie per
+ *   flow (AES-256-GCM, HttpOnly, SameSite=Lax, `__Host-` and Secure with an https
+ *   `callbackURL`). Nothing is written on the server; concurrent tabs never lose a
+ *   flow. Needs the response (`req.res`, or a host adapter).
+ * - `'session'` or {@link SessionFlowStoreSettings}: in the session, for hosts where the
+ *   response is not reachable from the request. Concurrent starts in one browser can
+ *   overwrite each other (the session's last save wins) and an anonymous start creates
+ *   a session.
+ * - an object implementing {@link JustpassFlowStore}.
  */
-export function createFlowStore(options: FlowStoreSettings): JustpassFlowStore {
-  const choice = options.flowStore
-  if (typeof choice === 'object') return choice
-  if (choice === 'session') return new SessionFlowStore(options.sessionKey, options.flowMaxAge, options.maxPendingFlows)
+export type JustpassFlowStoreOption = 'cookie' | 'session' | CookieFlowStoreSettings | SessionFlowStoreSettings | JustpassFlowStore
+
+/** What binds a cookie store's key to one client and one site. */
+export interface FlowStoreBinding {
+  provider: JustpassProvider
+  callbackURL: string
+  /** Whether the callback URL is https: `Secure` and `__Host-` cookies. */
+  secureCallback: boolean
+}
+
+/** The default number of seconds a flow stays valid. */
+export const DEFAULT_FLOW_MAX_AGE = 600
+const DEFAULT_MAX_PENDING = 5
+/** The smallest cookie secret accepted, in characters. */
+const COOKIE_SECRET_MIN = 32
+const KEY_NAME = /^[A-Za-z_$][A-Za-z0-9_$]*$/
+const COOKIE_SETTINGS = new Set(['type', 'secret', 'maxAge', 'maxPending'])
+const SESSION_SETTINGS = new Set(['type', 'key', 'maxAge', 'maxPending'])
+
+function cookieSecrets(value: unknown): readonly string[] {
+  if (value === undefined) return []
+  const secrets = typeof value === 'string' ? [value] : value
+  if (!Array.isArray(secrets) || secrets.length === 0 || secrets.some((secret) => typeof secret !== 'string' || secret.length < COOKIE_SECRET_MIN)) {
+    throw new JustpassConfigError('flowStore.secret', `must be a string of at least ${COOKIE_SECRET_MIN} characters, or a non-empty array of them (the first seals, all open)`)
+  }
+  return secrets as string[]
+}
+
+/** The session key of pending flows: a plain property name, never one of Object.prototype's. */
+function sessionKey(settings: RawSettings): string {
+  const key = optionalString(settings, 'key', 'justpass', KEY_NAME)
+  if (key in Object.prototype) throw new JustpassConfigError('flowStore.key', `must not be "${key}"`)
+  return key
+}
+
+function cookieStore(settings: RawSettings, binding: FlowStoreBinding): CookieFlowStore {
+  refuseUnknown(settings, COOKIE_SETTINGS, { key: 'the session store\'s key; the cookie store takes secret' }, "the cookie flow store (flowStore: { type: 'cookie', … })")
+  const { provider, callbackURL } = binding
+  const secrets = cookieSecrets(settings.secret)
   const keys =
-    options.cookieSecrets.length > 0
-      ? options.cookieSecrets.map((secret) => deriveSealKey(secret, 'cookieSecret', options.clientID, options.callbackURL))
-      : [deriveSealKey(options.clientSecret, 'clientSecret', options.clientID, options.callbackURL)]
-  return new CookieFlowStore({ sealer: new Sealer(keys), secure: options.secureCallback, maxAge: options.flowMaxAge, maxPending: options.maxPendingFlows })
+    secrets.length > 0
+      ? secrets.map((secret) => deriveSealKey(secret, 'cookieSecret', provider.clientID, callbackURL))
+      : [deriveSealKey(provider.clientSecret, 'clientSecret', provider.clientID, callbackURL)]
+  return new CookieFlowStore({
+    sealer: new Sealer(keys),
+    secure: binding.secureCallback,
+    maxAge: optionalInteger(settings, 'maxAge', DEFAULT_FLOW_MAX_AGE, 1, 86_400),
+    maxPending: optionalInteger(settings, 'maxPending', DEFAULT_MAX_PENDING, 1, 100),
+  })
+}
+
+function sessionStore(settings: RawSettings): SessionFlowStore {
+  refuseUnknown(settings, SESSION_SETTINGS, { secret: 'flows in the session are not sealed: a secret applies only to the cookie store' }, "the session flow store (flowStore: { type: 'session', … })")
+  return new SessionFlowStore(
+    sessionKey(settings),
+    optionalInteger(settings, 'maxAge', DEFAULT_FLOW_MAX_AGE, 1, 86_400),
+    optionalInteger(settings, 'maxPending', DEFAULT_MAX_PENDING, 1, 100),
+  )
+}
+
+/**
+ * The store `option` names, built once: the sealed cookie store (keys derived here), the
+ * session store, or the site's own.
+ *
+ * @throws {@link JustpassConfigError} for an unknown choice or a malformed setting
+ */
+export function createFlowStore(option: unknown, binding: FlowStoreBinding): JustpassFlowStore {
+  if (option === undefined || option === 'cookie') return cookieStore({ type: 'cookie' }, binding)
+  if (option === 'session') return sessionStore({ type: 'session' })
+  if (typeof option === 'object' && option !== null) {
+    const settings = option as RawSettings
+    if (settings.type === 'cookie') return cookieStore(settings, binding)
+    if (settings.type === 'session') return sessionStore(settings)
+    const store = option as Partial<JustpassFlowStore>
+    if (typeof store.put === 'function' && typeof store.take === 'function') {
+      if (store.maxAge !== undefined && (typeof store.maxAge !== 'number' || !Number.isInteger(store.maxAge) || store.maxAge < 1)) {
+        throw new JustpassConfigError('flowStore', 'maxAge, when a store has it, must be a positive integer number of seconds')
+      }
+      return store as JustpassFlowStore
+    }
+  }
+  throw new JustpassConfigError(
+    'flowStore',
+    "must be 'cookie', 'session', { type: 'cookie', secret?, maxAge?, maxPending? }, { type: 'session', key?, maxAge?, maxPending? }, or an object with put(exchange, state, flow) and take(exchange, state) methods",
+  )
 }

@@ -8,7 +8,8 @@
  * @packageDocumentation
  */
 import { JustpassUsageError } from '../errors.js'
-import { nowInSeconds, type FlowExchange, type JustpassFlowStore, type NewFlow, type PendingFlow, type TakenFlow } from './types.js'
+import type { NewFlow, PendingFlow } from '../flow.js'
+import { nowInSeconds, type FlowExchange, type JustpassFlowStore, type TakenFlow } from './types.js'
 
 /** Pending flows by `state`, as the session store keeps them. */
 export type PendingFlows = Record<string, PendingFlow>
@@ -25,8 +26,9 @@ function sessionOf(exchange: FlowExchange): Session {
 
 /** Keeps pending flows in `req.session[sessionKey]`, each taken at most once, expiring, bounded. */
 export class SessionFlowStore implements JustpassFlowStore {
+  /** Seconds a flow stays valid. */
+  readonly maxAge: number
   readonly #key: string
-  readonly #maxAge: number
   readonly #maxPending: number
 
   /**
@@ -36,7 +38,7 @@ export class SessionFlowStore implements JustpassFlowStore {
    */
   constructor(sessionKey: string, maxAge: number, maxPending: number) {
     this.#key = sessionKey
-    this.#maxAge = maxAge
+    this.maxAge = maxAge
     this.#maxPending = maxPending
   }
 
@@ -50,7 +52,7 @@ export class SessionFlowStore implements JustpassFlowStore {
     const flows = typeof stored === 'object' && stored !== null ? (stored as PendingFlows) : {}
     const time = nowInSeconds()
     const live = Object.entries(flows)
-      .filter(([, pending]) => time - pending.started <= this.#maxAge)
+      .filter(([, pending]) => time - pending.started <= this.maxAge)
       .sort(([, a], [, b]) => a.started - b.started)
     const next: PendingFlows = {}
     for (const [key, pending] of live.slice(Math.max(0, live.length - (this.#maxPending - 1)))) next[key] = pending
@@ -71,7 +73,7 @@ export class SessionFlowStore implements JustpassFlowStore {
     const flow = pending[state] as PendingFlow
     delete pending[state]
     if (Object.keys(pending).length === 0) delete session[this.#key]
-    if (nowInSeconds() - flow.started > this.#maxAge) return { status: 'expired', flow }
+    if (nowInSeconds() - flow.started > this.maxAge) return { status: 'expired', flow }
     return { status: 'found', flow }
   }
 }

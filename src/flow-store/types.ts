@@ -6,30 +6,9 @@
  */
 import type { JustpassHostResponse } from '../host-response.js'
 import type { Request } from 'express'
+import type { NewFlow, PendingFlow } from '../flow.js'
 
-/** What a flow does: register a passkey (REG) or log in with one (LOGIN). */
-export type JustpassMode = 'register' | 'login'
-
-/** What the strategy remembers of one started flow. */
-export interface PendingFlow {
-  /** The mode the flow was started in. */
-  mode: JustpassMode
-  /** The identifier the passkey must belong to: the REG user, or the 2nd-factor base username. */
-  expected?: string
-  /** The PKCE code verifier. */
-  verifier: string
-  /** The nonce the ID token must carry. */
-  nonce: string
-  /** The platform the request came from (`app` for a mobile app), when it said so. */
-  platform?: string
-  /** Where to go after a successful LOGIN: a same-origin path from `?next=`. */
-  returnTo?: string
-  /** When the flow started, in seconds since the epoch. */
-  started: number
-}
-
-/** A flow as the strategy hands it to a store: the store stamps its start time. */
-export type NewFlow = Omit<PendingFlow, 'started'>
+export type { JustpassMode, NewFlow, PendingFlow } from '../flow.js'
 
 /** The result of taking a flow back: the flow, or why there is none. */
 export type TakenFlow =
@@ -72,6 +51,12 @@ export interface FlowExchange {
  * per-process replay guard on top, so a store need not be atomic across requests.
  */
 export interface JustpassFlowStore {
+  /**
+   * Seconds a flow stays valid in this store, after which `take` answers `expired`. The
+   * strategy remembers a finished state this long (its replay guard), and accepts an ID
+   * token issued no longer ago. Default `600` when a store does not say.
+   */
+  readonly maxAge?: number
   /**
    * Remember `flow` under `state` for the browser of `exchange.req`.
    *
