@@ -11,7 +11,7 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { SignJWT, decodeProtectedHeader, jwtVerify } from 'jose'
 import { signRequest } from '../src/authorize.ts'
-import { resolveOptions } from '../src/options.ts'
+import { justpassProvider } from '../src/provider-settings.ts'
 import { CookieFlowStore } from '../src/flow-store/cookie.ts'
 import { deriveSealKey, Sealer } from '../src/flow-store/seal.ts'
 import type { PendingFlow } from '../src/flow-store/types.ts'
@@ -269,12 +269,12 @@ describe('authorization request parameters, flow and callback, by start', () => 
   })
 
   test('the request builder is made once per strategy, not per request (passport runs each request on a copy of the strategy)', async () => {
-    const holder = (harness.app.strategy as unknown as { authorization: { builder?: object } }).authorization
+    const holder = (harness.app.strategy as unknown as { tools: { current?: { authorization: object } } }).tools
     await new Browser().get(`${harness.app.origin}/justpass/login`)
-    const first = holder.builder
+    const first = holder.current?.authorization
     assert.ok(first, 'the builder is kept on the strategy itself')
     await new Browser().get(`${harness.app.origin}/justpass/login`)
-    assert.equal(holder.builder, first)
+    assert.equal(holder.current?.authorization, first)
   })
 })
 
@@ -308,11 +308,11 @@ describe('a request signed with the wrong secret', () => {
 describe('the request signature', () => {
   test('is byte for byte the compact JWS jose makes, for any identifier and secret', async () => {
     for (const clientSecret of ['shop-secret', 'sécret-ключ-秘密']) {
-      const options = resolveOptions({ opURL: 'https://acme.accounts.justpass.me/openid/', clientID: 'c', clientSecret, callbackURL: 'https://shop.example/cb' }, true)
+      const { clientSecretKey } = justpassProvider({ opURL: 'https://acme.accounts.justpass.me/openid/', clientID: 'c', clientSecret })
       for (const identifier of ['alice', 'émile+test@例え.jp', '"quoted" \\ back', undefined]) {
         const payload = identifier === undefined ? { state: 'the-state' } : { state: 'the-state', login_hint: identifier }
         const expected = await new SignJWT(payload).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(new TextEncoder().encode(clientSecret))
-        assert.equal(signRequest(options, 'the-state', identifier), expected)
+        assert.equal(signRequest(clientSecretKey, 'the-state', identifier), expected)
       }
     }
   })
