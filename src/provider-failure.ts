@@ -101,23 +101,24 @@ export function describeFailure(err: unknown): string {
 
 /**
  * Whether a failure of the token step is about the ID token rather than the token
- * response around it. oauth4webapi attaches structured detail to each check: a check of
- * the ID token carries the token (the compact JWS), its `claims` or its `header`; a
- * check of the response body carries the `body`, which counts as the ID token's when it
- * holds none (`idTokenExpected`).
+ * response around it. The claim and key checks only ever concern a JWT, which in the
+ * token step is the ID token. For the rest, oauth4webapi attaches structured detail to
+ * each check: a check of the ID token carries the token (the compact JWS), its `claims`,
+ * its `header` or its `alg`; a check of the response body carries the `body`, which
+ * counts as the ID token's when it holds none (`idTokenExpected`).
  */
 function concernsIdToken(err: client.ClientError): boolean {
   switch (err.code) {
     case 'OAUTH_JWT_CLAIM_COMPARISON_FAILED':
     case 'OAUTH_JWT_TIMESTAMP_CHECK_FAILED':
     case 'OAUTH_KEY_SELECTION_FAILED':
-    case 'OAUTH_UNSUPPORTED_OPERATION':
       return true
-    case 'OAUTH_INVALID_RESPONSE': {
+    case 'OAUTH_INVALID_RESPONSE':
+    case 'OAUTH_UNSUPPORTED_OPERATION': {
       const detail = processingDetail(err)
       if (typeof detail === 'string') return true
       if (typeof detail !== 'object' || detail === null) return false
-      if ('claims' in detail || 'header' in detail) return true
+      if ('claims' in detail || 'header' in detail || 'alg' in detail) return true
       const body = (detail as { body?: unknown }).body
       return typeof body === 'object' && body !== null && typeof (body as { id_token?: unknown }).id_token !== 'string'
     }

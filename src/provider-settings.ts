@@ -236,7 +236,8 @@ export function justpassProvider(settings: JustpassProviderSettings): JustpassPr
   refuseUnknown(raw, PROVIDER_SETTINGS, {}, 'the provider')
   const opURL = resolveOpURL(raw)
   const insecureHTTP = opURL.protocol === 'http:'
-  if (insecureHTTP && !isLoopback(opURL.hostname) && !optionalBoolean(raw, 'allowInsecureHTTP')) {
+  const allowInsecureHTTP = optionalBoolean(raw, 'allowInsecureHTTP')
+  if (insecureHTTP && !isLoopback(opURL.hostname) && !allowInsecureHTTP) {
     throw new JustpassConfigError('opURL', 'must use https: (plain http: is accepted only for loopback hosts, or with allowInsecureHTTP: true)')
   }
   const clientID = requiredString(raw, 'clientID')

@@ -25,22 +25,30 @@ export function requiredString(settings: RawSettings, name: string): string {
   return value
 }
 
-/** A non-empty string (matching `pattern` when given), or `fallback` when absent. */
-export function optionalString(settings: RawSettings, name: string, fallback: string, pattern?: RegExp): string {
+/**
+ * A non-empty string (matching `pattern` when given), or `fallback` when absent.
+ *
+ * @param label - how errors name the setting, when not by `name` alone (`flowStore.key`)
+ */
+export function optionalString(settings: RawSettings, name: string, fallback: string, pattern?: RegExp, label = name): string {
   const value = settings[name]
   if (value === undefined) return fallback
   if (typeof value !== 'string' || value === '' || (pattern && !pattern.test(value))) {
-    throw new JustpassConfigError(name, pattern ? `must be a string matching ${pattern}` : 'must be a non-empty string')
+    throw new JustpassConfigError(label, pattern ? `must be a string matching ${pattern}` : 'must be a non-empty string')
   }
   return value
 }
 
-/** An integer from `min` to `max`, or `fallback` when absent. */
-export function optionalInteger(settings: RawSettings, name: string, fallback: number, min: number, max: number): number {
+/**
+ * An integer from `min` to `max`, or `fallback` when absent.
+ *
+ * @param label - how errors name the setting, when not by `name` alone (`flowStore.maxAge`)
+ */
+export function optionalInteger(settings: RawSettings, name: string, fallback: number, min: number, max: number, label = name): number {
   const value = settings[name]
   if (value === undefined) return fallback
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new JustpassConfigError(name, `must be an integer from ${min} to ${max}`)
+    throw new JustpassConfigError(label, `must be an integer from ${min} to ${max}`)
   }
   return value
 }
@@ -69,10 +77,10 @@ export function plainHttpURL(name: string, value: unknown): URL {
 }
 
 /** Refuse every key of `settings` that is not in `known`, naming where a moved one now belongs. */
-export function refuseUnknown(settings: RawSettings, known: ReadonlySet<string>, moved: Readonly<Record<string, string>>, owner: string): void {
+export function refuseUnknown(settings: RawSettings, known: ReadonlySet<string>, moved: Readonly<Record<string, string>>, owner: string, prefix = ''): void {
   for (const key of Object.keys(settings)) {
     if (known.has(key)) continue
-    const to = moved[key]
-    throw new JustpassConfigError(key, to === undefined ? `is not a setting of ${owner}` : `is not a setting of ${owner}: ${to}`)
+    const to = Object.hasOwn(moved, key) ? moved[key] : undefined
+    throw new JustpassConfigError(prefix + key, to === undefined ? `is not a setting of ${owner}` : `is not a setting of ${owner}: ${to}`)
   }
 }

@@ -7,7 +7,7 @@
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { JustpassConfigError } from '../src/index.ts'
+import { JustpassConfigError, justpassProvider, type JustpassProviderSettings } from '../src/index.ts'
 import { resolveOptions } from '../src/options.ts'
 import { Browser } from './support/browser.ts'
 import { buildTestApp, reserveTestApp, type TestApp } from './support/app.ts'
@@ -23,10 +23,10 @@ interface Site {
   close(): Promise<void>
 }
 
-async function startSite(strategy: Partial<JustpassStrategyOptions<MemoryUser>> = {}): Promise<Site> {
+async function startSite(strategy: Partial<JustpassStrategyOptions<MemoryUser>> = {}, providerSettings?: Partial<JustpassProviderSettings>): Promise<Site> {
   const server = await reserveTestApp()
   const provider = await startHostileProvider({ redirectURI: server.callbackURL })
-  const app = buildTestApp(server, provider, { strategy })
+  const app = buildTestApp(server, provider, { strategy, providerSettings })
   return {
     app,
     provider,
@@ -60,7 +60,7 @@ async function flow(site: Site, mode: 'register' | 'login2' | 'login1'): Promise
 
 describe('organization instead of opURL', () => {
   test('derives the justpass.me endpoints of the organization', () => {
-    const { endpoints } = resolveOptions({ ...BASE, organization: 'acme' }, true)
+    const { endpoints } = resolveOptions({ ...BASE, organization: 'acme' }, true).provider
     assert.deepEqual(endpoints, {
       issuer: 'https://acme.accounts.justpass.me/openid',
       authorization: 'https://acme.accounts.justpass.me/openid/authorize/',
@@ -85,7 +85,7 @@ describe('organization instead of opURL', () => {
 describe('an issuer of its own (a provider behind a proxy)', () => {
   let site: Site
   before(async () => {
-    site = await startSite({ issuer: 'https://accounts.shop.example/openid' })
+    site = await startSite({}, { issuer: 'https://accounts.shop.example/openid' })
   })
   after(() => site.close())
 
@@ -98,8 +98,9 @@ describe('an issuer of its own (a provider behind a proxy)', () => {
   })
 
   test('is refused with discovery, and must be a URL', () => {
-    assert.throws(() => resolveOptions({ ...BASE, opURL: 'https://a.example/openid/', issuer: 'https://b.example/openid', discovery: true }, true), (err: Error) => err instanceof JustpassConfigError && err.option === 'issuer')
-    assert.throws(() => resolveOptions({ ...BASE, opURL: 'https://a.example/openid/', issuer: 'not a url' }, true), (err: Error) => err instanceof JustpassConfigError && err.option === 'issuer')
+    const { callbackURL: _site, ...client } = BASE
+    assert.throws(() => justpassProvider({ ...client, opURL: 'https://a.example/openid/', issuer: 'https://b.example/openid', discovery: true }), (err: Error) => err instanceof JustpassConfigError && err.option === 'issuer')
+    assert.throws(() => justpassProvider({ ...client, opURL: 'https://a.example/openid/', issuer: 'not a url' }), (err: Error) => err instanceof JustpassConfigError && err.option === 'issuer')
   })
 })
 
@@ -175,7 +176,7 @@ describe("a site's own fetch for provider calls", () => {
   const calls: string[] = []
   let site: Site
   before(async () => {
-    site = await startSite({
+    site = await startSite({}, {
       fetch: (url, init) => {
         calls.push(new URL(url).pathname)
         return fetch(url, init)
@@ -201,6 +202,7 @@ describe("a site's own fetch for provider calls", () => {
   })
 
   test('must be a function', () => {
-    assert.throws(() => resolveOptions({ ...BASE, opURL: 'https://a.example/openid/', fetch: 'proxy' as never }, true), (err: Error) => err instanceof JustpassConfigError && err.option === 'fetch')
+    const { callbackURL: _site, ...client } = BASE
+    assert.throws(() => justpassProvider({ ...client, opURL: 'https://a.example/openid/', fetch: 'proxy' as never }), (err: Error) => err instanceof JustpassConfigError && err.option === 'fetch')
   })
 })

@@ -44,7 +44,7 @@ for (const kind of STORES) {
       let sessionStore: session.Store | undefined
       if (kind === 'redis') sessionStore = (redis = await startRedisSessions()).store
       if (kind === 'delayed 20 ms') sessionStore = delayed = new DelayedStore(20)
-      harness = await startHarness({ sessionStore, strategy: { maxPendingFlows: 8 } })
+      harness = await startHarness({ sessionStore, strategy: { flowStore: { type: 'cookie', maxPending: 8 } } })
     })
     after(async () => {
       await harness.close()

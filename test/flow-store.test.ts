@@ -11,7 +11,6 @@ import { randomBytes } from 'node:crypto'
 import type { Request } from 'express'
 import { JustpassConfigError, JustpassUsageError } from '../src/index.ts'
 import { resolveOptions, type JustpassStrategyOptions } from '../src/options.ts'
-import { createFlowStore } from '../src/flow-store/index.ts'
 import type { CookieFlowStore } from '../src/flow-store/cookie.ts'
 import { ReplayGuard } from '../src/flow-store/replay-guard.ts'
 import type { FlowExchange, NewFlow } from '../src/flow-store/types.ts'
@@ -24,11 +23,13 @@ const BASE: JustpassStrategyOptions = {
   clientSecret: 'shop-secret-0123456789abcdef0123456789abcdef',
   callbackURL: 'http://localhost:3000/justpass/callback',
 }
-const FLOW: NewFlow = { mode: 'register', verifier: 'v'.repeat(44), nonce: 'n'.repeat(44), expected: 'alice', returnTo: '/account?tab=keys' }
+const FLOW: NewFlow = { mode: 'register', verifier: 'v'.repeat(44), nonce: 'n'.repeat(44), username: 'alice', returnTo: '/account?tab=keys' }
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-function store(options: Partial<JustpassStrategyOptions> = {}): CookieFlowStore {
-  return createFlowStore(resolveOptions({ ...BASE, ...options }, true)) as CookieFlowStore
+/** The cookie store of a strategy with BASE's client and site, changed by `options`. */
+function store(options: { secret?: string | string[]; maxAge?: number; maxPending?: number; clientID?: string; clientSecret?: string; callbackURL?: string } = {}): CookieFlowStore {
+  const { secret, maxAge, maxPending, ...client } = options
+  return resolveOptions({ ...BASE, ...client, flowStore: { type: 'cookie', secret, maxAge, maxPending } }, true).flowStore as CookieFlowStore
 }
 
 function newState(): string {
@@ -73,7 +74,7 @@ describe('the cookie flow store', () => {
     const cookies = store()
     for (const flow of [
       { mode: 'login', verifier: 'a'.repeat(44), nonce: 'b'.repeat(44) },
-      { mode: 'login', verifier: 'a'.repeat(44), nonce: 'b'.repeat(44), expected: 'émile "x" \\ y', platform: 'app', returnTo: '/' },
+      { mode: 'login', verifier: 'a'.repeat(44), nonce: 'b'.repeat(44), username: 'émile "x" \\ y', platform: 'app', returnTo: '/' },
     ] as NewFlow[]) {
       const { state, pair } = sealed(cookies, flow)
       const taken = cookies.open(pair, state) as { status: string; flow: Record<string, unknown> }
@@ -84,8 +85,8 @@ describe('the cookie flow store', () => {
     }
   })
 
-  test('attributes on http: HttpOnly, SameSite=Lax, Path=/, Max-Age = flowMaxAge, not Secure, no prefix', () => {
-    const { line, state } = sealed(store({ flowMaxAge: 300 }))
+  test('attributes on http: HttpOnly, SameSite=Lax, Path=/, Max-Age = the store maxAge, not Secure, no prefix', () => {
+    const { line, state } = sealed(store({ maxAge: 300 }))
     assert.match(line, new RegExp(`^justpass\\.${state.slice(0, 16)}=[0-9a-z]+\\.[A-Za-z0-9_-]+; Max-Age=300; Path=/; HttpOnly; SameSite=Lax$`))
   })
 
@@ -126,7 +127,7 @@ describe('the cookie flow store', () => {
   })
 
   test('an expired cookie is refused as expired, with its flow', async () => {
-    const cookies = store({ flowMaxAge: 1 })
+    const cookies = store({ maxAge: 1 })
     const { state, pair } = sealed(cookies)
     await sleep(1_100)
     const taken = cookies.take(exchange(pair), state)
@@ -136,7 +137,7 @@ describe('the cookie flow store', () => {
 
   test('another secret, another client or another callback URL cannot open a cookie', () => {
     const { state, pair } = sealed(store())
-    assert.equal(store({ cookieSecret: 'x'.repeat(32) }).open(pair, state).status, 'unknown')
+    assert.equal(store({ secret: 'x'.repeat(32) }).open(pair, state).status, 'unknown')
     assert.equal(store({ clientID: 'other-shop' }).open(pair, state).status, 'unknown')
     assert.equal(store({ callbackURL: 'http://localhost:3001/justpass/callback' }).open(pair, state).status, 'unknown')
     assert.equal(store({ clientSecret: 'another-secret-0123456789abcdef0123456789' }).open(pair, state).status, 'unknown')
@@ -145,17 +146,17 @@ describe('the cookie flow store', () => {
   test('rotation: the first secret seals, every secret opens', () => {
     const previous = 'previous-cookie-secret-0123456789abcdef'
     const current = 'current-cookie-secret-0123456789abcdef'
-    const old = sealed(store({ cookieSecret: previous }))
-    const rotated = store({ cookieSecret: [current, previous] })
+    const old = sealed(store({ secret: previous }))
+    const rotated = store({ secret: [current, previous] })
     assert.equal(rotated.open(old.pair, old.state).status, 'found')
     const fresh = sealed(rotated)
-    assert.equal(store({ cookieSecret: current }).open(fresh.pair, fresh.state).status, 'found', 'the first secret sealed it')
-    assert.equal(store({ cookieSecret: previous }).open(fresh.pair, fresh.state).status, 'unknown')
-    assert.equal(store({ cookieSecret: current }).open(old.pair, old.state).status, 'unknown', 'a retired secret no longer opens')
+    assert.equal(store({ secret: current }).open(fresh.pair, fresh.state).status, 'found', 'the first secret sealed it')
+    assert.equal(store({ secret: previous }).open(fresh.pair, fresh.state).status, 'unknown')
+    assert.equal(store({ secret: current }).open(old.pair, old.state).status, 'unknown', 'a retired secret no longer opens')
   })
 
   test('a start expires the oldest flow cookies beyond maxPendingFlows, and any past their age', () => {
-    const cookies = store({ maxPendingFlows: 3 })
+    const cookies = store({ maxPending: 3 })
     const pairs = Array.from({ length: 4 }, () => sealed(cookies))
     const ex = exchange(['unrelated=1', ...pairs.map((each) => each.pair)].join('; '))
     cookies.put(ex, newState(), FLOW)
@@ -203,24 +204,28 @@ describe('flow store options', () => {
     ['flowStore', 'redis'],
     ['flowStore', {}],
     ['flowStore', { put() {} }],
-    ['cookieSecret', 'too-short'],
-    ['cookieSecret', []],
-    ['cookieSecret', ['x'.repeat(32), 7]],
-    ['cookieSecret', 42],
+    ['flowStore', { put() {}, take() {}, maxAge: 0 }],
+    ['flowStore.secret', { type: 'cookie', secret: 'too-short' }],
+    ['flowStore.secret', { type: 'cookie', secret: [] }],
+    ['flowStore.secret', { type: 'cookie', secret: ['x'.repeat(32), 7] }],
+    ['flowStore.secret', { type: 'cookie', secret: 42 }],
   ]
   for (const [option, value] of invalid) {
-    test(`${option}: ${JSON.stringify(value) ?? typeof value} is refused by name`, () => {
-      assert.throws(() => resolveOptions({ ...BASE, [option]: value }, true), (err: Error) => err instanceof JustpassConfigError && err.option === option)
+    test(`flowStore ${JSON.stringify(value) ?? typeof value} is refused naming ${option}`, () => {
+      assert.throws(() => resolveOptions({ ...BASE, flowStore: value as never }, true), (err: Error) => err instanceof JustpassConfigError && err.option === option)
     })
   }
 
-  test('cookieSecret with the session store is refused: it would do nothing', () => {
-    assert.throws(() => resolveOptions({ ...BASE, flowStore: 'session', cookieSecret: 'x'.repeat(32) }, true), (err: Error) => err instanceof JustpassConfigError && err.option === 'cookieSecret')
+  test('a secret with the session store is refused: it would do nothing', () => {
+    assert.throws(() => resolveOptions({ ...BASE, flowStore: { type: 'session', secret: 'x'.repeat(32) } as never }, true), (err: Error) => err instanceof JustpassConfigError && err.option === 'flowStore.secret')
   })
 
-  test('a store of the site\'s own is used as given', () => {
-    const own = { put() {}, take: () => ({ status: 'unknown' as const }) }
-    assert.equal(createFlowStore(resolveOptions({ ...BASE, flowStore: own }, true)), own)
+  test("a store of the site's own is used as given, and its maxAge bounds the flow", () => {
+    const own = { put() {}, take: () => ({ status: 'unknown' as const }), maxAge: 120 }
+    const settings = resolveOptions({ ...BASE, flowStore: own }, true)
+    assert.equal(settings.flowStore, own)
+    assert.equal(settings.flowMaxAge, 120)
+    assert.equal(resolveOptions({ ...BASE, flowStore: { put() {}, take: () => ({ status: 'unknown' as const }) } }, true).flowMaxAge, 600)
   })
 })
 

@@ -210,7 +210,7 @@ describe('passReqToCallback', () => {
 describe('discovery: true', () => {
   let harness: Harness
   before(async () => {
-    harness = await startHarness({ strategy: { discovery: true } })
+    harness = await startHarness({ providerSettings: { discovery: true } })
   })
   after(() => harness.close())
 
@@ -227,7 +227,7 @@ describe('discovery: true', () => {
 describe('RS256 ID tokens', () => {
   let harness: Harness
   before(async () => {
-    harness = await startHarness({ strategy: { idTokenSignedResponseAlg: 'RS256' } }, { idTokenAlg: 'RS256' })
+    harness = await startHarness({ providerSettings: { idTokenSignedResponseAlg: 'RS256' } }, { idTokenAlg: 'RS256' })
   })
   after(() => harness.close())
 

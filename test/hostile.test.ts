@@ -13,10 +13,9 @@ import { SignJWT } from 'jose'
 import { Browser, type Hop } from './support/browser.ts'
 import { buildTestApp, reserveTestApp, type TestApp } from './support/app.ts'
 import { startHostileProvider, streamHugeBody, type Breakage, type HostileProvider, type HugeBodyCounter } from './support/hostile-provider.ts'
-import { JustpassRefusal, type ProviderErrorCode, type RefusalReason } from '../src/index.ts'
-import { verifyIdToken } from '../src/callback.ts'
-import { resolveOptions } from '../src/options.ts'
-import { staticProviderContext } from '../src/provider.ts'
+import { JustpassRefusal, justpassProvider, type ProviderErrorCode, type RefusalReason } from '../src/index.ts'
+import { IdTokenVerifier } from '../src/id-token.ts'
+import { staticProviderContext } from '../src/provider-context.ts'
 
 type Mode = 'register' | 'login2' | 'login1'
 type Expected = { fail: RefusalReason } | { error: ProviderErrorCode }
@@ -31,10 +30,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const now = () => Math.floor(Date.now() / 1000)
 const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url')
 
-async function startSite(alg: 'HS256' | 'RS256' = 'HS256', strategy: Record<string, unknown> = {}): Promise<Site> {
+async function startSite(alg: 'HS256' | 'RS256' = 'HS256', strategy: Record<string, unknown> = {}, providerSettings: Record<string, unknown> = {}): Promise<Site> {
   const server = await reserveTestApp()
   const provider = await startHostileProvider({ redirectURI: server.callbackURL, idTokenAlg: alg })
-  const app = buildTestApp(server, provider, { strategy: { idTokenSignedResponseAlg: alg, timeout: 800, ...strategy } })
+  const app = buildTestApp(server, provider, { strategy, providerSettings: { idTokenSignedResponseAlg: alg, timeout: 800, ...providerSettings } })
   return { app, provider }
 }
 
@@ -113,8 +112,11 @@ async function assertRefused(site: Site, browser: Browser, callback: string, mod
 async function assertOwnVerificationRefuses(site: Site, alg: 'HS256' | 'RS256', reason: RefusalReason, providerText?: string): Promise<void> {
   const { idToken, nonce } = site.provider.issued
   assert.equal(typeof idToken, 'string', 'the provider issued an ID token')
-  const options = resolveOptions({ opURL: site.provider.opURL, clientID: site.provider.clientID, clientSecret: site.provider.clientSecret, callbackURL: site.app.callbackURL, idTokenSignedResponseAlg: alg }, true)
-  await assert.rejects(verifyIdToken(idToken!, await staticProviderContext(options), options, nonce!), (err: unknown) => {
+  const provider = justpassProvider({ opURL: site.provider.opURL, clientID: site.provider.clientID, clientSecret: site.provider.clientSecret, idTokenSignedResponseAlg: alg })
+  const context = staticProviderContext(provider)
+  const verifier = new IdTokenVerifier(context.idTokenKey, { issuer: context.issuer, clientID: provider.clientID, clockTolerance: 30, maxTokenAge: 600, authTimeMaxAge: { register: false, login: 60 } })
+  const flow = { mode: 'login' as const, username: 'alice', verifier: 'v'.repeat(44), nonce: nonce!, started: now() }
+  await assert.rejects(verifier.verify(idToken!, flow), (err: unknown) => {
     assert.ok(err instanceof JustpassRefusal)
     assert.equal(err.code, reason)
     assert.doesNotMatch(err.message, /</, 'no markup in the refusal')
@@ -210,15 +212,18 @@ const CASES: Case[] = [
   },
   { name: 'ID token: auth_time older than authTimeMaxAge (LOGIN)', breakage: { claims: (c) => ({ ...c, auth_time: now() - 3600 }) }, expected: { fail: 'auth_too_old' } },
   { name: 'ID token: auth_time missing while max_age was sent', breakage: { claims: ({ auth_time: _at, ...c }) => c }, expected: { fail: 'id_token_invalid' } },
-  { name: 'ID token: malformed compact JWS', breakage: { sign: async () => 'not-a.compact.jws!' }, expected: { fail: 'id_token_invalid' } },
-  { name: 'ID token: a JWS with a payload that is not JSON', breakage: { sign: async () => `${b64({ alg: 'HS256' })}.${Buffer.from('not json').toString('base64url')}.c2ln` }, expected: { fail: 'id_token_invalid' } },
+  // An ID token whose header or claims do not parse is an answer that is not the protocol's
+  // (provider_bad_response, as a token body that does not parse); passport-justpass's own
+  // verification refuses it as id_token_invalid (assertOwnVerificationRefuses, below).
+  { name: 'ID token: malformed compact JWS', breakage: { sign: async () => 'not-a.compact.jws!' }, expected: { error: 'provider_bad_response' } },
+  { name: 'ID token: a JWS with a payload that is not JSON', breakage: { sign: async () => `${b64({ alg: 'HS256' })}.${Buffer.from('not json').toString('base64url')}.c2ln` }, expected: { error: 'provider_bad_response' } },
   { name: 'ID token: missing', breakage: { sign: async () => undefined }, expected: { fail: 'id_token_invalid' } },
   { name: 'ID token: iss that is markup', breakage: { claims: (c) => ({ ...c, iss: MARKUP }) }, expected: { fail: 'id_token_invalid' }, providerText: MARKUP },
   { name: 'ID token: nonce that is markup', breakage: { claims: (c) => ({ ...c, nonce: MARKUP }) }, expected: { fail: 'id_token_invalid' }, providerText: MARKUP },
   {
     name: 'ID token: a payload of markup, not JSON',
     breakage: { sign: async () => `${b64({ alg: 'HS256' })}.${Buffer.from(MARKUP).toString('base64url')}.c2ln` },
-    expected: { fail: 'id_token_invalid' },
+    expected: { error: 'provider_bad_response' },
     providerText: MARKUP,
   },
   {
@@ -469,7 +474,7 @@ describe('hostile provider', () => {
   })
 
   test('authorization response: state expired', async () => {
-    const current = await startSite('HS256', { flowMaxAge: 1 })
+    const current = await startSite('HS256', { flowStore: { type: 'cookie', maxAge: 1 } })
     try {
       await current.app.users.setJustpassEnabled('alice', true)
       const storeBefore = JSON.stringify(current.app.users.list())
@@ -489,7 +494,7 @@ describe('hostile provider', () => {
 
 describe('clock tolerance', () => {
   test('clockTolerance applies to every time check: an ID token expired 60 s ago passes with 120 s of tolerance', async () => {
-    const current = await startSite('HS256', { clockTolerance: 120 })
+    const current = await startSite('HS256', {}, { clockTolerance: 120 })
     try {
       await current.app.users.setJustpassEnabled('alice', true)
       const { browser, start } = await prepare(current, 'login2')

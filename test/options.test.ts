@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import express from 'express'
 import { Passport } from 'passport'
-import { JustpassConfigError, JustpassStrategy, MemoryUserStore, deriveEndpoints, type JustpassStrategyOptions } from '../src/index.ts'
+import { JustpassConfigError, JustpassStrategy, MemoryUserStore, deriveEndpoints, justpassProvider, type JustpassStrategyOptions } from '../src/index.ts'
 import { Browser } from './support/browser.ts'
 import { startHarness, type Harness } from './support/harness.ts'
 import { startLoopbackServer } from './support/server.ts'
@@ -61,33 +61,103 @@ describe('options', () => {
     ['callbackURL', 'https://shop.example/cb?via=justpass'],
     ['userStore', { findByUsername() {} }],
     ['userStore', { findByUsername() {}, setJustpassEnabled() {}, createUser: 'yes' }],
-    ['idTokenSignedResponseAlg', 'none'],
-    ['idTokenSignedResponseAlg', 'HS1'],
-    ['tokenEndpointAuthMethod', 'private_key_jwt'],
     ['scope', 'profile email'],
     ['scope', 42],
     ['usernameField', ''],
     ['baseUsernameKey', 7],
     ['maxAge', -1],
     ['maxAge', 1.5],
-    ['timeout', 0],
-    ['timeout', '10s'],
-    ['flowMaxAge', 0],
-    ['maxPendingFlows', 1000],
-    ['clockTolerance', -5],
     ['platformHeader', 'bad header'],
-    ['platformParam', 'a&b'],
-    ['sessionKey', 'a.b'],
-    ['sessionKey', '__proto__'],
-    ['sessionKey', 'constructor'],
-    ['uiLocales', 42],
-    ['discovery', 'yes'],
-    ['allowInsecureHTTP', 1],
     ['passReqToCallback', 'true'],
+    ['provider', { opURL: 'https://acme.accounts.justpass.me/openid/', clientID: 'c', clientSecret: 's' }],
+    ['flowStore', 'memory'],
+    ['flowStore', { type: 'redis' }],
   ]
   for (const [option, value] of malformed) {
     test(`${option} = ${JSON.stringify(value)} is refused by name`, () => refused({ ...VALID, [option]: value }, option))
   }
+
+  const { opURL, clientID, clientSecret, ...site } = VALID
+  const malformedProvider: Array<[string, unknown]> = [
+    ['idTokenSignedResponseAlg', 'none'],
+    ['idTokenSignedResponseAlg', 'HS1'],
+    ['tokenEndpointAuthMethod', 'private_key_jwt'],
+    ['timeout', 0],
+    ['timeout', '10s'],
+    ['clockTolerance', -5],
+    ['discovery', 'yes'],
+    ['allowInsecureHTTP', 1],
+    ['issuer', 42],
+    ['fetch', 'proxy'],
+    ['acrValues', 'keys'],
+  ]
+  for (const [setting, value] of malformedProvider) {
+    test(`provider setting ${setting} = ${JSON.stringify(value)} is refused by name`, () => {
+      assert.throws(
+        () => new JustpassStrategy({ ...site, provider: justpassProvider({ opURL, clientID: clientID!, clientSecret: clientSecret!, [setting]: value }) }),
+        (err: unknown) => err instanceof JustpassConfigError && err.option === setting && !err.message.includes(SECRET),
+      )
+    })
+  }
+
+  const malformedFlowStore: Array<[Record<string, unknown>, string]> = [
+    [{ type: 'cookie', maxAge: 0 }, 'flowStore.maxAge'],
+    [{ type: 'cookie', maxPending: 1000 }, 'flowStore.maxPending'],
+    [{ type: 'cookie', secret: 'too short' }, 'flowStore.secret'],
+    [{ type: 'cookie', key: 'justpass' }, 'flowStore.key'],
+    [{ type: 'session', key: 'a.b' }, 'flowStore.key'],
+    [{ type: 'session', key: '__proto__' }, 'flowStore.key'],
+    [{ type: 'session', key: 'constructor' }, 'flowStore.key'],
+    [{ type: 'session', secret: 'x'.repeat(40) }, 'flowStore.secret'],
+    [{ type: 'session', maxAge: 1.5 }, 'flowStore.maxAge'],
+  ]
+  for (const [flowStore, setting] of malformedFlowStore) {
+    test(`flowStore ${JSON.stringify(flowStore)} is refused naming ${setting}`, () => refused({ ...VALID, flowStore }, setting))
+  }
+
+  /** Options that belong to the provider, the flow store or a hook: each refusal says where it went. */
+  const moved: Array<[string, unknown, RegExp]> = [
+    ['issuer', 'https://a.example/openid', /justpassProvider/],
+    ['idTokenSignedResponseAlg', 'RS256', /justpassProvider/],
+    ['tokenEndpointAuthMethod', 'client_secret_basic', /justpassProvider/],
+    ['discovery', true, /justpassProvider/],
+    ['timeout', 5000, /justpassProvider/],
+    ['clockTolerance', 5, /justpassProvider/],
+    ['fetch', fetch, /justpassProvider/],
+    ['allowInsecureHTTP', true, /justpassProvider/],
+    ['cookieSecret', 'x'.repeat(40), /flowStore: \{ type: 'cookie', secret \}/],
+    ['flowMaxAge', 60, /flowStore: \{ type: 'cookie', maxAge \}/],
+    ['maxPendingFlows', 2, /maxPending/],
+    ['sessionKey', 'flows', /flowStore: \{ type: 'session', key \}/],
+    ['acrValues', 'keys', /authorizationParams\(req, flow\)/],
+    ['hintMode', 'token', /authorizationParams\(req, flow\)/],
+    ['uiLocales', 'fr', /authorizationParams\(req, flow\)/],
+    ['platformParam', 'AMWALPLATFORM', /authorizationParams\(req, flow\)/],
+    ['usernamefield', 'email', /is not a setting of the strategy$/],
+  ]
+  for (const [option, value, where] of moved) {
+    test(`${option} among the strategy's options is refused, naming where it belongs`, () => {
+      assert.throws(() => new JustpassStrategy({ ...VALID, [option]: value } as JustpassStrategyOptions), (err: unknown) => {
+        assert.ok(err instanceof JustpassConfigError)
+        assert.equal(err.option, option)
+        assert.match(err.message, where)
+        return true
+      })
+    })
+  }
+
+  test('the provider and the shorthand together are refused', () => {
+    refused({ ...VALID, provider: justpassProvider({ opURL: opURL!, clientID: clientID!, clientSecret: clientSecret! }) }, 'opURL')
+  })
+
+  test('the provider keeps the client secret out of JSON and inspection', async () => {
+    const provider = justpassProvider({ opURL: opURL!, clientID: clientID!, clientSecret: clientSecret! })
+    assert.equal(provider.clientSecret, SECRET)
+    assert.doesNotMatch(JSON.stringify(provider), new RegExp(SECRET))
+    const { inspect } = await import('node:util')
+    assert.doesNotMatch(inspect(provider, { depth: 5 }), new RegExp(SECRET))
+    assert.ok(Object.isFrozen(provider))
+  })
 
   test('options that are not an object are refused', () => refused(null as never, 'options'))
 
@@ -99,7 +169,8 @@ describe('options', () => {
     for (const opURL of ['http://localhost:8000/openid/', 'http://127.0.0.1/openid/', 'http://[::1]:9/openid/']) {
       assert.doesNotThrow(() => new JustpassStrategy({ ...VALID, opURL }))
     }
-    assert.doesNotThrow(() => new JustpassStrategy({ ...VALID, opURL: 'http://idp.internal/openid/', allowInsecureHTTP: true }))
+    const { opURL: _opURL, clientID, clientSecret, ...site } = VALID
+    assert.doesNotThrow(() => new JustpassStrategy({ ...site, provider: justpassProvider({ clientID: clientID!, clientSecret: clientSecret!, opURL: 'http://idp.internal/openid/', allowInsecureHTTP: true }) }))
   })
 
   test('passReqToCallback without a verify callback is refused by name', () => refused({ ...VALID, passReqToCallback: true }, 'passReqToCallback'))
@@ -145,7 +216,7 @@ describe('no network before the callback', () => {
 describe('discovery: true', () => {
   let harness: Harness
   before(async () => {
-    harness = await startHarness({ strategy: { discovery: true } })
+    harness = await startHarness({ providerSettings: { discovery: true } })
   })
   after(() => harness.close())
 

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Request, Response } from 'express'
 import { djangoJSON } from '../src/outcome-core.ts'
-import type { MemoryUser } from '../src/index.ts'
+import { JustpassStrategy, type JustpassFlowStart, type MemoryUser } from '../src/index.ts'
 import { Browser } from './support/browser.ts'
 import { finishFlow, startFlow, startHarness, whoAmI, type Harness } from './support/harness.ts'
 
@@ -377,10 +377,18 @@ describe("the Django client's app answers (appAnswers: 'django')", () => {
   })
 })
 
+/** The Firebase extension's platform parameter, by overriding the authorizationParams hook. */
+class FirebasePlatformStrategy extends JustpassStrategy<MemoryUser> {
+  protected override authorizationParams(req: Request, flow: JustpassFlowStart): Record<string, string | undefined> {
+    const { AMWALPLATFORM: _django, ...params } = super.authorizationParams(req, flow)
+    return { ...params, justpass_me_platform: flow.platform }
+  }
+}
+
 describe("the Firebase extension's platform header and parameter", () => {
   let harness: Harness
   before(async () => {
-    harness = await startHarness({ strategy: { platformHeader: 'justpass-me-platform', platformParam: 'justpass_me_platform' } })
+    harness = await startHarness({ strategy: { platformHeader: 'justpass-me-platform' }, strategyClass: FirebasePlatformStrategy })
   })
   after(() => harness.close())
 

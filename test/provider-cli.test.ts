@@ -110,7 +110,7 @@ describe('the local provider for any site: client authentication, scopes, ID tok
         },
       })
       stops.push(() => provider.close())
-      const app = buildTestApp(server, { opURL: provider.opURL, clientID: 'any-site', clientSecret: SECRET }, { strategy: { tokenEndpointAuthMethod: method } })
+      const app = buildTestApp(server, { opURL: provider.opURL, clientID: 'any-site', clientSecret: SECRET }, { providerSettings: { tokenEndpointAuthMethod: method } })
       const browser = new Browser()
       await browser.get(`${app.origin}/test/login-as?username=alice`)
       await browser.follow(`${app.origin}/justpass/reg`)

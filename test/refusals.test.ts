@@ -222,7 +222,7 @@ describe('refusals against the provider', () => {
 describe('flow state limits', () => {
   let harness: Harness
   before(async () => {
-    harness = await startHarness({ strategy: { flowMaxAge: 1, maxPendingFlows: 2 } })
+    harness = await startHarness({ strategy: { flowStore: { type: 'cookie', maxAge: 1, maxPending: 2 } } })
   })
   after(() => harness.close())
 
@@ -254,7 +254,7 @@ describe('flow state limits', () => {
 describe('the session flow store', () => {
   let harness: Harness
   before(async () => {
-    harness = await startHarness({ strategy: { flowStore: 'session', maxPendingFlows: 2 } })
+    harness = await startHarness({ strategy: { flowStore: { type: 'session', maxPending: 2 } } })
   })
   after(() => harness.close())
 
@@ -313,7 +313,7 @@ describe('the provider down or slow', () => {
     const hanging: Array<() => void> = []
     slow.handle((req) => void hanging.push(() => req.destroy()))
     const server = await reserveTestApp()
-    const app = buildTestApp(server, { opURL: `${slow.origin}/openid/`, clientID: 'shop-client', clientSecret: 'shop-secret' }, { strategy: { timeout: 400 } })
+    const app = buildTestApp(server, { opURL: `${slow.origin}/openid/`, clientID: 'shop-client', clientSecret: 'shop-secret' }, { providerSettings: { timeout: 400 } })
     try {
       const browser = new Browser()
       const started = await browser.get(`${app.origin}/justpass/login`)

@@ -10,10 +10,9 @@ import { createServer as createNetServer, type Socket } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { once } from 'node:events'
 import * as client from 'openid-client'
-import { JustpassProviderError } from '../src/index.ts'
-import { classifyProviderFailure } from '../src/callback.ts'
-import { resolveOptions } from '../src/options.ts'
-import { discoverProviderContext } from '../src/provider.ts'
+import { JustpassProviderError, justpassProvider } from '../src/index.ts'
+import { classifyProviderFailure } from '../src/provider-failure.ts'
+import { discoverProviderContext } from '../src/provider-context.ts'
 import {
   MAX_RESPONSE_BYTES,
   TransportConnectionError,
@@ -386,7 +385,7 @@ describe('the provider transport', { timeout: 20_000 }, () => {
 
   describe('discovery', () => {
     const optionsFor = (origin: string) =>
-      resolveOptions({ opURL: `${origin}/openid/`, clientID: 'a-client', clientSecret: 'a-client-secret-0123456789abcdef', callbackURL: 'http://127.0.0.1:3000/justpass/callback', discovery: true }, true)
+      justpassProvider({ opURL: `${origin}/openid/`, clientID: 'a-client', clientSecret: 'a-client-secret-0123456789abcdef', discovery: true })
     const metadata = (origin: string) => ({
       issuer: `${origin}/openid`,
       authorization_endpoint: `${origin}/openid/authorize/`,

@@ -32,7 +32,6 @@ export async function startJustpassSite(opURL: string, redisURL?: string): Promi
       clientID: CLIENT_ID,
       clientSecret: CLIENT_SECRET,
       callbackURL: `${server.origin}${callbackPath}`,
-      idTokenSignedResponseAlg: 'HS256',
       userStore: users,
     }),
   )

@@ -82,13 +82,13 @@ function cookieSecrets(value: unknown): readonly string[] {
 
 /** The session key of pending flows: a plain property name, never one of Object.prototype's. */
 function sessionKey(settings: RawSettings): string {
-  const key = optionalString(settings, 'key', 'justpass', KEY_NAME)
+  const key = optionalString(settings, 'key', 'justpass', KEY_NAME, 'flowStore.key')
   if (key in Object.prototype) throw new JustpassConfigError('flowStore.key', `must not be "${key}"`)
   return key
 }
 
 function cookieStore(settings: RawSettings, binding: FlowStoreBinding): CookieFlowStore {
-  refuseUnknown(settings, COOKIE_SETTINGS, { key: 'the session store\'s key; the cookie store takes secret' }, "the cookie flow store (flowStore: { type: 'cookie', … })")
+  refuseUnknown(settings, COOKIE_SETTINGS, { key: "the cookie store has no session key (that is flowStore: { type: 'session', key })" }, "the cookie flow store (flowStore: { type: 'cookie', … })", 'flowStore.')
   const { provider, callbackURL } = binding
   const secrets = cookieSecrets(settings.secret)
   const keys =
@@ -98,17 +98,17 @@ function cookieStore(settings: RawSettings, binding: FlowStoreBinding): CookieFl
   return new CookieFlowStore({
     sealer: new Sealer(keys),
     secure: binding.secureCallback,
-    maxAge: optionalInteger(settings, 'maxAge', DEFAULT_FLOW_MAX_AGE, 1, 86_400),
-    maxPending: optionalInteger(settings, 'maxPending', DEFAULT_MAX_PENDING, 1, 100),
+    maxAge: optionalInteger(settings, 'maxAge', DEFAULT_FLOW_MAX_AGE, 1, 86_400, 'flowStore.maxAge'),
+    maxPending: optionalInteger(settings, 'maxPending', DEFAULT_MAX_PENDING, 1, 100, 'flowStore.maxPending'),
   })
 }
 
 function sessionStore(settings: RawSettings): SessionFlowStore {
-  refuseUnknown(settings, SESSION_SETTINGS, { secret: 'flows in the session are not sealed: a secret applies only to the cookie store' }, "the session flow store (flowStore: { type: 'session', … })")
+  refuseUnknown(settings, SESSION_SETTINGS, { secret: 'flows in the session are not sealed: a secret applies only to the cookie store' }, "the session flow store (flowStore: { type: 'session', … })", 'flowStore.')
   return new SessionFlowStore(
     sessionKey(settings),
-    optionalInteger(settings, 'maxAge', DEFAULT_FLOW_MAX_AGE, 1, 86_400),
-    optionalInteger(settings, 'maxPending', DEFAULT_MAX_PENDING, 1, 100),
+    optionalInteger(settings, 'maxAge', DEFAULT_FLOW_MAX_AGE, 1, 86_400, 'flowStore.maxAge'),
+    optionalInteger(settings, 'maxPending', DEFAULT_MAX_PENDING, 1, 100, 'flowStore.maxPending'),
   )
 }
 

@@ -7,6 +7,8 @@ import session from 'express-session'
 import { Passport } from 'passport'
 import {
   JustpassStrategy,
+  justpassProvider,
+  type JustpassProviderSettings,
   MemoryUserStore,
   justpassCallback,
   takeJustpassNotice,
@@ -37,6 +39,10 @@ export interface TestAppOptions {
   callbackStyle?: 'helper' | 'redirects'
   /** Strategy options on top of the defaults (opURL, clientID, clientSecret, callbackURL, userStore). */
   strategy?: Partial<JustpassStrategyOptions<MemoryUser>>
+  /** A subclass of JustpassStrategy to build instead (one that overrides a hook). */
+  strategyClass?: typeof JustpassStrategy<MemoryUser>
+  /** Provider settings on top of the provider's (opURL, clientID, clientSecret): passed as `provider: justpassProvider(…)`. */
+  providerSettings?: Partial<JustpassProviderSettings>
   verify?: JustpassVerify<MemoryUser>
   /** A verify that takes the request first; sets `passReqToCallback: true`. */
   verifyWithRequest?: JustpassVerifyWithRequest<MemoryUser>
@@ -59,17 +65,17 @@ export function buildTestApp(
   options: TestAppOptions = {},
 ): TestApp {
   const users = new MemoryUserStore(options.usernames ?? ['alice', 'bob'])
+  const shorthand = { opURL: provider.opURL, clientID: provider.clientID, clientSecret: provider.clientSecret }
   const strategyOptions: JustpassStrategyOptions<MemoryUser> = {
-    opURL: provider.opURL,
-    clientID: provider.clientID,
-    clientSecret: provider.clientSecret,
+    ...(options.providerSettings ? { provider: justpassProvider({ ...shorthand, ...options.providerSettings }) } : shorthand),
     callbackURL: server.callbackURL,
     userStore: users,
     ...options.strategy,
   }
+  const Strategy = options.strategyClass ?? JustpassStrategy<MemoryUser>
   const strategy = options.verifyWithRequest
-    ? new JustpassStrategy({ ...strategyOptions, passReqToCallback: true }, options.verifyWithRequest)
-    : new JustpassStrategy(strategyOptions, options.verify)
+    ? new Strategy({ ...strategyOptions, passReqToCallback: true }, options.verifyWithRequest)
+    : new Strategy(strategyOptions, options.verify)
   const authenticator = new Passport()
   authenticator.use(strategy)
   authenticator.serializeUser<string>((user, done) => done(null, (user as MemoryUser).username))
