@@ -1,15 +1,17 @@
 /**
- * The README's code examples: every TypeScript or JavaScript block names the file (or
- * the region of a file) it is taken from and equals it; and those files (under
- * example/readme/) run: REG, second-factor and single-factor LOGIN through the local
- * provider, the SQLite user store, a custom verify, passReqToCallback, plain redirects,
- * a mobile app's JSON answers, the NestJS bootstrap, and the messages the
- * Troubleshooting section quotes. Needs `npm run build` first: the examples import the
- * package by its name, which resolves to dist/.
+ * The example files the README and the guides show (under example/readme/) run: the
+ * README's minimal site as its own process, REG then LOGIN through the local provider;
+ * the complete site with REG, second-factor and single-factor LOGIN, the SQLite user
+ * store, a custom verify, passReqToCallback, plain redirects, a mobile app's JSON
+ * answers, the NestJS bootstrap, and the messages docs/troubleshooting.md quotes. That
+ * each block equals its file is checked by test/docs-examples.test.ts. Needs `npm run
+ * build` first: the examples import the package by its name, which resolves to dist/.
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, readFileSync } from 'node:fs'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import express from 'express'
@@ -28,109 +30,6 @@ import { startTestProvider, type TestProvider } from './support/provider.ts'
 import { startLoopbackServer, type LoopbackServer } from './support/server.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const README = readFileSync(`${ROOT}README.md`, 'utf8')
-
-// ---------------------------------------------------------------------------------
-// The README's code blocks and their files
-
-/** A fenced code block of the README. */
-interface CodeBlock {
-  /** 1-based line of the opening fence. */
-  line: number
-  lang: string
-  content: string[]
-  /** The `<!-- example: ... -->` marker on the last non-blank line before the fence. */
-  marker?: { file: string; region?: string }
-}
-
-const MARKER = /^<!--\s*example:\s*([^\s#]+)(?:#([\w-]+))?\s*-->$/
-const CHECKED_LANGUAGES = new Set(['ts', 'typescript', 'tsx', 'mts', 'cts', 'js', 'javascript', 'jsx', 'mjs', 'cjs'])
-const REGION = /^\s*\/\/\s*#region\s+([\w-]+)\s*$/
-const END_REGION = /^\s*\/\/\s*#endregion\b/
-
-/** Every fenced code block of `markdown`, with the marker before it when there is one. */
-function codeBlocks(markdown: string): CodeBlock[] {
-  const lines = markdown.split('\n')
-  const blocks: CodeBlock[] = []
-  for (let i = 0; i < lines.length; i++) {
-    const open = /^(\s*)(`{3,}|~{3,})\s*([\w+-]*)/.exec(lines[i]!)
-    if (!open) continue
-    const fence = open[2]!
-    const block: CodeBlock = { line: i + 1, lang: open[3]!.toLowerCase(), content: [] }
-    let previous = i - 1
-    while (previous >= 0 && lines[previous]!.trim() === '') previous--
-    const marker = previous >= 0 ? MARKER.exec(lines[previous]!.trim()) : null
-    if (marker) block.marker = marker[2] ? { file: marker[1]!, region: marker[2] } : { file: marker[1]! }
-    let j = i + 1
-    while (j < lines.length && !lines[j]!.trim().startsWith(fence)) block.content.push(lines[j++]!)
-    assert.ok(j < lines.length, `README line ${i + 1}: the code block is not closed`)
-    blocks.push(block)
-    i = j
-  }
-  return blocks
-}
-
-/** Lines without trailing whitespace, and without blank lines at the end. */
-function normalize(lines: string[]): string[] {
-  const out = lines.map((line) => line.trimEnd())
-  while (out.length > 0 && out.at(-1) === '') out.pop()
-  return out
-}
-
-/** The lines of an example file, or of one region of it, without region marker lines. */
-function exampleLines(file: string, region?: string): string[] {
-  const lines = readFileSync(`${ROOT}${file}`, 'utf8').split('\n')
-  const isMarker = (line: string) => REGION.test(line) || END_REGION.test(line)
-  if (region === undefined) return normalize(lines.filter((line) => !isMarker(line)))
-  const start = lines.findIndex((line) => REGION.exec(line)?.[1] === region)
-  assert.ok(start !== -1, `${file} has no "// #region ${region}"`)
-  const out: string[] = []
-  let depth = 1
-  for (const line of lines.slice(start + 1)) {
-    if (REGION.test(line)) depth++
-    else if (END_REGION.test(line) && --depth === 0) return normalize(out)
-    if (!isMarker(line)) out.push(line)
-  }
-  assert.fail(`${file}: region "${region}" has no "// #endregion"`)
-}
-
-describe('README code blocks', () => {
-  const blocks = codeBlocks(README)
-  const checked = blocks.filter((block) => CHECKED_LANGUAGES.has(block.lang))
-
-  test('the README has TypeScript examples, the mermaid diagrams and the test command', () => {
-    assert.ok(checked.length >= 10, `only ${checked.length} TypeScript/JavaScript blocks`)
-    assert.ok(blocks.filter((block) => block.lang === 'mermaid').length >= 3, 'the three sequence diagrams')
-    assert.ok(blocks.some((block) => block.lang === 'sh' && block.content.some((line) => line.trim() === 'npm test')), 'Development shows `npm test`')
-  })
-
-  test('every TypeScript or JavaScript block has an example marker', () => {
-    const unmarked = checked.filter((block) => block.marker === undefined).map((block) => `line ${block.line}`)
-    assert.deepEqual(unmarked, [], 'code blocks without <!-- example: example/<dir>/<file>.ts -->')
-  })
-
-  test('every example marker is followed by a TypeScript or JavaScript block', () => {
-    const lines = README.split('\n')
-    const markerLines = lines.flatMap((line, index) => (MARKER.test(line.trim()) ? [index + 1] : []))
-    const used = new Set(checked.flatMap((block) => (block.marker ? [block.line] : [])))
-    for (const line of markerLines) {
-      let next = line
-      while (next < lines.length && lines[next]!.trim() === '') next++
-      assert.ok(used.has(next + 1), `README line ${line}: the marker is not followed by a ts/js code block`)
-    }
-  })
-
-  for (const block of checked) {
-    if (!block.marker) continue
-    const { file, region } = block.marker
-    test(`README line ${block.line} equals ${file}${region ? `#${region}` : ''}`, () => {
-      assert.match(file, /^example\/(readme|nestjs)\/[\w.-]+\.ts$/, 'markers name a file under example/readme/ or example/nestjs/')
-      assert.ok(existsSync(`${ROOT}${file}`), `${file} does not exist`)
-      assert.deepEqual(normalize(block.content), exampleLines(file, region))
-    })
-  }
-})
-
 // ---------------------------------------------------------------------------------
 // Running the examples
 
@@ -185,6 +84,125 @@ async function sqliteUsers(...usernames: string[]): Promise<{ db: Database.Datab
 function flagOf(db: Database.Database, username: string): unknown {
   return db.prepare('SELECT justpass_enabled FROM users WHERE username = ?').pluck().get(username)
 }
+
+/** A free port on 127.0.0.1, for a process that listens on it itself. */
+async function freePort(): Promise<number> {
+  const probe = createServer()
+  await new Promise<void>((resolve, reject) => probe.once('error', reject).listen(0, '127.0.0.1', resolve))
+  const { port } = probe.address() as { port: number }
+  await new Promise<void>((resolve) => probe.close(() => resolve()))
+  return port
+}
+
+describe('example/readme/minimal.ts: the README\'s minimal site, run as its own process', () => {
+  let provider: TestProvider
+  let site: ChildProcess
+  let origin: string
+  let callbackURL: string
+  let output = ''
+
+  /** The home page: the logged-in user's record, and the notice. */
+  type Home = { user: { username: string; justpassEnabled: boolean; justpassSub?: string } | null; notice: unknown }
+
+  before(async () => {
+    const port = await freePort()
+    origin = `http://127.0.0.1:${port}`
+    callbackURL = `${origin}/justpass/callback`
+    provider = await startTestProvider({ redirectURIs: [callbackURL] })
+    site = spawn(process.execPath, ['--import', 'tsx', 'example/readme/minimal.ts'], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        JUSTPASS_OP_URL: provider.opURL,
+        JUSTPASS_CLIENT_ID: provider.clientID,
+        JUSTPASS_CLIENT_SECRET: provider.clientSecret,
+        JUSTPASS_CALLBACK_URL: callbackURL,
+        SESSION_SECRET,
+        PORT: String(port),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    site.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    site.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    const deadline = Date.now() + 30_000
+    for (;;) {
+      if (site.exitCode !== null) assert.fail(`the site exited with ${site.exitCode}: ${output}`)
+      try {
+        if ((await fetch(`${origin}/`)).ok) break
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) assert.fail(`the site did not start: ${output}`)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  })
+  after(async () => {
+    if (site.exitCode === null) {
+      const exited = new Promise((resolve) => site.once('exit', resolve))
+      site.kill()
+      await exited
+    }
+    await provider.close()
+  })
+
+  test('REG needs a logged-in user: 401, and nothing sent to justpass.me', async () => {
+    const requests = provider.authorizationRequests.length
+    const hop = await new Browser().get(`${origin}/justpass/reg`)
+    assert.equal(hop.status, 401)
+    assert.equal(provider.authorizationRequests.length, requests)
+  })
+
+  test('REG, then LOGIN with the passkey registered', async () => {
+    // alice is logged in first; here by a passkey the test provider vouches for, on a
+    // real site by its own password step.
+    provider.behaviour = { action: 'approve', account: 'alice' }
+    const browser = new Browser()
+    try {
+      await throughJustpass(browser, `${origin}/justpass/login`, callbackURL)
+    } finally {
+      provider.behaviour = { action: 'approve' }
+    }
+    assert.equal((await browser.json<Home>(`${origin}/`)).user?.username, 'alice')
+
+    const reg = await throughJustpass(browser, `${origin}/justpass/reg`, callbackURL)
+    assert.equal(provider.authorizationRequests.at(-1)?.get('prompt'), 'create')
+    assert.equal(provider.authorizationRequests.at(-1)?.get('login_hint'), 'alice')
+    assert.equal(reg.callback.location, `${origin}/`)
+    assert.deepEqual(JSON.parse(reg.last.body), {
+      user: { username: 'alice', justpassEnabled: true, justpassSub: provider.subOf('alice') },
+      notice: { mode: 'register', ok: true },
+    })
+
+    provider.behaviour = { action: 'approve', account: 'alice' }
+    try {
+      const other = new Browser()
+      const login = await throughJustpass(other, `${origin}/justpass/login`, callbackURL)
+      assert.equal(provider.authorizationRequests.at(-1)?.get('prompt'), 'login')
+      assert.equal(provider.authorizationRequests.at(-1)?.get('login_hint'), null, 'nobody identified: the passkey says who')
+      assert.equal(login.callback.location, `${origin}/`)
+      assert.deepEqual(JSON.parse(login.last.body), {
+        user: { username: 'alice', justpassEnabled: true, justpassSub: provider.subOf('alice') },
+        notice: { mode: 'login', ok: true },
+      })
+    } finally {
+      provider.behaviour = { action: 'approve' }
+    }
+  })
+
+  test('LOGIN with a passkey of nobody the site knows: refused, to /login with unknown_user', async () => {
+    provider.behaviour = { action: 'approve', account: 'zed' }
+    try {
+      const browser = new Browser()
+      const { callback } = await throughJustpass(browser, `${origin}/justpass/login`, callbackURL)
+      assert.equal(callback.location, `${origin}/login`)
+      const home = await browser.json<Home>(`${origin}/`)
+      assert.equal(home.user, null)
+      assert.deepEqual(home.notice, { mode: 'login', ok: false, reason: 'unknown_user', message: 'no account on this site matches this passkey' })
+    } finally {
+      provider.behaviour = { action: 'approve' }
+    }
+  })
+})
 
 describe('example/readme/site.ts with example/readme/user-store.ts (SQLite :memory:)', () => {
   let server: LoopbackServer
@@ -510,14 +528,15 @@ describe('example/readme/nest-main.ts: the NestJS bootstrap', () => {
   })
 })
 
-describe('Troubleshooting: what the README says a user sees', () => {
+describe('docs/troubleshooting.md: what a user sees', () => {
   const HTTP_OP_URL = 'passport-justpass: option "opURL" must use https: (plain http: is accepted only for loopback hosts, or with allowInsecureHTTP: true)'
   const NO_SESSION = 'passport-justpass: no session on the request: add session middleware (express-session or similar) before passport'
   const WRONG_SECRET = 'justpass.me did not complete the passkey step (invalid_request)'
   const WRONG_ALG = 'the ID token failed a check (unexpected JWT "alg" header parameter)'
 
-  test('the README quotes these messages exactly', () => {
-    for (const message of [HTTP_OP_URL, NO_SESSION, WRONG_SECRET, WRONG_ALG]) assert.ok(README.includes(message), message)
+  test('the guide quotes these messages exactly', () => {
+    const TROUBLESHOOTING = readFileSync(`${ROOT}docs/troubleshooting.md`, 'utf8')
+    for (const message of [HTTP_OP_URL, NO_SESSION, WRONG_SECRET, WRONG_ALG]) assert.ok(TROUBLESHOOTING.includes(message), message)
   })
 
   test('an http: opURL: the constructor throws JustpassConfigError', () => {

@@ -1,0 +1,97 @@
+/**
+ * docs/fastify.md's site: @fastify/passport and @fastify/session with
+ * justpassFastifyHook, a password step (the first factor), REG, second-factor and
+ * single-factor LOGIN, a URL-only start, and pages that show the notice.
+ */
+import Fastify, { type FastifyInstance } from 'fastify'
+import fastifyCookie from '@fastify/cookie'
+import fastifySession from '@fastify/session'
+import { Authenticator } from '@fastify/passport'
+import {
+  JustpassStrategy,
+  justpassFastifyCallback,
+  justpassFastifyHook,
+  justpassFastifyStart,
+  takeJustpassFastifyNotice,
+  type MemoryUser,
+  type MemoryUserStore,
+} from 'passport-justpass'
+
+/** What {@link createFastifyGuideSite} needs. */
+export interface FastifyGuideConfig {
+  /** `https://<organization>.accounts.justpass.me/openid/` */
+  opURL: string
+  clientID: string
+  clientSecret: string
+  /** The absolute URL of `/justpass/callback` on this site, registered at justpass.me. */
+  callbackURL: string
+  /** At least 32 characters. */
+  sessionSecret: string
+  users: MemoryUserStore
+  /** The first factor: the user when the password is right (a real site checks a password hash). */
+  checkPassword(username: string, password: string): Promise<MemoryUser | undefined>
+}
+
+declare module 'fastify' {
+  interface Session {
+    base_username?: string
+  }
+}
+
+/** The site as a Fastify instance; start it with `await createFastifyGuideSite(config).listen({ port: 3000 })`. */
+export function createFastifyGuideSite(config: FastifyGuideConfig): FastifyInstance {
+  const { users } = config
+  // #region core
+  const passport = new Authenticator()
+  passport.use(new JustpassStrategy<MemoryUser>({
+    opURL: config.opURL,
+    clientID: config.clientID,
+    clientSecret: config.clientSecret,
+    callbackURL: config.callbackURL,
+    userStore: users,
+  }))
+  passport.registerUserSerializer(async (user: MemoryUser) => user.username)
+  passport.registerUserDeserializer(async (username: string) => (await users.findByUsername(username)) ?? null)
+
+  const app = Fastify()
+  // The session must come before passport: passport logs users in there.
+  app.register(fastifyCookie)
+  app.register(fastifySession, { secret: config.sessionSecret, saveUninitialized: false, cookie: { secure: 'auto', sameSite: 'lax' } })
+  app.register(passport.initialize())
+  app.register(passport.secureSession())
+  // Lets the strategy set its flow cookies on the reply.
+  app.addHook('onRequest', justpassFastifyHook)
+  // #endregion
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)))
+  })
+
+  // #region routes
+  app.post<{ Body: { username?: string; password?: string } }>('/login', async (request, reply) => {
+    const user = await config.checkPassword(String(request.body?.username ?? ''), String(request.body?.password ?? ''))
+    if (!user) return reply.redirect('/login?failed=1')
+    if (user.justpassEnabled) {
+      // The password was right; the passkey is the second factor.
+      request.session.base_username = user.username
+      return reply.redirect('/justpass/login')
+    }
+    await request.logIn(user)
+    return reply.redirect('/')
+  })
+
+  app.get('/justpass/reg', justpassFastifyStart(passport, { mode: 'register' }))
+  app.get('/justpass/login', justpassFastifyStart(passport, { mode: 'login' }))
+  app.get('/justpass/login-url', justpassFastifyStart(passport, { mode: 'login', urlOnly: true }))
+  app.get('/justpass/callback', justpassFastifyCallback({ authenticator: passport }))
+
+  app.get('/', async (request) => {
+    const user = request.user as MemoryUser | undefined
+    return { user: user?.username ?? null, justpassEnabled: user?.justpassEnabled ?? false, notice: takeJustpassFastifyNotice(request) ?? null }
+  })
+  // #endregion
+  app.get<{ Querystring: { failed?: string } }>('/login', async (request) => {
+    const notice = takeJustpassFastifyNotice(request)
+    return { failed: request.query.failed === '1' || notice?.ok === false, message: notice?.message, reason: notice?.reason }
+  })
+  return app
+}
