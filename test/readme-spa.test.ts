@@ -1,5 +1,5 @@
 /**
- * The README's single-page app example (example/readme/spa.ts) on a small Express site
+ * docs/apps.md's single-page app example (example/readme/spa.ts) on a small Express site
  * against the local provider: the URL-only starts answer `{url}` and set the flow
  * cookie, and the callback's LOGIN hooks answer the site's own JSON. Needs `npm run
  * build` first: the example imports the package by its name, which resolves to dist/.

@@ -1,10 +1,11 @@
 /**
- * The README's "Turning passkey login off" example (example/readme/turn-off.ts) runs on
- * the README's site (example/readme/site.ts, SQLite store) against the local provider:
- * the password confirmed again, then the flag cleared and the password alone logs in; a
- * wrong password, a post from elsewhere and a visitor change nothing. (That the README
- * shows the file as it is, is checked by test/readme.test.ts.) Needs `npm run build`
- * first: the README's site imports the package by its name, which resolves to dist/.
+ * docs/user-store.md's "Turning passkey login off" example (example/readme/turn-off.ts)
+ * runs on the guides' complete site (example/readme/site.ts, SQLite store) against the
+ * local provider: the password confirmed again, then the flag cleared and the password
+ * alone logs in; a wrong password, a post from elsewhere and a visitor change nothing.
+ * (That the guide shows the file as it is, is checked by test/docs-examples.test.ts.)
+ * Needs `npm run build` first: the site imports the package by its name, which resolves
+ * to dist/.
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -95,7 +96,7 @@ describe('example/readme/turn-off.ts: turning passkey login off', () => {
     assert.equal(await logIn(new Browser(), 'bob'), '/justpass/login', 'the password still leads to the passkey')
   })
 
-  test('as the README says, this store still lets the passkey alone log in after turning it off', async () => {
+  test('as the guide says, this store still lets the passkey alone log in after turning it off', async () => {
     const browser = await registered('carol')
     assert.equal((await turnOff(browser, 'carol-password')).location, `${origin}/`)
     provider.behaviour = { action: 'approve', account: 'carol' }
