@@ -20,17 +20,21 @@ export interface AuthorizationRequest {
 }
 
 const LANGUAGE_TAG = /^[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*$/
+/** A weight of zero: "not acceptable" (RFC 9110, 12.4.2). */
+const ZERO_WEIGHT = /;\s*q\s*=\s*0(?:\.0{0,3})?\s*(?:;|$)/i
 
 /**
  * The `ui_locales` value for an `Accept-Language` header: its language tags in the
- * order given (at most five, `*` and malformed entries left out), or `undefined`.
+ * order given (at most five; `*`, malformed entries, those weighted `q=0` and repeats in
+ * any case left out), or `undefined`.
  */
 export function uiLocalesFromAcceptLanguage(header: string | undefined): string | undefined {
   if (!header) return undefined
   const tags: string[] = []
   for (const part of header.split(',', 10)) {
+    if (ZERO_WEIGHT.test(part)) continue
     const tag = part.split(';', 1)[0]!.trim()
-    if (LANGUAGE_TAG.test(tag) && !tags.includes(tag)) tags.push(tag)
+    if (LANGUAGE_TAG.test(tag) && !tags.some((kept) => kept.toLowerCase() === tag.toLowerCase())) tags.push(tag)
     if (tags.length === 5) break
   }
   return tags.length ? tags.join(' ') : undefined

@@ -6,6 +6,8 @@
  */
 
 const PROBE_ORIGIN = 'http://return-to.invalid'
+/** The longest `next` kept, in characters, as given and once normalised (percent-encoding can grow it sixfold). */
+const MAX_LENGTH = 2048
 
 /**
  * `next` as a same-origin path (`/orders?id=1`), or `undefined` when it is absent, too
@@ -13,7 +15,7 @@ const PROBE_ORIGIN = 'http://return-to.invalid'
  * control characters.
  */
 export function safeReturnTo(next: string | null | undefined): string | undefined {
-  if (typeof next !== 'string' || next.length === 0 || next.length > 2048) return undefined
+  if (typeof next !== 'string' || next.length === 0 || next.length > MAX_LENGTH) return undefined
   if (!next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return undefined
   if (/[\x00-\x1f\x7f\\]/.test(next)) return undefined
   let url: URL
@@ -25,5 +27,7 @@ export function safeReturnTo(next: string | null | undefined): string | undefine
   if (url.origin !== PROBE_ORIGIN) return undefined
   // Check what is returned, not only what came in: dot segments can normalise to `//host`.
   const path = `${url.pathname}${url.search}${url.hash}`
-  return path.startsWith('//') || path.startsWith('/\\') ? undefined : path
+  // And its length once encoded: it is sealed into the flow cookie, which must stay small.
+  if (path.length > MAX_LENGTH || path.startsWith('//') || path.startsWith('/\\')) return undefined
+  return path
 }

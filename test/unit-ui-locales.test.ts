@@ -55,6 +55,10 @@ const ROWS: Row[] = [
   // Duplicates are sent once, at their first place.
   ['a duplicate', 'en, fr, en', 'en fr'],
   ['a duplicate with another weight', 'en;q=0.9, fr, en;q=0.1', 'en fr'],
+  ['a duplicate in another case', 'en-US, EN-us, fr', 'en-US fr'],
+  ['a language weighted zero is not acceptable', 'en, fr;q=0', 'en'],
+  ['weights of zero in every spelling', 'de;q=0.0, fr;Q=0.000, it ; q = 0 , en;q=0.001', 'en'],
+  ['only languages weighted zero', 'fr;q=0', undefined],
   ['a duplicate around whitespace', 'de , de', 'de'],
 
   // Whitespace around entries.
