@@ -13,9 +13,9 @@ export type RefusalReason =
   | 'login_required'
   /** The callback carried no usable `state`, or the same parameter twice. */
   | 'invalid_callback'
-  /** No pending flow has this `state` in this session (unknown, replayed, another session's). */
+  /** No pending flow of this browser has this `state` (unknown, replayed, another browser's). */
   | 'state_unknown'
-  /** The pending flow is older than `flowMaxAge`. */
+  /** The pending flow is older than the flow store's `maxAge`. */
   | 'state_expired'
   /** The provider answered `error=...` (the user cancelled, for one). */
   | 'provider_denied'

@@ -48,7 +48,7 @@ export interface JustpassStrategyOptions<User = unknown> {
   scope?: string | readonly string[]
   /** `false` (the default): the verify callback does not receive the request. */
   passReqToCallback?: false
-  /** The `max_age` sent, in seconds; the ID token's `auth_time` is checked against it. Default `60`. */
+  /** The `max_age` sent, in seconds from 0 to 86400; the ID token's `auth_time` is checked against it. Default `60`. */
   maxAge?: number
   /**
    * The longest time, in seconds, between the user's authentication at the provider
@@ -57,20 +57,31 @@ export interface JustpassStrategyOptions<User = unknown> {
    * binding protects REG, and some providers reuse a login session for it), LOGIN
    * `maxAge`. An older `auth_time` is refused with reason `auth_too_old`.
    */
-  authTimeMaxAge?:
-    | number
-    | false
-    | {
-        /** REG's bound, in seconds, or `false` (the default) for none. */
-        register?: number | false
-        /** LOGIN's bound, in seconds, or `false` for none. Default `maxAge`. */
-        login?: number | false
-      }
-  /** The request header in which a mobile app names its platform. Default `'amwal-platform'`. */
+  authTimeMaxAge?: AuthTimeMaxAge
+  /**
+   * The request header in which a mobile app names its platform (letters, digits and
+   * `-`). Default `'amwal-platform'`; the Firebase extension's apps send
+   * `'justpass-me-platform'`. Its value (`app`, …) reaches the `authorizationParams` hook
+   * as `flow.platform`, and the outcome.
+   */
   platformHeader?: string
   /** Where pending flows are kept, with that store's settings. Default `'cookie'`: see {@link JustpassFlowStoreOption}. */
   flowStore?: JustpassFlowStoreOption
 }
+
+/**
+ * The longest age of `auth_time` accepted, in seconds from 0 to 86400, or `false` for
+ * none: one value for both modes, or one per mode.
+ */
+export type AuthTimeMaxAge =
+  | number
+  | false
+  | {
+      /** REG's bound, in seconds, or `false` (the default) for none. */
+      register?: number | false
+      /** LOGIN's bound, in seconds, or `false` for none. Default `maxAge`. */
+      login?: number | false
+    }
 
 /** Options of a {@link JustpassStrategy} whose verify callback receives the request first. */
 export interface JustpassStrategyOptionsWithRequest<User = unknown> extends Omit<JustpassStrategyOptions<User>, 'passReqToCallback'> {

@@ -79,9 +79,9 @@ export interface JustpassProviderSettings {
    * deriving the endpoints: once, on first use, again after a failure. Default `false`.
    */
   discovery?: boolean
-  /** Milliseconds each call to the provider may take before it fails. Default `10000`. */
+  /** Milliseconds each call to the provider may take before it fails, from 1 to 600000. Default `10000`. */
   timeout?: number
-  /** Seconds of clock skew tolerated in ID token time checks. Default `30`. */
+  /** Seconds of clock skew tolerated in ID token time checks, from 0 to 600. Default `30`. */
   clockTolerance?: number
   /**
    * A fetch-compatible function used for every call to the provider (token, userinfo,

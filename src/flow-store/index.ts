@@ -22,9 +22,9 @@ export interface CookieFlowStoreSettings {
    * key derived from the client secret under a label of its own.
    */
   secret?: string | readonly string[]
-  /** Seconds a started flow may take before its callback is refused; also the cookie's `Max-Age`. Default `600`. */
+  /** Seconds (1 to 86400) a started flow may take before its callback is refused; also the cookie's `Max-Age`. Default `600`. */
   maxAge?: number
-  /** Flow cookies kept per browser; the oldest is dropped on the next start beyond it. Default `5`. */
+  /** Flow cookies kept per browser (1 to 100); the oldest is dropped on the next start beyond it. Default `5`. */
   maxPending?: number
 }
 
@@ -32,11 +32,11 @@ export interface CookieFlowStoreSettings {
 export interface SessionFlowStoreSettings {
   /** Selects the session store. */
   type: 'session'
-  /** The session key under which pending flows are kept. Default `'justpass'`. */
+  /** The session key under which pending flows are kept: a plain property name. Default `'justpass'`. */
   key?: string
-  /** Seconds a started flow may take before its callback is refused. Default `600`. */
+  /** Seconds (1 to 86400) a started flow may take before its callback is refused. Default `600`. */
   maxAge?: number
-  /** Pending flows kept per session; the oldest is dropped on the next start beyond it. Default `5`. */
+  /** Pending flows kept per session (1 to 100); the oldest is dropped on the next start beyond it. Default `5`. */
   maxPending?: number
 }
 
