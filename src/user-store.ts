@@ -6,14 +6,14 @@
 
 /**
  * The site's users, as passport-justpass needs them. Implement it over your own user
- * table; the identifier is whatever unique field the site logs users in with (the
+ * table; the username is whatever unique field the site logs users in with (the
  * `usernameField` option).
  *
  * @typeParam User - the site's user object, as it ends up in `req.user`
  */
 export interface JustpassUserStore<User = unknown> {
   /**
-   * The user whose identifier is `username`, or `undefined`/`null` when there is none.
+   * The user whose username is `username`, or `undefined`/`null` when there is none.
    * Called on LOGIN with the `preferred_username` the provider vouched for.
    */
   findByUsername(username: string): Promise<User | null | undefined>
@@ -54,7 +54,7 @@ export interface JustpassEnableDetails {
 
 /** The user record kept by {@link MemoryUserStore}. */
 export interface MemoryUser {
-  /** The identifier the site logs the user in with. */
+  /** The username the site logs the user in with. */
   username: string
   /** Whether the user has registered a passkey at justpass.me. */
   justpassEnabled: boolean
