@@ -91,12 +91,23 @@ export function describeFailure(err: unknown): string {
   if (claim) return `${word(claim.claim, 'a claim')}: ${word(claim.reason, 'check_failed')}`
   const jose = chain.find((each) => each instanceof joseErrors.JOSEError) as joseErrors.JOSEError | undefined
   if (jose) return JOSE_FAILURES[jose.code] ?? 'the token could not be verified'
-  if (err instanceof client.ClientError) {
-    if (err.code === 'OAUTH_JWT_CLAIM_COMPARISON_FAILED') return `${claimOf(err)}: unexpected value`
-    if (err.code === 'OAUTH_JWT_TIMESTAMP_CHECK_FAILED') return `${claimOf(err)}: time check failed`
-    if (err.code !== undefined && CLIENT_FAILURES[err.code]) return CLIENT_FAILURES[err.code]!
-  }
+  if (err instanceof client.ClientError) return clientFailureWords(err)
   return 'an unexpected failure'
+}
+
+/** Fixed words for an openid-client failure, from its code and the shape of oauth4webapi's detail. */
+function clientFailureWords(err: client.ClientError): string {
+  if (err.code === 'OAUTH_JWT_CLAIM_COMPARISON_FAILED') return `${claimOf(err)}: unexpected value`
+  if (err.code === 'OAUTH_JWT_TIMESTAMP_CHECK_FAILED') return `${claimOf(err)}: time check failed`
+  const detail = processingDetail(err)
+  if (typeof detail === 'string') return 'not a compact JWS'
+  if (typeof detail === 'object' && detail !== null) {
+    // The algorithm check names what it expected; the other header checks (typ, crit) do not.
+    if ('header' in detail) return 'expected' in detail ? 'alg: not the configured algorithm' : 'a header parameter: unexpected or unsupported'
+    if ('alg' in detail) return 'alg: unsupported'
+    if ('claims' in detail) return 'a claim: missing or of the wrong type'
+  }
+  return (err.code !== undefined && CLIENT_FAILURES[err.code]) || 'an unexpected failure'
 }
 
 /**

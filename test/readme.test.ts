@@ -532,7 +532,7 @@ describe('docs/troubleshooting.md: what a user sees', () => {
   const HTTP_OP_URL = 'passport-justpass: option "opURL" must use https: (plain http: is accepted only for loopback hosts, or with allowInsecureHTTP: true)'
   const NO_SESSION = 'passport-justpass: no session on the request: add session middleware (express-session or similar) before passport'
   const WRONG_SECRET = 'justpass.me did not complete the passkey step (invalid_request)'
-  const WRONG_ALG = 'the ID token failed a check (a malformed value)'
+  const WRONG_ALG = 'the ID token failed a check (alg: not the configured algorithm)'
 
   test('the guide quotes these messages exactly', () => {
     const TROUBLESHOOTING = readFileSync(`${ROOT}docs/troubleshooting.md`, 'utf8')
