@@ -83,6 +83,15 @@ describe('NestJS', () => {
     assert.equal(me.body.user.username, 'alice')
   })
 
+  test("the strategy's authorizationParams override sends the site's language before the browser's", async () => {
+    const agent = request.agent(app.getHttpServer())
+    const chosen = await agent.get('/justpass/login?lang=fr').set('accept-language', 'de-CH, de;q=0.9').expect(302)
+    assert.equal(new URL(chosen.headers.location!).searchParams.get('ui_locales'), 'fr')
+    assert.equal(new URL(chosen.headers.location!).searchParams.get('acr_values'), 'keys', 'the defaults stay')
+    const browsers = await agent.get('/justpass/login?lang=xx').set('accept-language', 'de-CH, de;q=0.9').expect(302)
+    assert.equal(new URL(browsers.headers.location!).searchParams.get('ui_locales'), 'de-CH de')
+  })
+
   test('REG sets the flag', async () => {
     const agent = request.agent(app.getHttpServer())
     await agent.get('/login-as?username=bob').expect(302)

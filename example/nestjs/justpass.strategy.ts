@@ -1,10 +1,24 @@
 /**
  * The justpass strategy as a NestJS provider: `PassportStrategy(JustpassStrategy,
- * 'justpass')`, with `validate` deciding which user a verified passkey logs in.
+ * 'justpass')`, with `validate` deciding which user a verified passkey logs in, and the
+ * `authorizationParams` hook overridden to show justpass.me's pages in the language the
+ * site's own page was in.
  */
 import { Inject, Injectable } from '@nestjs/common'
 import { PassportStrategy } from '@nestjs/passport'
-import { JustpassStrategy, type JustpassFlowInfo, type JustpassStrategyOptions, type JustpassTokens, type JustpassUserinfo, type JustpassUserStore } from 'passport-justpass'
+import type { Request } from 'express'
+import {
+  JustpassStrategy,
+  type JustpassFlowInfo,
+  type JustpassFlowStart,
+  type JustpassStrategyOptions,
+  type JustpassTokens,
+  type JustpassUserinfo,
+  type JustpassUserStore,
+} from 'passport-justpass'
+
+/** A language the site's pages offer, as `?lang=` names it. */
+const SITE_LANGUAGE = /^(?:en|fr|de|ar)$/
 
 /** Injection token of the strategy options. */
 export const JUSTPASS_OPTIONS = Symbol('JUSTPASS_OPTIONS')
@@ -24,6 +38,17 @@ export class JustpassNestStrategy extends PassportStrategy(JustpassStrategy, 'ju
     @Inject(JUSTPASS_USERS) private readonly users: JustpassUserStore<NestUser>,
   ) {
     super(options)
+  }
+
+  /**
+   * The site's language first: a start link carrying `?lang=fr` shows the passkey step
+   * in French whatever the browser prefers; without one, the defaults (the browser's
+   * `Accept-Language`) stay.
+   */
+  protected override authorizationParams(req: Request, flow: JustpassFlowStart): Record<string, string | undefined> {
+    const params = super.authorizationParams(req, flow)
+    const lang = req.query.lang
+    return typeof lang === 'string' && SITE_LANGUAGE.test(lang) ? { ...params, ui_locales: lang } : params
   }
 
   /** REG: set the passkey flag; LOGIN: the user the passkey belongs to, or `null` to refuse. */
