@@ -40,8 +40,6 @@ function clientAuth(provider: JustpassProvider): client.ClientAuth {
 
 function finish(config: client.Configuration, provider: JustpassProvider, jwksURI: string | undefined, fetch: ProviderFetch): ProviderContext {
   config[client.customFetch] = fetch
-  config.timeout = provider.timeout / 1000
-  if (provider.insecureHTTP) client.allowInsecureRequests(config)
   const issuer = config.serverMetadata().issuer
   const alg = provider.idTokenAlg
   if (alg === 'HS256' || alg === 'HS384' || alg === 'HS512') {
@@ -53,12 +51,11 @@ function finish(config: client.Configuration, provider: JustpassProvider, jwksUR
 }
 
 /**
- * The provider context from the endpoints derived from `opURL`. Makes no network call:
- * the JWKS (asymmetric algorithms only) is fetched on the first ID token it verifies.
- *
- * @param fetch - the transport of every call to the provider; a new one by default
+ * openid-client's Configuration for the endpoints derived from `opURL`, with the
+ * provider's client, client authentication, timeout and (on loopback) plain HTTP; calls
+ * go through openid-client's default fetch until a context gives it the transport.
  */
-export function staticProviderContext(provider: JustpassProvider, fetch: ProviderFetch = createProviderFetch()): ProviderContext {
+export function providerConfiguration(provider: JustpassProvider): client.Configuration {
   const { endpoints } = provider
   const config = new client.Configuration(
     {
@@ -72,7 +69,19 @@ export function staticProviderContext(provider: JustpassProvider, fetch: Provide
     clientMetadata(provider),
     clientAuth(provider),
   )
-  return finish(config, provider, endpoints.jwks, fetch)
+  config.timeout = provider.timeout / 1000
+  if (provider.insecureHTTP) client.allowInsecureRequests(config)
+  return config
+}
+
+/**
+ * The provider context from the endpoints derived from `opURL`. Makes no network call:
+ * the JWKS (asymmetric algorithms only) is fetched on the first ID token it verifies.
+ *
+ * @param fetch - the transport of every call to the provider; a new one by default
+ */
+export function staticProviderContext(provider: JustpassProvider, fetch: ProviderFetch = createProviderFetch()): ProviderContext {
+  return finish(providerConfiguration(provider), provider, provider.endpoints.jwks, fetch)
 }
 
 /**

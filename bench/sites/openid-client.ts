@@ -9,7 +9,8 @@ import type { Request } from 'express'
 import { Passport } from 'passport'
 import * as client from 'openid-client'
 import { Strategy, type AuthenticateOptions, type VerifyFunction } from 'openid-client/passport'
-import { MemoryUserStore, deriveEndpoints, type MemoryUser } from '../../src/index.ts'
+import { MemoryUserStore, justpassProvider, type MemoryUser } from '../../src/index.ts'
+import { providerConfiguration } from '../../src/provider-context.ts'
 import { BENCH_USERS, CLIENT_ID, CLIENT_SECRET, FAILURE_REDIRECT, MAX_AGE, SUCCESS_REDIRECT } from '../config.ts'
 import { siteShell, type BenchSite } from './site.ts'
 
@@ -29,30 +30,6 @@ class SameChecksStrategy extends Strategy {
   }
 }
 
-/** openid-client's Configuration for the bench provider, from the same endpoints site A derives. */
-function providerConfiguration(opURL: string, callbackURL: string): client.Configuration {
-  const endpoints = deriveEndpoints(new URL(opURL))
-  const config = new client.Configuration(
-    {
-      issuer: endpoints.issuer,
-      authorization_endpoint: endpoints.authorization,
-      token_endpoint: endpoints.token,
-      userinfo_endpoint: endpoints.userinfo,
-      jwks_uri: endpoints.jwks,
-    },
-    CLIENT_ID,
-    {
-      client_secret: CLIENT_SECRET,
-      id_token_signed_response_alg: 'HS256',
-      token_endpoint_auth_method: 'client_secret_post',
-      redirect_uris: [callbackURL],
-    },
-    client.ClientSecretPost(CLIENT_SECRET),
-  )
-  client.allowInsecureRequests(config)
-  return config
-}
-
 /**
  * Start site B against the provider at `opURL`.
  *
@@ -64,7 +41,9 @@ export async function startOpenidClientSite(opURL: string, redisURL?: string): P
   const callbackPath = '/oidc/callback'
   const callbackURL = `${server.origin}${callbackPath}`
   const users = new MemoryUserStore(BENCH_USERS)
-  const config = providerConfiguration(opURL, callbackURL)
+  // The Configuration site A's strategy builds for the same provider, without A's transport:
+  // B keeps openid-client's own fetch.
+  const config = providerConfiguration(justpassProvider({ opURL, clientID: CLIENT_ID, clientSecret: CLIENT_SECRET }))
 
   const verify: VerifyFunction = (tokens, done) => {
     const sub = tokens.claims()?.sub
