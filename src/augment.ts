@@ -23,7 +23,7 @@ declare module 'express-session' {
   interface SessionData {
     /** The base username the password step stored for a second-factor LOGIN (default `baseUsernameKey`). */
     base_username?: string
-    /** passport-justpass's pending flows, by `state`, with `flowStore: 'session'` (default `sessionKey`). */
+    /** passport-justpass's pending flows, by `state`, with `flowStore: 'session'` (under the session store's `key`, `'justpass'` by default). */
     justpass?: PendingFlows
     /** The outcome notice left by `justpassCallback` (default `noticeKey`). */
     justpass_notice?: JustpassNotice

@@ -85,11 +85,16 @@ export interface AuthorizationSettings {
  */
 export const RESERVED_PARAMS: ReadonlySet<string> = new Set([
   'response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'nonce', 'prompt', 'login_hint', 'username',
-  'max_age', 'signature', 'code_challenge', 'code_challenge_method', 'request', 'request_uri',
+  'max_age', 'signature', 'code_challenge', 'code_challenge_method', 'request', 'request_uri', 'response_mode',
+  'id_token_hint', 'claims', 'dpop_jkt', 'client_secret', 'client_assertion', 'client_assertion_type',
 ])
 
 /** `&name=value…` for the hook's parameters, each checked and encoded. */
 function extraParams(params: Readonly<Record<string, string | undefined>>): string {
+  const proto: unknown = typeof params === 'object' && params !== null ? Object.getPrototypeOf(params) : undefined
+  if (proto !== Object.prototype && proto !== null) {
+    throw new JustpassUsageError('authorizationParams must return a plain object of parameters (not a promise: the hook is synchronous)')
+  }
   let encoded = ''
   for (const name of Object.keys(params)) {
     const value = params[name]

@@ -52,7 +52,7 @@ export type ProviderErrorCode =
 
 /**
  * The provider could not be reached, was too slow, or answered with something that is
- * not a protocol answer at all (a 5xx, a body that is not JSON). The strategy hands it
+ * not a protocol answer at all (a 5xx, a body or an ID token that is not JSON). The strategy hands it
  * to `next(err)` through passport's `error()`: this is an outage, not a refusal.
  */
 export class JustpassProviderError extends JustpassError {

@@ -91,7 +91,7 @@ export interface JustpassFailureInfo {
   message: string
   /** The check that refused the flow. */
   reason: RefusalReason
-  /** The flow's mode, when the flow was found (not for an unknown `state`). */
+  /** The flow's mode, when it is known: the started or found flow's (not for an unknown `state`). */
   mode?: JustpassMode
   /** The flow's platform, when the flow was found and named one (or the callback request's). */
   platform?: string

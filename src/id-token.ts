@@ -25,8 +25,7 @@ import {
   type JWTVerifyGetKey,
 } from 'jose'
 import { JustpassProviderError, JustpassRefusal } from './errors.js'
-import type { JustpassMode, PendingFlow } from './flow.js'
-import { flowInfoOf } from './flow.js'
+import { flowInfoOf, type JustpassMode, type PendingFlow } from './flow.js'
 import type { IdTokenAlgorithm } from './provider-settings.js'
 import { describeFailure, transportFailure } from './provider-failure.js'
 
@@ -166,6 +165,7 @@ export class IdTokenVerifier {
       }
       const transport = transportFailure(err, 'the JWKS endpoint')
       if (transport) throw transport
+      if (!(err instanceof errors.JOSEError)) throw err
       throw new JustpassRefusal('id_token_invalid', `the ID token failed a check (${describeFailure(err)})`, { flow: flowInfoOf(flow) })
     }
   }

@@ -7,7 +7,7 @@ import './augment.js'
 
 export { JustpassStrategy } from './strategy.js'
 export type { JustpassAuthenticateOptions, JustpassVerify, JustpassVerifyDone, JustpassVerifyWithRequest } from './strategy.js'
-export type { JustpassStrategyOptions, JustpassStrategyOptionsWithRequest } from './options.js'
+export type { AuthTimeMaxAge, JustpassStrategyOptions, JustpassStrategyOptionsWithRequest } from './options.js'
 export { ID_TOKEN_ALGORITHMS, deriveEndpoints, justpassProvider } from './provider-settings.js'
 export type { IdTokenAlgorithm, JustpassEndpoints, JustpassProvider, JustpassProviderSettings, ProviderFetchFunction } from './provider-settings.js'
 export type { JustpassFailureInfo, JustpassFlowInfo, JustpassFlowStart, JustpassMode, NewFlow, PendingFlow, RefusalReason } from './flow.js'

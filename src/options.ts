@@ -128,7 +128,8 @@ const MOVED: Record<string, string> = {
   fetch: TO_PROVIDER.replace('%s', 'fetch'),
   allowInsecureHTTP: TO_PROVIDER.replace('%s', 'allowInsecureHTTP'),
   cookieSecret: "it belongs to the cookie flow store: flowStore: { type: 'cookie', secret }",
-  flowMaxAge: "it belongs to the flow store: flowStore: { type: 'cookie', maxAge } (or type: 'session')",
+  flowMaxAge:
+    "it belongs to the flow store: flowStore: { type: 'cookie', maxAge } (or type: 'session'; a store of your own declares a maxAge property). The strategy's own maxAge is another setting: the OpenID max_age sent",
   maxPendingFlows: "it belongs to the flow store: flowStore: { type: 'cookie', maxPending } (or type: 'session')",
   sessionKey: "it belongs to the session flow store: flowStore: { type: 'session', key }",
   acrValues: TO_HOOK,

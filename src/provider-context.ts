@@ -111,7 +111,7 @@ export async function discoverProviderContext(provider: JustpassProvider, fetch:
 
 /**
  * Hands out the provider context: built at construction when the endpoints are derived
- * (no network call, only the key import), and from one shared discovery otherwise. A
+ * (no network call), and from one shared discovery otherwise. A
  * failed discovery is forgotten, so the next flow retries. Every call to the provider
  * goes through one transport, made here: its kept-alive sockets outlive a retried
  * discovery.

@@ -51,10 +51,9 @@ const JOSE_FAILURES: Record<string, string> = {
 /** Fixed descriptions of openid-client's failures, by its error code. */
 const CLIENT_FAILURES: Record<string, string> = {
   OAUTH_INVALID_RESPONSE: 'a malformed value',
-  OAUTH_PARSE_ERROR: 'a value that does not parse',
   OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED: 'an unexpected value',
   OAUTH_KEY_SELECTION_FAILED: 'no single key of the provider matches',
-  OAUTH_UNSUPPORTED_OPERATION: 'an unsupported algorithm or header parameter',
+  OAUTH_UNSUPPORTED_OPERATION: 'something unsupported',
 }
 
 /** `err` and its causes, outermost first. */
@@ -100,23 +99,49 @@ function clientFailureWords(err: client.ClientError): string {
   if (err.code === 'OAUTH_JWT_CLAIM_COMPARISON_FAILED') return `${claimOf(err)}: unexpected value`
   if (err.code === 'OAUTH_JWT_TIMESTAMP_CHECK_FAILED') return `${claimOf(err)}: time check failed`
   const detail = processingDetail(err)
-  if (typeof detail === 'string') return 'not a compact JWS'
   if (typeof detail === 'object' && detail !== null) {
     // The algorithm check names what it expected; the other header checks (typ, crit) do not.
     if ('header' in detail) return 'expected' in detail ? 'alg: not the configured algorithm' : 'a header parameter: unexpected or unsupported'
     if ('alg' in detail) return 'alg: unsupported'
     if ('claims' in detail) return 'a claim: missing or of the wrong type'
+    if ('attribute' in detail) return `${word((detail as { attribute?: unknown }).attribute, 'an attribute')}: unexpected value`
+    if ('parameters' in detail) return 'a parameter of the authorization response (iss, state): unexpected value'
+    if (err.code === 'OAUTH_UNSUPPORTED_OPERATION' && 'body' in detail) return 'token_type: unsupported'
   }
   return (err.code !== undefined && CLIENT_FAILURES[err.code]) || 'an unexpected failure'
+}
+
+/** The members of a token response that oauth4webapi checks before it looks for an ID token. */
+function tokenBodyBeforeIdToken(body: unknown): boolean {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return false
+  const { access_token: access, token_type: type, expires_in: expires, refresh_token: refresh, scope } = body as Record<string, unknown>
+  return (
+    typeof access === 'string' && access !== '' &&
+    typeof type === 'string' && type !== '' &&
+    (expires === undefined || typeof expires === 'number') &&
+    (refresh === undefined || (typeof refresh === 'string' && refresh !== '')) &&
+    (scope === undefined || typeof scope === 'string')
+  )
+}
+
+/**
+ * Whether a failure of the token step is an ID token that is not a JWT at all: the
+ * compact JWS (the detail oauth4webapi attaches) has the wrong number of parts, or a
+ * header or claims that are not JSON objects. Like a body that is not JSON, that is an
+ * answer outside the protocol, not one that fails a check.
+ */
+function idTokenIsNoJwt(err: client.ClientError): boolean {
+  return err.code === 'OAUTH_PARSE_ERROR' || ((err.code === 'OAUTH_INVALID_RESPONSE' || err.code === 'OAUTH_UNSUPPORTED_OPERATION') && typeof processingDetail(err) === 'string')
 }
 
 /**
  * Whether a failure of the token step is about the ID token rather than the token
  * response around it. The claim and key checks only ever concern a JWT, which in the
  * token step is the ID token. For the rest, oauth4webapi attaches structured detail to
- * each check: a check of the ID token carries the token (the compact JWS), its `claims`,
- * its `header` or its `alg`; a check of the response body carries the `body`, which
- * counts as the ID token's when it holds none (`idTokenExpected`).
+ * each check: a check of the ID token carries its `claims`, its `header` or its `alg`; a
+ * check of the response body carries the `body`, which is the ID token's fault only
+ * when every member checked before it is well-formed and the ID token is missing or not
+ * a string (`idTokenExpected`).
  */
 function concernsIdToken(err: client.ClientError): boolean {
   switch (err.code) {
@@ -127,11 +152,10 @@ function concernsIdToken(err: client.ClientError): boolean {
     case 'OAUTH_INVALID_RESPONSE':
     case 'OAUTH_UNSUPPORTED_OPERATION': {
       const detail = processingDetail(err)
-      if (typeof detail === 'string') return true
       if (typeof detail !== 'object' || detail === null) return false
       if ('claims' in detail || 'header' in detail || 'alg' in detail) return true
       const body = (detail as { body?: unknown }).body
-      return typeof body === 'object' && body !== null && typeof (body as { id_token?: unknown }).id_token !== 'string'
+      return err.code === 'OAUTH_INVALID_RESPONSE' && tokenBodyBeforeIdToken(body) && typeof (body as { id_token?: unknown }).id_token !== 'string'
     }
     default:
       return false
@@ -181,6 +205,7 @@ export function classifyProviderFailure(err: unknown, step: ProviderStep, flow?:
     return new JustpassRefusal(refused, `${endpoint} refused the request (${code}, HTTP ${err.status})`, { ...about, providerError: code })
   }
   if (err instanceof client.WWWAuthenticateChallengeError) {
+    if (err.status >= 500) return new JustpassProviderError('provider_server_error', `${endpoint} answered HTTP ${err.status}`)
     return new JustpassRefusal(refused, `${endpoint} refused the request (HTTP ${err.status})`, about)
   }
   if (!(err instanceof client.ClientError)) return err instanceof Error ? err : new Error(String(err))
@@ -193,9 +218,15 @@ export function classifyProviderFailure(err: unknown, step: ProviderStep, flow?:
     }
     case 'OAUTH_RESPONSE_IS_NOT_JSON':
       return new JustpassProviderError('provider_bad_response', `${endpoint} did not answer JSON`)
-    case 'OAUTH_PARSE_ERROR':
-      return new JustpassProviderError('provider_bad_response', `${endpoint} answered a value that does not parse (its JSON, or the ID token's header or claims)`)
+    case 'OAUTH_HTTP_REQUEST_FORBIDDEN':
+    case 'OAUTH_REQUEST_PROTOCOL_FORBIDDEN':
+      return new JustpassProviderError('provider_metadata', `the provider metadata names ${endpoint} with a scheme the provider settings do not allow`)
   }
+  if (step === 'token' && idTokenIsNoJwt(err)) {
+    // A body that is not JSON is one too (OAUTH_PARSE_ERROR): the library does not say which.
+    return new JustpassProviderError('provider_bad_response', `${endpoint} answered something that does not parse: its body, or the ID token in it, is not JSON or not a JWT`)
+  }
+  if (err.code === 'OAUTH_PARSE_ERROR') return new JustpassProviderError('provider_bad_response', `${endpoint} did not answer JSON`)
   if (step === 'userinfo') return new JustpassRefusal('userinfo_invalid', `userinfo failed a check (${describeFailure(err)})`, about)
   if (concernsIdToken(err)) return new JustpassRefusal('id_token_invalid', `the ID token failed a check (${describeFailure(err)})`, about)
   return new JustpassRefusal('response_invalid', `the provider's response failed a check (${describeFailure(err)})`, about)

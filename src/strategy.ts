@@ -160,12 +160,15 @@ export class JustpassStrategy<User = unknown> extends Strategy {
    * here, and only here, through passport's `fail()`.
    */
   override authenticate(req: Request, options: JustpassAuthenticateOptions = {}): void {
+    // What is known of the flow once the callback found it: a refusal thrown without its
+    // flow (by a verify callback, or an override) is still reported with it.
+    const found: { flow?: JustpassFlowInfo } = {}
     let work: Promise<void>
     try {
       sessionOf(req) // every flow needs session middleware: say so before anything else
       const rawQuery = requestTarget(req).query
       const query = new URLSearchParams(rawQuery)
-      work = this.isCallback(req, query, options) ? this.finish(req, query, rawQuery) : this.start(req, query, options.mode ?? 'login', options.urlOnly === true)
+      work = this.isCallback(req, query, options) ? this.finish(req, query, rawQuery, found) : this.start(req, query, options.mode ?? 'login', options.urlOnly === true)
     } catch (err) {
       work = Promise.reject(err)
     }
@@ -174,7 +177,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
     // that throws, nothing is left to answer with, but no rejection goes unhandled.
     work
       .catch((err: unknown) => {
-        if (err instanceof JustpassRefusal) return this.refuse(req, err)
+        if (err instanceof JustpassRefusal) return this.refuse(req, err, found.flow)
         throw err
       })
       .catch((err: unknown) => {
@@ -214,7 +217,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
    *
    * @param flow - who the flow is for: mode, username, platform, return path
    */
-  protected authorizationParams(req: Request, flow: JustpassFlowStart): Record<string, string | undefined> {
+  protected authorizationParams(req: Request, flow: Readonly<JustpassFlowStart>): Record<string, string | undefined> {
     return {
       hint_mode: 'token',
       acr_values: 'keys',
@@ -244,7 +247,8 @@ export class JustpassStrategy<User = unknown> extends Strategy {
     const exchange = this.exchangeOf(req)
     if (urlOnly && exchange.res === undefined) throw new JustpassUsageError('urlOnly needs the response (req.res, or the host adapter: justpassFastifyHook, justpassKoa), which this host does not provide')
     const { authorization } = await this.toolsFor(await this.provider.get())
-    const request = authorization.build(start, this.authorizationParams(req, start))
+    // The hook sees a frozen copy: what the flow is bound to (username, return path) stays the strategy's.
+    const request = authorization.build(start, this.authorizationParams(req, Object.freeze({ ...start })))
     await this.settings.flowStore.put(exchange, request.state, request.flow)
     log('start %s%s, state %s', mode, mode === 'login' ? (start.username ? ' (second factor)' : ' (single factor)') : '', statePrefix(request.state))
     if (urlOnly) answerURL(exchange.res as JustpassHostResponse, request.url)
@@ -299,7 +303,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
   }
 
   /** Callback: take the flow back, check everything, and let verify pick the user. */
-  private async finish(req: Request, query: URLSearchParams, rawQuery: string): Promise<void> {
+  private async finish(req: Request, query: URLSearchParams, rawQuery: string, found: { flow?: JustpassFlowInfo }): Promise<void> {
     const states = query.getAll('state')
     const state = states[0]
     if (states.length !== 1 || !state || query.getAll('code').length > 1 || query.getAll('error').length > 1) {
@@ -307,6 +311,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
     }
     const flow = this.pendingFlow(state, await this.settings.flowStore.take(this.exchangeOf(req), state))
     const about = { flow: flowInfoOf(flow) }
+    found.flow = about.flow
     const providerError = query.get('error')
     if (providerError !== null) {
       const code = safeErrorCode(providerError)
@@ -350,8 +355,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
       }
       const verify = this.verify
       try {
-        // A refusal thrown by defaultVerify (or an override) takes the verify callback's way: done(null, false, failure).
-        if (verify === undefined) this.defaultVerify(req, verified, info).then((user) => done(null, user), (err: unknown) => (err instanceof JustpassRefusal ? done(null, false, { reason: err.code, message: err.message }) : reject(err)))
+        if (verify === undefined) this.defaultVerify(req, verified, info).then((user) => done(null, user), reject)
         else if (this.settings.passReqToCallback) (verify as JustpassVerifyWithRequest<User>)(req, verified.tokens, verified.userinfo, info, done)
         else (verify as JustpassVerify<User>)(verified.tokens, verified.userinfo, info, done)
       } catch (err) {
@@ -427,8 +431,8 @@ export class JustpassStrategy<User = unknown> extends Strategy {
    * A second-factor LOGIN that fails ends the password step too: the base username is
    * dropped, so that the user starts again from the password.
    */
-  private refuse(req: Request, refusal: JustpassRefusal): void {
-    const flow = refusal.flow
+  private refuse(req: Request, refusal: JustpassRefusal, found: JustpassFlowInfo | undefined): void {
+    const flow = refusal.flow ?? found
     const info: JustpassFailureInfo = { message: refusal.message, reason: refusal.code }
     if (flow !== undefined) info.mode = flow.mode
     const platform = flow?.platform ?? platformOf(req, this.settings.platformHeader)

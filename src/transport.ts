@@ -260,7 +260,15 @@ function toResponse(res: IncomingMessage, body: Buffer): Response | TransportRes
  */
 export function capProviderFetch(siteFetch: (url: string, init?: RequestInit) => Promise<Response>): ProviderFetch {
   return async (url, init) => {
-    const response = await siteFetch(url, init as RequestInit | undefined)
+    let response: Response
+    try {
+      response = await siteFetch(url, init as RequestInit | undefined)
+    } catch (err) {
+      // A timeout stays one (the request's signal); any other rejection is a failed connection.
+      if (err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError')) throw err
+      const code = (err as { cause?: { code?: unknown } } | undefined)?.cause?.code
+      throw new TransportConnectionError(typeof code === 'string' && /^[A-Z0-9_]{1,40}$/.test(code) ? code : 'ERR_SITE_FETCH', { cause: err })
+    }
     const announced = Number(response.headers.get('content-length') ?? 0)
     if (announced > MAX_RESPONSE_BYTES) {
       await response.body?.cancel().catch(() => {})

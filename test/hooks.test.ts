@@ -65,6 +65,71 @@ describe('authorizationParams(req, flow) that sets a parameter of the strategy',
   })
 })
 
+describe('authorizationParams(req, flow) may not rewrite the flow, nor answer later', () => {
+  /** An override that tries to drop the username the passkey must belong to. */
+  class DropsTheUsername extends JustpassStrategy<MemoryUser> {
+    protected override authorizationParams(req: Request, flow: JustpassFlowStart): Record<string, string | undefined> {
+      delete (flow as { username?: string }).username
+      return super.authorizationParams(req, flow)
+    }
+  }
+  /** An override written async by mistake. */
+  class Async extends JustpassStrategy<MemoryUser> {
+    protected override authorizationParams(req: Request, flow: JustpassFlowStart): Record<string, string | undefined> {
+      return Promise.resolve(super.authorizationParams(req, flow)) as never
+    }
+  }
+  let drops: Harness
+  let later: Harness
+  before(async () => {
+    drops = await startHarness({ strategyClass: DropsTheUsername })
+    later = await startHarness({ strategyClass: Async })
+  })
+  after(async () => {
+    await drops.close()
+    await later.close()
+  })
+
+  test('the flow it is given is frozen: the second factor stays bound to the base username', async () => {
+    const browser = new Browser()
+    await drops.app.users.setJustpassEnabled('alice', true)
+    const { hops } = await browser.follow(`${drops.app.origin}/test/password?username=alice`)
+    assert.equal(hops.at(-1)?.status, 502, 'the start fails: nothing is sent to the provider')
+    assert.ok(drops.app.errors.at(-1) instanceof TypeError)
+    assert.ok(!hops.some((hop) => hop.url.startsWith(drops.provider.opURL)))
+  })
+
+  test('a promise is a usage error, not a request without the defaults', async () => {
+    const answer = await new Browser().get(`${later.app.origin}/justpass/login`)
+    assert.equal(answer.status, 502)
+    assert.match(later.app.errors.at(-1)!.message, /plain object/)
+  })
+})
+
+describe("a verify callback's refusal", () => {
+  let harness: Harness
+  before(async () => {
+    harness = await startHarness({
+      verify: (_tokens, _userinfo, _info, done) => done(new JustpassRefusal('account_disabled', 'not today')),
+    })
+  })
+  after(() => harness.close())
+
+  test('passed to done() as an error, is reported with the flow it refused', async () => {
+    const browser = new Browser()
+    await browser.get(`${harness.app.origin}/test/login-as?username=bob`)
+    const flow = await startFlow(browser, harness, '/justpass/reg')
+    await finishFlow(browser, flow.callback!)
+    assert.deepEqual((await whoAmI(browser, harness)).notice, { mode: 'register', ok: false, reason: 'account_disabled', message: 'not today' })
+
+    const second = new Browser()
+    const login = await passwordThenPasskey(second, harness, 'alice')
+    await finishFlow(second, login.callback!)
+    assert.equal((await whoAmI(second, harness)).notice?.mode, 'login')
+    assert.equal((await second.json<Record<string, unknown>>(`${harness.app.origin}/test/session`)).base_username, undefined, 'the password step ends with it')
+  })
+})
+
 describe('isCallback(req, query, options)', () => {
   /** A second callback route: a bare request on it is a (malformed) callback, not a new LOGIN. */
   class TwoCallbackRoutes extends JustpassStrategy<MemoryUser> {

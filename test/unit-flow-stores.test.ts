@@ -573,6 +573,15 @@ describe('SessionFlowStore', () => {
     assert.deepEqual(store.take(sessionExchange(session), state), { status: 'unknown' })
   })
 
+  test('a flow kept by an earlier version, its username under expected, keeps its identity binding', () => {
+    const store = new SessionFlowStore(KEY, 600, 5)
+    const state = newState()
+    const legacy = { mode: 'login', expected: 'alice', verifier: 'v'.repeat(44), nonce: 'n'.repeat(44), started: nowInSeconds() }
+    const session: Record<string, unknown> = { [KEY]: { [state]: legacy } }
+    const { expected: _expected, ...rest } = legacy
+    assert.deepEqual(store.take(sessionExchange(session), state), { status: 'found', flow: { ...rest, username: 'alice' } })
+  })
+
   test('the session store never touches the response', () => {
     const store = new SessionFlowStore(KEY, 600, 5)
     const session = {}

@@ -127,8 +127,8 @@ export function createFlowStore(option: unknown, binding: FlowStoreBinding): Jus
     if (settings.type === 'session') return sessionStore(settings)
     const store = option as Partial<JustpassFlowStore>
     if (typeof store.put === 'function' && typeof store.take === 'function') {
-      if (store.maxAge !== undefined && (typeof store.maxAge !== 'number' || !Number.isInteger(store.maxAge) || store.maxAge < 1)) {
-        throw new JustpassConfigError('flowStore', 'maxAge, when a store has it, must be a positive integer number of seconds')
+      if (store.maxAge !== undefined && (typeof store.maxAge !== 'number' || !Number.isInteger(store.maxAge) || store.maxAge < 1 || store.maxAge > 86_400)) {
+        throw new JustpassConfigError('flowStore', 'maxAge, when a store has it, must be an integer number of seconds from 1 to 86400')
       }
       return store as JustpassFlowStore
     }
