@@ -103,6 +103,8 @@ describe('options', () => {
   const malformedFlowStore: Array<[Record<string, unknown>, string]> = [
     [{ type: 'cookie', maxAge: 0 }, 'flowStore.maxAge'],
     [{ type: 'cookie', maxPending: 1000 }, 'flowStore.maxPending'],
+    [{ type: 'cookie', maxPending: 21 }, 'flowStore.maxPending'],
+    [{ type: 'session', maxPending: 101 }, 'flowStore.maxPending'],
     [{ type: 'cookie', secret: 'too short' }, 'flowStore.secret'],
     [{ type: 'cookie', key: 'justpass' }, 'flowStore.key'],
     [{ type: 'session', key: 'a.b' }, 'flowStore.key'],
@@ -114,6 +116,11 @@ describe('options', () => {
   for (const [flowStore, setting] of malformedFlowStore) {
     test(`flowStore ${JSON.stringify(flowStore)} is refused naming ${setting}`, () => refused({ ...VALID, flowStore }, setting))
   }
+
+  test('up to 20 flow cookies per browser, and up to 100 flows in a session', () => {
+    assert.doesNotThrow(() => new JustpassStrategy({ ...VALID, flowStore: { type: 'cookie', maxPending: 20 } }))
+    assert.doesNotThrow(() => new JustpassStrategy({ ...VALID, flowStore: { type: 'session', maxPending: 100 } }))
+  })
 
   /** Options that belong to the provider, the flow store or a hook: each refusal says where it went. */
   const moved: Array<[string, unknown, RegExp]> = [

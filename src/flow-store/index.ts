@@ -24,7 +24,11 @@ export interface CookieFlowStoreSettings {
   secret?: string | readonly string[]
   /** Seconds (1 to 86400) a started flow may take before its callback is refused; also the cookie's `Max-Age`. Default `600`. */
   maxAge?: number
-  /** Flow cookies kept per browser (1 to 100); the oldest is dropped on the next start beyond it. Default `5`. */
+  /**
+   * Flow cookies kept per browser (1 to 20: each is about 240 bytes of every request's
+   * `Cookie` header, which servers and proxies cap at 8 to 16 KB); the oldest is dropped
+   * on the next start beyond it. Default `5`.
+   */
   maxPending?: number
 }
 
@@ -65,6 +69,8 @@ export interface FlowStoreBinding {
 /** The default number of seconds a flow stays valid. */
 export const DEFAULT_FLOW_MAX_AGE = 600
 const DEFAULT_MAX_PENDING = 5
+/** The most flow cookies a browser is asked to hold. */
+const MAX_PENDING_COOKIES = 20
 /** The smallest cookie secret accepted, in characters. */
 const COOKIE_SECRET_MIN = 32
 const KEY_NAME = /^[A-Za-z_$][A-Za-z0-9_$]*$/
@@ -99,7 +105,7 @@ function cookieStore(settings: RawSettings, binding: FlowStoreBinding): CookieFl
     sealer: new Sealer(keys),
     secure: binding.secureCallback,
     maxAge: optionalInteger(settings, 'maxAge', DEFAULT_FLOW_MAX_AGE, 1, 86_400, 'flowStore.maxAge'),
-    maxPending: optionalInteger(settings, 'maxPending', DEFAULT_MAX_PENDING, 1, 100, 'flowStore.maxPending'),
+    maxPending: optionalInteger(settings, 'maxPending', DEFAULT_MAX_PENDING, 1, MAX_PENDING_COOKIES, 'flowStore.maxPending'),
   })
 }
 
