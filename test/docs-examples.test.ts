@@ -3,9 +3,11 @@
  * or JavaScript block names the file (or the region of a file) it is taken from, with
  * `<!-- example: example/readme/<file>.ts#<region> -->` on the line before its fence,
  * and equals it; the tests that run those files are test/readme.test.ts and
- * test/readme-*.test.ts. Every relative link resolves: its file exists, and an
- * `#anchor` into a markdown file names one of its headings. Shell, Mermaid, HTML and
- * text blocks are not checked. Reads files only: it needs no build.
+ * test/readme-*.test.ts, and test/fastify.test.ts and test/koa.test.ts for the Fastify
+ * and Koa guides' sites (example/fastify/site.ts, example/koa/site.ts). Every relative
+ * link resolves: its file exists, and an `#anchor` into a markdown file names one of its
+ * headings. Shell, Mermaid, HTML and text blocks are not checked. Reads files only: it
+ * needs no build.
  */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -147,7 +149,7 @@ describe('README and guides: the code blocks', () => {
         if (!block.marker) continue
         const { file, region } = block.marker
         test(`line ${block.line} equals ${file}${region ? `#${region}` : ''}`, () => {
-          assert.match(file, /^example\/(readme|nestjs)\/[\w.-]+\.ts$/, 'markers name a file under example/readme/ or example/nestjs/')
+          assert.match(file, /^example\/(readme|nestjs|fastify|koa)\/[\w.-]+\.ts$/, 'markers name a file under example/readme/, example/nestjs/, example/fastify/ or example/koa/')
           assert.ok(existsSync(join(ROOT, file)), `${file} does not exist`)
           assert.deepEqual(normalize(block.content), exampleLines(file, region))
         })
@@ -160,7 +162,8 @@ describe('README and guides: the code blocks', () => {
       CHECKED_DOCUMENTS.flatMap((document) => codeBlocks(read(document), document).flatMap((block) => (block.marker ? [block.marker.file] : []))),
     )
     const tests = readdirSync(join(ROOT, 'test'))
-      .filter((name) => /^readme(-[\w-]+)?\.test\.ts$/.test(name))
+      // The readme tests, and the host tests that run the Fastify and Koa sites.
+      .filter((name) => /^(readme(-[\w-]+)?|fastify|koa)\.test\.ts$/.test(name))
       .map((name) => read(`test/${name}`))
       .join('\n')
     const ran = (file: string) => {
@@ -170,7 +173,7 @@ describe('README and guides: the code blocks', () => {
     }
     const nestFiles = [...named].filter((file) => file.startsWith('example/nestjs/'))
     const unrun = [...named].filter((file) => !file.startsWith('example/nestjs/') && !ran(file))
-    assert.deepEqual(unrun, [], 'example files no readme test imports or runs')
+    assert.deepEqual(unrun, [], 'example files no readme, Fastify or Koa test imports or runs')
     // The NestJS module's files are imported by example/readme/nest-main.ts.
     if (nestFiles.length > 0) assert.ok(ran('example/readme/nest-main.ts'), 'example/readme/nest-main.ts runs the NestJS module')
   })

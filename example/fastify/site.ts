@@ -43,6 +43,7 @@ declare module 'fastify' {
 /** The site as a Fastify instance; start it with `await createFastifySite(config).listen({ port: 3000 })`. */
 export function createFastifySite(config: FastifySiteConfig): FastifyInstance {
   const { users, passwords } = config
+  // #region core
   const passport = new Authenticator()
   passport.use(new JustpassStrategy<MemoryUser>({
     opURL: config.opURL,
@@ -63,10 +64,12 @@ export function createFastifySite(config: FastifySiteConfig): FastifyInstance {
   app.register(passport.secureSession())
   // Lets the strategy set its flow cookies on the reply.
   app.addHook('onRequest', justpassFastifyHook)
+  // #endregion
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)))
   })
 
+  // #region routes
   app.post<{ Body: { username?: string; password?: string } }>('/login', async (request, reply) => {
     const username = String(request.body?.username ?? '')
     const user = await users.findByUsername(username)
@@ -94,5 +97,6 @@ export function createFastifySite(config: FastifySiteConfig): FastifyInstance {
     const user = request.user as MemoryUser | undefined
     return { user: user?.username ?? null, justpassEnabled: user?.justpassEnabled ?? false, notice: takeJustpassFastifyNotice(request) ?? null }
   })
+  // #endregion
   return app
 }

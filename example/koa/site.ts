@@ -43,6 +43,7 @@ async function formOf(req: AsyncIterable<Buffer>): Promise<URLSearchParams> {
 /** The site as a Koa app; start it with `createKoaSite(config).listen(3000)`. */
 export function createKoaSite(config: KoaSiteConfig): Koa {
   const { users, passwords } = config
+  // #region core
   const passport = new koaPassport.KoaPassport()
   passport.use(new JustpassStrategy<MemoryUser>({
     opURL: config.opURL,
@@ -65,7 +66,9 @@ export function createKoaSite(config: KoaSiteConfig): Koa {
   app.use(passport.session())
   // Lets the strategy set its flow cookies on the response.
   app.use(justpassKoa())
+  // #endregion
 
+  // #region routes
   const router = new Router()
   router.post('/login', async (ctx) => {
     const form = await formOf(ctx.req)
@@ -97,5 +100,6 @@ export function createKoaSite(config: KoaSiteConfig): Koa {
   })
   app.use(router.routes())
   app.use(router.allowedMethods())
+  // #endregion
   return app
 }
