@@ -118,6 +118,7 @@ export interface JustpassProvider {
   readonly endpoints: JustpassEndpoints
   /** Whether requests to the provider may use plain HTTP. */
   readonly insecureHTTP: boolean
+  /** The app's client id at justpass.me. */
   readonly clientID: string
   /** The client secret as text, for client authentication at the token endpoint. Not enumerable. */
   readonly clientSecret: string
@@ -126,8 +127,11 @@ export interface JustpassProvider {
    * request `signature` and verifies HS* ID tokens. Not enumerable.
    */
   readonly clientSecretKey: KeyObject
+  /** The algorithm ID tokens must be signed with. */
   readonly idTokenAlg: IdTokenAlgorithm
+  /** Client authentication at the token endpoint. */
   readonly tokenEndpointAuthMethod: 'client_secret_post' | 'client_secret_basic'
+  /** Whether the endpoints come from the provider's discovery document (read on first use). */
   readonly discovery: boolean
   /** Milliseconds per provider call. */
   readonly timeout: number
