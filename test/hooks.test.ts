@@ -7,6 +7,8 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Request } from 'express'
 import { JustpassRefusal, JustpassStrategy, type JustpassAuthenticateOptions, type JustpassFlowInfo, type JustpassFlowStart, type JustpassHostResponse, type MemoryUser, type VerifiedFlow } from '../src/index.ts'
+import { readFileSync } from 'node:fs'
+import ts from 'typescript'
 import { Browser } from './support/browser.ts'
 import { finishFlow, startFlow, startHarness, whoAmI, type Harness } from './support/harness.ts'
 
@@ -15,6 +17,25 @@ async function passwordThenPasskey(browser: Browser, harness: Harness, username:
   await harness.app.users.setJustpassEnabled(username, true)
   return startFlow(browser, harness, `/test/password?username=${username}`)
 }
+
+describe('the overridable methods', () => {
+  test('each protected method of JustpassStrategy says it is meant to be overridden, and this file overrides it', () => {
+    const path = new URL('../src/strategy.ts', import.meta.url)
+    const source = ts.createSourceFile('strategy.ts', readFileSync(path, 'utf8'), ts.ScriptTarget.ES2022, true)
+    const strategy = source.statements.find((each): each is ts.ClassDeclaration => ts.isClassDeclaration(each) && each.name?.text === 'JustpassStrategy')!
+    const hooks = strategy.members.filter(
+      (member): member is ts.MethodDeclaration => ts.isMethodDeclaration(member) && (ts.getCombinedModifierFlags(member) & ts.ModifierFlags.Protected) !== 0,
+    )
+    assert.deepEqual(hooks.map((hook) => hook.name.getText(source)).sort(), ['authorizationParams', 'defaultVerify', 'isCallback', 'responseOf', 'usernameOf'])
+    const tests = readFileSync(new URL(import.meta.url), 'utf8')
+    for (const hook of hooks) {
+      const name = hook.name.getText(source)
+      const doc = ts.getJSDocCommentsAndTags(hook).map((each) => each.getText(source)).join(' ').replace(/\s*\*?\s+/g, ' ')
+      assert.match(doc, /Meant to be overridden/, `${name}'s TSDoc says it is meant to be overridden`)
+      assert.match(tests, new RegExp(`override (async )?${name}\\(`), `${name} is overridden here`)
+    }
+  })
+})
 
 describe('authorizationParams(req, flow)', () => {
   class WithClaimsLocales extends JustpassStrategy<MemoryUser> {
