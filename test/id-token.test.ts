@@ -1,5 +1,5 @@
 /**
- * HS* ID token verification (src/hmac-jwt.ts) against jose's own `jwtVerify`: named
+ * HS* ID token verification (verifyHmacJwt in src/id-token.ts) against jose's own `jwtVerify`: named
  * cases for each check, then thousands of generated tokens (headers, claims, keys and
  * signatures mutated) on which it must never accept what jose refuses, and must accept
  * every canonical token jose accepts, with the same claims.
