@@ -2,7 +2,7 @@
  * The flow and what is said of it: its mode, who it is for, what the strategy keeps of
  * it between the redirect and the callback, and what it tells the site on success and
  * on refusal. One identity runs through all of them under one name, `username`: the
- * identifier the site knows its user by, sent to justpass.me as `login_hint` and
+ * name the site knows its user by, sent to justpass.me as `login_hint` and
  * `username`, and vouched for by the provider as `preferred_username`.
  *
  * @packageDocumentation
