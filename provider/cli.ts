@@ -17,7 +17,7 @@ export const FLAGS = {
   port: { env: 'JUSTPASS_PROVIDER_PORT', help: 'the port on 127.0.0.1 (default 3001; 0 for a free one)' },
   hostname: { env: 'JUSTPASS_PROVIDER_HOSTNAME', help: 'the host name in the provider\'s URLs (default localhost: passkeys refuse IP addresses)' },
   database: { env: 'JUSTPASS_PROVIDER_DATABASE', help: 'the SQLite file of accounts, passkeys and sign-ins (default .data/provider.sqlite; :memory: for none)' },
-  users: { env: 'JUSTPASS_PROVIDER_USERS', help: 'accounts to create at start, comma-separated (a site\'s identifiers, e.g. alice,bob)' },
+  users: { env: 'JUSTPASS_PROVIDER_USERS', help: 'accounts to create at start, comma-separated (a site\'s usernames, e.g. alice,bob)' },
 } as const
 
 /** The `--help` text. */

@@ -170,8 +170,8 @@ function cookieOf(req: Request, name: string): string | undefined {
 const SCOPES = new Set(['openid', 'email', 'profile'])
 
 /**
- * An account's claims: `sub`, `preferred_username` (the site's identifier), `name`, and
- * `email` when the identifier is an address (marked unverified: the provider never checks it).
+ * An account's claims: `sub`, `preferred_username` (the site's username), `name`, and
+ * `email` when the username is an address (marked unverified: the provider never checks it).
  */
 function accountClaims(account: Account): { sub: string; [claim: string]: unknown } {
   const email = /^[^@\s]+@[^@\s]+$/.test(account.username) ? { email: account.username, email_verified: false } : {}

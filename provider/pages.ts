@@ -70,7 +70,7 @@ export interface SiteLink {
 export interface PasskeyPage {
   uid: string
   mode: 'register' | 'login'
-  /** The identifier from `login_hint`, when the site sent one. */
+  /** The username from `login_hint`, when the site sent one. */
   username?: string
   /** The site's client id, to name it. */
   clientID: string

@@ -5,7 +5,7 @@
 import Database from 'better-sqlite3'
 import { createHash, randomBytes } from 'node:crypto'
 
-/** An account at the provider: its stable `sub` (handle) and the site's identifier. */
+/** An account at the provider: its stable `sub` (handle) and the site's username. */
 export interface Account {
   handle: string
   username: string

@@ -8,7 +8,7 @@ import { Passport } from 'passport'
 import { JustpassStrategy, type JustpassUserStore } from 'passport-justpass'
 import type { JustpassSettings } from './site.js'
 
-/** A user with the identifier sent to justpass.me. */
+/** A user with the username sent to justpass.me. */
 export interface SiteUser {
   username: string
 }

@@ -10,7 +10,7 @@ import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto'
 export interface ShopUser {
   /** The row id. */
   id: number
-  /** The unique name the user logs in with; also the passkey's identifier at justpass.me. */
+  /** The unique name the user logs in with; also the passkey's username at justpass.me. */
   username: string
   /** Whether passkey login is on (the `justpass_enabled` column). */
   justpassEnabled: boolean
