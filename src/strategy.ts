@@ -246,7 +246,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
 
     const exchange = this.exchangeOf(req)
     if (urlOnly && exchange.res === undefined) throw new JustpassUsageError('urlOnly needs the response (req.res, or the host adapter: justpassFastifyHook, justpassKoa), which this host does not provide')
-    const { authorization } = await this.toolsFor(await this.provider.get())
+    const { authorization } = this.toolsFor(await this.provider.get())
     // The hook sees a frozen copy: what the flow is bound to (username, return path) stays the strategy's.
     const request = authorization.build(start, this.authorizationParams(req, Object.freeze({ ...start })))
     await this.settings.flowStore.put(exchange, request.state, request.flow)
