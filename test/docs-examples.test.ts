@@ -106,7 +106,7 @@ describe('README and guides: the code blocks', () => {
     )
     assert.equal(blocks.filter((block) => block.lang === 'mermaid').length, 1, 'one Mermaid diagram')
     const shell = blocks.filter((block) => block.lang === 'sh').flatMap((block) => block.content.map((line) => line.trim()))
-    for (const command of ['npm ci', 'npm start']) assert.ok(shell.includes(command), `the README shows \`${command}\``)
+    for (const command of ['npm ci', 'npm start', 'npm test']) assert.ok(shell.includes(command), `the README shows \`${command}\``)
   })
 
   test('the README is at most 300 lines', () => {
