@@ -1,13 +1,13 @@
 /**
  * The way back: the code exchanged, the ID token verified, userinfo fetched, and the
- * identity bound to the flow. Returns a verified flow or throws a refusal carrying the flow.
+ * identity bound to the flow. Returns a verified flow or throws a refusal.
  *
  * @packageDocumentation
  */
 import * as client from 'openid-client'
 import type { JWTPayload } from 'jose'
 import { JustpassRefusal } from './errors.js'
-import { flowInfoOf, type PendingFlow } from './flow.js'
+import type { PendingFlow } from './flow.js'
 import type { IdTokenVerifier } from './id-token.js'
 import type { ProviderContext } from './provider-context.js'
 import { classifyProviderFailure } from './provider-failure.js'
@@ -48,7 +48,6 @@ export async function completeFlow(
   state: string,
   callbackURL: URL,
 ): Promise<VerifiedFlow> {
-  const about = { flow: flowInfoOf(flow) }
   let tokens: JustpassTokens
   try {
     tokens = await client.authorizationCodeGrant(context.config, callbackURL, {
@@ -59,10 +58,10 @@ export async function completeFlow(
       idTokenExpected: true,
     })
   } catch (err) {
-    throw classifyProviderFailure(err, 'token', flow)
+    throw classifyProviderFailure(err, 'token')
   }
   if (typeof tokens.token_type !== 'string' || tokens.token_type.toLowerCase() !== 'bearer') {
-    throw new JustpassRefusal('response_invalid', 'the token endpoint answered a token type other than Bearer', about)
+    throw new JustpassRefusal('response_invalid', 'the token endpoint answered a token type other than Bearer')
   }
   // idTokenExpected: openid-client has refused an answer without an ID token.
   const claims = await idTokens.verify(tokens.id_token as string, flow)
@@ -71,18 +70,17 @@ export async function completeFlow(
   try {
     userinfo = await client.fetchUserInfo(context.config, tokens.access_token, claims.sub as string)
   } catch (err) {
-    throw classifyProviderFailure(err, 'userinfo', flow)
+    throw classifyProviderFailure(err, 'userinfo')
   }
   const username = userinfo.preferred_username
   if (typeof username !== 'string' || username === '') {
     throw new JustpassRefusal(
       'userinfo_invalid',
       'userinfo has no preferred_username: the provider releases it only for a scope that includes it, or when it is configured to add it to scope openid',
-      about,
     )
   }
   if (flow.username !== undefined && username !== flow.username) {
-    throw new JustpassRefusal('identity_mismatch', `the passkey belongs to another user than the one this ${flow.mode === 'register' ? 'registration' : 'login'} was for`, about)
+    throw new JustpassRefusal('identity_mismatch', `the passkey belongs to another user than the one this ${flow.mode === 'register' ? 'registration' : 'login'} was for`)
   }
   return { tokens, claims, userinfo: userinfo as JustpassUserinfo, username }
 }

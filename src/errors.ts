@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import type { JustpassFlowInfo, RefusalReason } from './flow.js'
+import type { RefusalReason } from './flow.js'
 
 /** Base class of every error this package raises. */
 export class JustpassError extends Error {
@@ -83,32 +83,27 @@ export class JustpassUsageError extends JustpassError {
 
 /** What a refusal carries besides its reason and message. */
 export interface JustpassRefusalOptions extends ErrorOptions {
-  /** What is known of the flow, once its pending flow was found. */
-  flow?: JustpassFlowInfo
   /** The `error` code the provider answered (`access_denied`, ...), when it answered one. */
   providerError?: string
 }
 
 /**
  * A flow was refused: every check that refuses throws one, and the strategy reports it
- * through passport's `fail()`. Its `code` (the reason) says which check refused it;
- * `message` is safe to show to a user.
+ * through passport's `fail()`, with what it knows of the flow. Its `code` (the reason)
+ * says which check refused it; `message` is safe to show to a user.
  */
 export class JustpassRefusal extends JustpassError {
   declare readonly code: RefusalReason
-  /** What is known of the flow: absent when the callback named no pending flow. */
-  readonly flow: JustpassFlowInfo | undefined
   /** The provider's `error` code, for `provider_denied` and answers that carried one. */
   readonly providerError: string | undefined
 
   /**
    * @param reason - the check that refused the flow
    * @param message - explanation, free of secrets and of provider-supplied markup
-   * @param options - the flow, the provider's code, and the standard `cause`
+   * @param options - the provider's code, and the standard `cause`
    */
   constructor(reason: RefusalReason, message: string, options: JustpassRefusalOptions = {}) {
     super(reason, message, options.cause === undefined ? undefined : { cause: options.cause })
-    this.flow = options.flow
     this.providerError = options.providerError
   }
 }

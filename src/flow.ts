@@ -71,7 +71,7 @@ export interface PendingFlow extends NewFlow {
   started: number
 }
 
-/** What the strategy knows of a flow; given to the verify callback and carried by success, fail and refusals. */
+/** What the strategy knows of a flow; given to the verify callback and carried by success and fail. */
 export interface JustpassFlowInfo {
   /** `'register'` (REG) or `'login'` (LOGIN). */
   mode: JustpassMode

@@ -25,7 +25,7 @@ import {
   type JWTVerifyGetKey,
 } from 'jose'
 import { JustpassProviderError, JustpassRefusal } from './errors.js'
-import { flowInfoOf, type JustpassMode, type PendingFlow } from './flow.js'
+import type { JustpassMode, PendingFlow } from './flow.js'
 import type { IdTokenAlgorithm } from './provider-settings.js'
 import { describeFailure, transportFailure } from './provider-failure.js'
 
@@ -136,23 +136,22 @@ export class IdTokenVerifier {
    * `iat`, the flow's `nonce`, and `auth_time` where the flow's mode enforces an age.
    *
    * @returns the verified claims
-   * @throws {@link JustpassRefusal} `id_token_invalid` or `auth_too_old`, carrying the flow;
+   * @throws {@link JustpassRefusal} `id_token_invalid` or `auth_too_old`;
    *   {@link JustpassProviderError} when the JWKS cannot be fetched or read
    */
   async verify(idToken: string, flow: PendingFlow): Promise<JWTPayload> {
-    const claims = await this.#checkSignature(idToken, flow)
-    const refuse = (detail: string): JustpassRefusal =>
-      new JustpassRefusal('id_token_invalid', `the ID token failed a check (${detail})`, { flow: flowInfoOf(flow) })
+    const claims = await this.#checkSignature(idToken)
+    const refuse = (detail: string): JustpassRefusal => new JustpassRefusal('id_token_invalid', `the ID token failed a check (${detail})`)
     if (claims.nonce !== flow.nonce) throw refuse('nonce: does not match the flow')
     if (Array.isArray(claims.aud) && claims.aud.length > 1 && claims.azp !== this.#rules.clientID) {
       throw refuse('azp: must be the client id when aud has several values')
     }
-    checkAuthTime(claims, this.#rules.authTimeMaxAge[flow.mode], this.#rules.clockTolerance, flow)
+    checkAuthTime(claims, this.#rules.authTimeMaxAge[flow.mode], this.#rules.clockTolerance)
     return claims
   }
 
   /** The claims of a token whose signature, algorithm and registered claims hold. */
-  async #checkSignature(idToken: string, flow: PendingFlow): Promise<JWTPayload> {
+  async #checkSignature(idToken: string): Promise<JWTPayload> {
     const key = this.#key
     try {
       return key.type === 'secret'
@@ -166,7 +165,7 @@ export class IdTokenVerifier {
       const transport = transportFailure(err, 'the JWKS endpoint')
       if (transport) throw transport
       if (!(err instanceof errors.JOSEError)) throw err
-      throw new JustpassRefusal('id_token_invalid', `the ID token failed a check (${describeFailure(err)})`, { flow: flowInfoOf(flow) })
+      throw new JustpassRefusal('id_token_invalid', `the ID token failed a check (${describeFailure(err)})`)
     }
   }
 }
@@ -179,12 +178,11 @@ export class IdTokenVerifier {
  *
  * @throws {@link JustpassRefusal} `id_token_invalid` when it is missing or malformed, `auth_too_old` when it is too old
  */
-export function checkAuthTime(claims: JWTPayload, maxAge: number | false, tolerance: number, flow?: PendingFlow): void {
+export function checkAuthTime(claims: JWTPayload, maxAge: number | false, tolerance: number): void {
   if (maxAge === false) return
-  const about = flow === undefined ? undefined : { flow: flowInfoOf(flow) }
   const authTime = claims.auth_time
-  if (typeof authTime !== 'number') throw new JustpassRefusal('id_token_invalid', 'the ID token failed a check (auth_time: missing while max_age was sent)', about)
+  if (typeof authTime !== 'number') throw new JustpassRefusal('id_token_invalid', 'the ID token failed a check (auth_time: missing while max_age was sent)')
   if (Math.floor(Date.now() / 1000) - authTime > maxAge + tolerance) {
-    throw new JustpassRefusal('auth_too_old', `the passkey step was completed more than ${maxAge} s before this sign-in (auth_time); start again`, about)
+    throw new JustpassRefusal('auth_too_old', `the passkey step was completed more than ${maxAge} s before this sign-in (auth_time); start again`)
   }
 }

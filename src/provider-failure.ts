@@ -11,7 +11,7 @@
 import * as client from 'openid-client'
 import { errors as joseErrors } from 'jose'
 import { JustpassProviderError, JustpassRefusal } from './errors.js'
-import { flowInfoOf, type PendingFlow, type RefusalReason } from './flow.js'
+import type { RefusalReason } from './flow.js'
 import { findTransportError, MAX_RESPONSE_SIZE, TransportConnectionError } from './transport.js'
 
 /**
@@ -189,24 +189,23 @@ export type ProviderStep = 'token' | 'userinfo'
 /**
  * Turn what openid-client threw during `step` into the error the strategy reports:
  * a {@link JustpassProviderError} for an outage (timeout, unreachable, 5xx, an answer
- * that is not JSON or does not parse), a {@link JustpassRefusal} carrying the flow for an
- * answer that fails a check. Anything unrecognised is returned unchanged (an Error).
+ * that is not JSON or does not parse), a {@link JustpassRefusal} for an answer that fails
+ * a check. Anything unrecognised is returned unchanged (an Error).
  */
-export function classifyProviderFailure(err: unknown, step: ProviderStep, flow?: PendingFlow): Error {
+export function classifyProviderFailure(err: unknown, step: ProviderStep): Error {
   const endpoint = `the ${step} endpoint`
   const refused: RefusalReason = step === 'token' ? 'token_rejected' : 'userinfo_invalid'
-  const about = flow === undefined ? {} : { flow: flowInfoOf(flow) }
   if (isTimeout(err)) return new JustpassProviderError('provider_timeout', `${endpoint} did not answer in time`)
   const transport = transportFailure(err, endpoint)
   if (transport) return transport
   if (err instanceof client.ResponseBodyError) {
     if (err.status >= 500) return new JustpassProviderError('provider_server_error', `${endpoint} answered HTTP ${err.status}`)
     const code = safeErrorCode(err.error)
-    return new JustpassRefusal(refused, `${endpoint} refused the request (${code}, HTTP ${err.status})`, { ...about, providerError: code })
+    return new JustpassRefusal(refused, `${endpoint} refused the request (${code}, HTTP ${err.status})`, { providerError: code })
   }
   if (err instanceof client.WWWAuthenticateChallengeError) {
     if (err.status >= 500) return new JustpassProviderError('provider_server_error', `${endpoint} answered HTTP ${err.status}`)
-    return new JustpassRefusal(refused, `${endpoint} refused the request (HTTP ${err.status})`, about)
+    return new JustpassRefusal(refused, `${endpoint} refused the request (HTTP ${err.status})`)
   }
   if (!(err instanceof client.ClientError)) return err instanceof Error ? err : new Error(String(err))
   switch (err.code) {
@@ -214,7 +213,7 @@ export function classifyProviderFailure(err: unknown, step: ProviderStep, flow?:
       const status = err.cause instanceof Response ? err.cause.status : 0
       return status >= 500
         ? new JustpassProviderError('provider_server_error', `${endpoint} answered HTTP ${status}`)
-        : new JustpassRefusal(refused, `${endpoint} answered HTTP ${status || 'with an unexpected status'}`, about)
+        : new JustpassRefusal(refused, `${endpoint} answered HTTP ${status || 'with an unexpected status'}`)
     }
     case 'OAUTH_RESPONSE_IS_NOT_JSON':
       return new JustpassProviderError('provider_bad_response', `${endpoint} did not answer JSON`)
@@ -227,7 +226,7 @@ export function classifyProviderFailure(err: unknown, step: ProviderStep, flow?:
     return new JustpassProviderError('provider_bad_response', `${endpoint} answered something that does not parse: its body, or the ID token in it, is not JSON or not a JWT`)
   }
   if (err.code === 'OAUTH_PARSE_ERROR') return new JustpassProviderError('provider_bad_response', `${endpoint} did not answer JSON`)
-  if (step === 'userinfo') return new JustpassRefusal('userinfo_invalid', `userinfo failed a check (${describeFailure(err)})`, about)
-  if (concernsIdToken(err)) return new JustpassRefusal('id_token_invalid', `the ID token failed a check (${describeFailure(err)})`, about)
-  return new JustpassRefusal('response_invalid', `the provider's response failed a check (${describeFailure(err)})`, about)
+  if (step === 'userinfo') return new JustpassRefusal('userinfo_invalid', `userinfo failed a check (${describeFailure(err)})`)
+  if (concernsIdToken(err)) return new JustpassRefusal('id_token_invalid', `the ID token failed a check (${describeFailure(err)})`)
+  return new JustpassRefusal('response_invalid', `the provider's response failed a check (${describeFailure(err)})`)
 }

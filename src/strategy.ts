@@ -95,6 +95,12 @@ function answerURL(res: JustpassHostResponse, url: string): void {
 /** Callback states remembered per process by the replay guard, at most. */
 const REPLAY_GUARD_CAPACITY = 100_000
 
+/** What one request has learnt of its flow, for the refusal that may end it. */
+interface Attempt {
+  /** The mode (and, on the callback, what the pending flow says), once known. */
+  flow?: JustpassFlowInfo
+}
+
 /** What the strategy builds once per provider context: the authorization requests and the ID token checks. */
 interface ContextTools {
   context: ProviderContext
@@ -160,15 +166,17 @@ export class JustpassStrategy<User = unknown> extends Strategy {
    * here, and only here, through passport's `fail()`.
    */
   override authenticate(req: Request, options: JustpassAuthenticateOptions = {}): void {
-    // What is known of the flow once the callback found it: a refusal thrown without its
-    // flow (by a verify callback, or an override) is still reported with it.
-    const found: { flow?: JustpassFlowInfo } = {}
+    // What is known of the flow, once started or found: whatever throws a refusal (a
+    // check, a verify callback, an override), it is reported with the flow it refused.
+    const attempt: Attempt = {}
     let work: Promise<void>
     try {
       sessionOf(req) // every flow needs session middleware: say so before anything else
       const rawQuery = requestTarget(req).query
       const query = new URLSearchParams(rawQuery)
-      work = this.isCallback(req, query, options) ? this.finish(req, query, rawQuery, found) : this.start(req, query, options.mode ?? 'login', options.urlOnly === true)
+      work = this.isCallback(req, query, options)
+        ? this.finish(req, query, rawQuery, attempt)
+        : this.start(req, query, options.mode ?? 'login', options.urlOnly === true, attempt)
     } catch (err) {
       work = Promise.reject(err)
     }
@@ -177,7 +185,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
     // that throws, nothing is left to answer with, but no rejection goes unhandled.
     work
       .catch((err: unknown) => {
-        if (err instanceof JustpassRefusal) return this.refuse(req, err, found.flow)
+        if (err instanceof JustpassRefusal) return this.refuse(req, err, attempt.flow)
         throw err
       })
       .catch((err: unknown) => {
@@ -227,14 +235,15 @@ export class JustpassStrategy<User = unknown> extends Strategy {
   }
 
   /** Initiation: decide who the flow is for, remember it, redirect to justpass.me. */
-  private async start(req: Request, query: URLSearchParams, mode: JustpassMode, urlOnly: boolean): Promise<void> {
+  private async start(req: Request, query: URLSearchParams, mode: JustpassMode, urlOnly: boolean, attempt: Attempt): Promise<void> {
     if (mode !== 'register' && mode !== 'login') {
       throw new JustpassUsageError(`unknown mode ${JSON.stringify(mode)}: use 'register' or 'login'`)
     }
+    attempt.flow = { mode }
     const start: JustpassFlowStart = { mode }
     if (mode === 'register') {
       start.username = this.usernameOf(req)
-      if (start.username === undefined) throw new JustpassRefusal('login_required', 'log in before enabling passkey login', { flow: { mode } })
+      if (start.username === undefined) throw new JustpassRefusal('login_required', 'log in before enabling passkey login')
     } else {
       const base = sessionOf(req)[this.settings.baseUsernameKey]
       if (typeof base === 'string' && base !== '') start.username = base
@@ -303,24 +312,25 @@ export class JustpassStrategy<User = unknown> extends Strategy {
   }
 
   /** Callback: take the flow back, check everything, and let verify pick the user. */
-  private async finish(req: Request, query: URLSearchParams, rawQuery: string, found: { flow?: JustpassFlowInfo }): Promise<void> {
+  private async finish(req: Request, query: URLSearchParams, rawQuery: string, attempt: Attempt): Promise<void> {
     const states = query.getAll('state')
     const state = states[0]
     if (states.length !== 1 || !state || query.getAll('code').length > 1 || query.getAll('error').length > 1) {
       throw new JustpassRefusal('invalid_callback', 'the callback is malformed: it needs exactly one state')
     }
-    const flow = this.pendingFlow(state, await this.settings.flowStore.take(this.exchangeOf(req), state))
-    const about = { flow: flowInfoOf(flow) }
-    found.flow = about.flow
+    const taken = await this.settings.flowStore.take(this.exchangeOf(req), state)
+    const flow = this.claim(state, taken)
+    attempt.flow = flowInfoOf(flow)
+    if (taken.status === 'expired') throw new JustpassRefusal('state_expired', 'this sign-in took too long; start again')
     const providerError = query.get('error')
     if (providerError !== null) {
       const code = safeErrorCode(providerError)
       const message = code === 'access_denied' ? 'the passkey step was cancelled' : `justpass.me did not complete the passkey step (${code})`
-      throw new JustpassRefusal('provider_denied', message, { ...about, providerError: code })
+      throw new JustpassRefusal('provider_denied', message, { providerError: code })
     }
-    if (!query.get('code')) throw new JustpassRefusal('invalid_callback', 'the callback is malformed: it has no code', about)
+    if (!query.get('code')) throw new JustpassRefusal('invalid_callback', 'the callback is malformed: it has no code')
     if (flow.mode === 'register' && this.usernameOf(req) !== flow.username) {
-      throw new JustpassRefusal('identity_mismatch', 'the logged-in user changed during passkey registration', about)
+      throw new JustpassRefusal('identity_mismatch', 'the logged-in user changed during passkey registration')
     }
     const context = await this.provider.get()
     const callbackURL = new URL(this.settings.callbackURL)
@@ -330,17 +340,16 @@ export class JustpassStrategy<User = unknown> extends Strategy {
   }
 
   /**
-   * The flow a callback's `state` names, claimed once in this process: refused when the
-   * store has none (unknown, taken, another browser's), when this process already took
-   * it, or when it has expired.
+   * The flow a callback's `state` names (found or expired), claimed once in this
+   * process: refused when the store has none (unknown, taken, another browser's) or when
+   * this process already took it.
    */
-  private pendingFlow(state: string, taken: TakenFlow): PendingFlow {
+  private claim(state: string, taken: TakenFlow): PendingFlow {
     log('callback, state %s: %s', statePrefix(state), taken.status === 'found' ? `a pending ${taken.flow.mode} flow` : taken.status)
     // Claimed only once a flow was found, so that forged states cannot fill the guard.
     if (taken.status === 'unknown' || !this.replayGuard.claim(state, (taken.flow.started + this.settings.flowMaxAge + 1) * 1000)) {
       throw new JustpassRefusal('state_unknown', 'this sign-in link is unknown or was already used; start again')
     }
-    if (taken.status === 'expired') throw new JustpassRefusal('state_expired', 'this sign-in took too long; start again', { flow: flowInfoOf(taken.flow) })
     return taken.flow
   }
 
@@ -363,7 +372,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
       }
     })
     if (!user) {
-      throw new JustpassRefusal(refusal?.reason ?? 'unknown_user', refusal?.message ?? 'no account on this site matches this passkey', { flow: info })
+      throw new JustpassRefusal(refusal?.reason ?? 'unknown_user', refusal?.message ?? 'no account on this site matches this passkey')
     }
     log('success: %s', flow.mode)
     this.success(user, info)
@@ -387,24 +396,24 @@ export class JustpassStrategy<User = unknown> extends Strategy {
     const sub = verified.claims.sub as string
     if (info.mode === 'register') {
       const current = req.user as User | undefined
-      if (current !== undefined) await this.requireActive(store, current, info)
+      if (current !== undefined) await this.requireActive(store, current)
       const updated = await store.setJustpassEnabled(verified.username, true, { sub })
       return updated || current || false
     }
     const user = (await store.findByUsername(verified.username)) || (store.createUser ? await store.createUser(verified.username) : undefined)
     if (!user) return false
-    await this.requireActive(store, user, info)
+    await this.requireActive(store, user)
     const recorded = store.justpassSubOf ? await store.justpassSubOf(user) : undefined
     if (typeof recorded === 'string' && recorded !== sub) {
-      throw new JustpassRefusal('identity_mismatch', 'this passkey belongs to another account than the one registered for passkey login', { flow: info })
+      throw new JustpassRefusal('identity_mismatch', 'this passkey belongs to another account than the one registered for passkey login')
     }
     return user
   }
 
   /** Refuse with `account_disabled` unless the store's `isActive`, when it has one, answers `true`. */
-  private async requireActive(store: JustpassUserStore<User>, user: User, info: JustpassFlowInfo): Promise<void> {
+  private async requireActive(store: JustpassUserStore<User>, user: User): Promise<void> {
     if (store.isActive !== undefined && (await store.isActive(user)) !== true) {
-      throw new JustpassRefusal('account_disabled', 'this account is disabled', { flow: info })
+      throw new JustpassRefusal('account_disabled', 'this account is disabled')
     }
   }
 
@@ -431,8 +440,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
    * A second-factor LOGIN that fails ends the password step too: the base username is
    * dropped, so that the user starts again from the password.
    */
-  private refuse(req: Request, refusal: JustpassRefusal, found: JustpassFlowInfo | undefined): void {
-    const flow = refusal.flow ?? found
+  private refuse(req: Request, refusal: JustpassRefusal, flow: JustpassFlowInfo | undefined): void {
     const info: JustpassFailureInfo = { message: refusal.message, reason: refusal.code }
     if (flow !== undefined) info.mode = flow.mode
     const platform = flow?.platform ?? platformOf(req, this.settings.platformHeader)
