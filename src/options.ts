@@ -10,7 +10,7 @@ import { JustpassConfigError } from './errors.js'
 import { createFlowStore, DEFAULT_FLOW_MAX_AGE, type JustpassFlowStoreOption } from './flow-store/index.js'
 import type { JustpassFlowStore } from './flow-store/types.js'
 import type { JustpassMode } from './flow.js'
-import { isJustpassProvider, justpassProvider, PROVIDER_SHORTHAND, type JustpassProvider } from './provider-settings.js'
+import { isJustpassProvider, justpassProvider, PROVIDER_SETTINGS, PROVIDER_SHORTHAND, type JustpassProvider } from './provider-settings.js'
 import type { JustpassUserStore } from './user-store.js'
 import { optionalBoolean, optionalInteger, optionalString, plainHttpURL, refuseUnknown, settingsObject, type RawSettings } from './validate.js'
 
@@ -115,18 +115,14 @@ const STRATEGY_OPTIONS = new Set([
   'passReqToCallback', 'maxAge', 'authTimeMaxAge', 'platformHeader', 'flowStore',
 ])
 
-const TO_PROVIDER = 'it belongs to the provider settings: provider: justpassProvider({ …, %s })'
 const TO_HOOK = 'the authorization parameters come from the authorizationParams(req, flow) method: override it in a subclass'
-/** Options that have an owner of their own, and where each went. */
+/** Options that have an owner of their own, and where each went: every provider setting but the shorthand, then the rest. */
 const MOVED: Record<string, string> = {
-  issuer: TO_PROVIDER.replace('%s', 'issuer'),
-  idTokenSignedResponseAlg: TO_PROVIDER.replace('%s', 'idTokenSignedResponseAlg'),
-  tokenEndpointAuthMethod: TO_PROVIDER.replace('%s', 'tokenEndpointAuthMethod'),
-  discovery: TO_PROVIDER.replace('%s', 'discovery'),
-  timeout: TO_PROVIDER.replace('%s', 'timeout'),
-  clockTolerance: TO_PROVIDER.replace('%s', 'clockTolerance'),
-  fetch: TO_PROVIDER.replace('%s', 'fetch'),
-  allowInsecureHTTP: TO_PROVIDER.replace('%s', 'allowInsecureHTTP'),
+  ...Object.fromEntries(
+    [...PROVIDER_SETTINGS]
+      .filter((name) => !(PROVIDER_SHORTHAND as readonly string[]).includes(name))
+      .map((name) => [name, `it belongs to the provider settings: provider: justpassProvider({ …, ${name} })`]),
+  ),
   cookieSecret: "it belongs to the cookie flow store: flowStore: { type: 'cookie', secret }",
   flowMaxAge:
     "it belongs to the flow store: flowStore: { type: 'cookie', maxAge } (or type: 'session'; a store of your own declares a maxAge property). The strategy's own maxAge is another setting: the OpenID max_age sent",

@@ -142,7 +142,7 @@ export interface JustpassProvider {
 }
 
 /** Every setting of {@link JustpassProviderSettings}, to refuse misspelt ones. */
-const PROVIDER_SETTINGS = new Set([
+export const PROVIDER_SETTINGS: ReadonlySet<string> = new Set([
   'opURL', 'organization', 'clientID', 'clientSecret', 'issuer', 'idTokenSignedResponseAlg',
   'tokenEndpointAuthMethod', 'discovery', 'timeout', 'clockTolerance', 'fetch', 'allowInsecureHTTP',
 ])
