@@ -81,6 +81,9 @@ export function refuseUnknown(settings: RawSettings, known: ReadonlySet<string>,
   for (const key of Object.keys(settings)) {
     if (known.has(key)) continue
     const to = Object.hasOwn(moved, key) ? moved[key] : undefined
-    throw new JustpassConfigError(prefix + key, to === undefined ? `is not a setting of ${owner}` : `is not a setting of ${owner}: ${to}`)
+    // callbackUrl, clientId: the same name in another case is most often what was meant.
+    const meant = [...known].find((name) => name.toLowerCase() === key.toLowerCase())
+    const hint = to ?? (meant === undefined ? undefined : `did you mean ${meant}?`)
+    throw new JustpassConfigError(prefix + key, hint === undefined ? `is not a setting of ${owner}` : `is not a setting of ${owner}: ${hint}`)
   }
 }

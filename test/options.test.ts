@@ -140,7 +140,9 @@ describe('options', () => {
     ['hintMode', 'token', /authorizationParams\(req, flow\)/],
     ['uiLocales', 'fr', /authorizationParams\(req, flow\)/],
     ['platformParam', 'AMWALPLATFORM', /authorizationParams\(req, flow\)/],
-    ['usernamefield', 'email', /is not a setting of the strategy$/],
+    ['usernamefield', 'email', /is not a setting of the strategy: did you mean usernameField\?$/],
+    ['callbackUrl', 'https://shop.example/cb', /did you mean callbackURL\?$/],
+    ['passReq', true, /is not a setting of the strategy$/],
   ]
   for (const [option, value, where] of moved) {
     test(`${option} among the strategy's options is refused, naming where it belongs`, () => {
