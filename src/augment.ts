@@ -12,10 +12,12 @@ import type {} from 'express-session'
 
 declare module 'passport' {
   interface AuthenticateOptions {
-    /** passport-justpass: the flow an initiation route starts, `'register'` or `'login'`. */
+    /** passport-justpass: the flow an initiation route starts, `'register'`, `'login'` or `'confirm'`. */
     mode?: JustpassMode
     /** passport-justpass: answer `{"url": …}` as JSON instead of redirecting. */
     urlOnly?: boolean
+    /** passport-justpass: a same-site path to return to after the flow, instead of `?next=`. */
+    returnTo?: string
   }
 }
 
@@ -27,6 +29,10 @@ declare module 'express-session' {
     justpass?: PendingFlows
     /** The outcome notice left by `justpassCallback` (default `noticeKey`). */
     justpass_notice?: JustpassNotice
+    /** When the session's user last confirmed it was them with a passkey (`mode: 'confirm'`), in seconds since the epoch. */
+    justpassConfirmedAt?: number
+    /** The ID token of the LOGIN, REG or confirmation that last succeeded in this session: the `id_token_hint` of `justpassLogout`. */
+    justpassIdToken?: string
   }
 }
 

@@ -67,7 +67,7 @@ function query(params: ReadonlyArray<readonly [string, string]>): string {
   return params.map(([name, value]) => `${name}=${encodeURIComponent(value)}`).join('&')
 }
 
-/** What the authorization request of every flow shares: the client, the callback, the scope, `max_age`. */
+/** What the authorization request of every flow shares: the client, the callback, the scope, `max_age` (a confirmation's is `0`). */
 export interface AuthorizationSettings {
   clientID: string
   /** The client secret as an HMAC key: it signs the request `signature`. */
@@ -75,7 +75,7 @@ export interface AuthorizationSettings {
   /** The `redirect_uri`. */
   callbackURL: string
   scope: string
-  /** The `max_age` sent, in seconds. */
+  /** The `max_age` sent by REG and LOGIN, in seconds; a confirmation sends `0`. */
   maxAge: number
 }
 
@@ -113,8 +113,10 @@ function extraParams(params: Readonly<Record<string, string | undefined>>): stri
  */
 export class AuthorizationRequestBuilder {
   readonly #key: KeyObject
-  /** `<endpoint>?response_type=code&client_id=…&redirect_uri=…&scope=…&max_age=…&state=` */
+  /** `<endpoint>?response_type=code&client_id=…&redirect_uri=…&scope=…&max_age=` */
   readonly #head: string
+  /** `<max_age>&state=` for REG and LOGIN; a confirmation sends `max_age=0`. */
+  readonly #maxAgeTail: string
 
   /**
    * @param authorizationEndpoint - the provider's authorization endpoint (derived or discovered)
@@ -130,8 +132,8 @@ export class AuthorizationRequestBuilder {
       ['client_id', settings.clientID],
       ['redirect_uri', settings.callbackURL],
       ['scope', settings.scope],
-      ['max_age', String(settings.maxAge)],
-    ])}&state=`
+    ])}&max_age=`
+    this.#maxAgeTail = `${settings.maxAge}&state=`
   }
 
   /**
@@ -151,7 +153,9 @@ export class AuthorizationRequestBuilder {
     const challenge = createHash('sha256').update(verifier).digest('base64url')
     const username = start.username
 
-    let url = `${this.#head}${state}&nonce=${nonce}&prompt=${start.mode === 'register' ? 'create' : 'login'}`
+    // A confirmation asks for a new authentication now: prompt=login with max_age=0.
+    const confirm = start.mode === 'confirm'
+    let url = `${this.#head}${confirm ? '0&state=' : this.#maxAgeTail}${state}&nonce=${nonce}&prompt=${start.mode === 'register' ? 'create' : 'login'}`
     if (username !== undefined) {
       const encoded = encodeURIComponent(username)
       url += `&login_hint=${encoded}&username=${encoded}`

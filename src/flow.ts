@@ -9,7 +9,7 @@
  */
 /** Every reason for which a flow is refused; carried by {@link JustpassRefusal}. */
 export type RefusalReason =
-  /** REG was asked for without a logged-in user. */
+  /** REG or a confirmation was asked for without a logged-in user. */
   | 'login_required'
   /** The callback carried no usable `state`, or the same parameter twice. */
   | 'invalid_callback'
@@ -35,25 +35,31 @@ export type RefusalReason =
   | 'unknown_user'
   /** The user store says the account may not log in (`isActive` answered `false`). */
   | 'account_disabled'
+  /** The user store says passkey login is off for the account (`justpassEnabledOf` did not answer `true`). */
+  | 'passkey_login_off'
 
-/** What a flow does: register a passkey (REG) or log in with one (LOGIN). */
-export type JustpassMode = 'register' | 'login'
+/**
+ * What a flow does: register a passkey (REG), log in with one (LOGIN), or re-check the
+ * logged-in user with one before a sensitive action (`'confirm'`: nobody is logged in
+ * or switched, the session keeps its data).
+ */
+export type JustpassMode = 'register' | 'login' | 'confirm'
 
 /**
  * Who a flow is for, decided at initiation from the mode, the logged-in user and the
  * session. The `authorizationParams` hook receives it.
  */
 export interface JustpassFlowStart {
-  /** `'register'` (REG) or `'login'` (LOGIN). */
+  /** `'register'` (REG), `'login'` (LOGIN) or `'confirm'`. */
   mode: JustpassMode
   /**
-   * The username the passkey must belong to: the logged-in user for REG, the password
-   * step's base username for a second-factor LOGIN; none for a single-factor LOGIN.
+   * The username the passkey must belong to: the logged-in user for REG and confirm, the
+   * password step's base username for a second-factor LOGIN; none for a single-factor LOGIN.
    */
   username?: string
   /** The platform the request named in its platform header (`'app'` for a mobile app). */
   platform?: string
-  /** A same-origin path to return to after LOGIN, from `?next=`. */
+  /** A same-origin path to return to after the flow, from `?next=` (or a guard's `returnTo`). */
   returnTo?: string
 }
 
@@ -73,7 +79,7 @@ export interface PendingFlow extends NewFlow {
 
 /** What the strategy knows of a flow; given to the verify callback and carried by success and fail. */
 export interface JustpassFlowInfo {
-  /** `'register'` (REG) or `'login'` (LOGIN). */
+  /** `'register'` (REG), `'login'` (LOGIN) or `'confirm'`. */
   mode: JustpassMode
   /** The platform the flow was started from (`'app'` for a mobile app), when it named one. */
   platform?: string
@@ -83,6 +89,12 @@ export interface JustpassFlowInfo {
   username?: string
   /** For LOGIN: whether it was a second factor (a base username was in the session). */
   secondFactor?: boolean
+  /**
+   * On success only: the flow's ID token, which the callback handlers keep in the
+   * session for logout at the provider (`id_token_hint`). Not enumerable, so that it
+   * stays out of `JSON.stringify` and `util.inspect` of the info.
+   */
+  readonly idToken?: string
 }
 
 /** What `fail()` carries: a user-safe message, the reason code, and what is known of the flow. */

@@ -102,8 +102,8 @@ export interface IdTokenRules {
   clockTolerance: number
   /** The oldest `iat` accepted, in seconds: a token is issued during its flow. */
   maxTokenAge: number
-  /** The enforced age of `auth_time` per mode, in seconds, or `false` for none. */
-  authTimeMaxAge: Record<JustpassMode, number | false>
+  /** The enforced age of `auth_time` for REG and LOGIN, in seconds, or `false` for none (a confirmation's is its flow's start). */
+  authTimeMaxAge: Record<Exclude<JustpassMode, 'confirm'>, number | false>
 }
 
 /**
@@ -133,7 +133,8 @@ export class IdTokenVerifier {
 
   /**
    * Verify `idToken` for `flow`: signature and algorithm, `iss`, `aud`, `azp`, `exp`,
-   * `iat`, the flow's `nonce`, and `auth_time` where the flow's mode enforces an age.
+   * `iat`, the flow's `nonce`, and `auth_time` where the flow's mode enforces an age (a
+   * confirmation: no earlier than the flow's start).
    *
    * @returns the verified claims
    * @throws {@link JustpassRefusal} `id_token_invalid` or `auth_too_old`;
@@ -146,7 +147,8 @@ export class IdTokenVerifier {
     if (Array.isArray(claims.aud) && claims.aud.length > 1 && claims.azp !== this.#rules.clientID) {
       throw refuse('azp: must be the client id when aud has several values')
     }
-    checkAuthTime(claims, this.#rules.authTimeMaxAge[flow.mode], this.#rules.clockTolerance)
+    if (flow.mode === 'confirm') checkAuthTimeSince(claims, flow.started, this.#rules.clockTolerance)
+    else checkAuthTime(claims, this.#rules.authTimeMaxAge[flow.mode], this.#rules.clockTolerance)
     return claims
   }
 
@@ -184,5 +186,21 @@ export function checkAuthTime(claims: JWTPayload, maxAge: number | false, tolera
   if (typeof authTime !== 'number') throw new JustpassRefusal('id_token_invalid', 'the ID token failed a check (auth_time: missing while max_age was sent)')
   if (Math.floor(Date.now() / 1000) - authTime > maxAge + tolerance) {
     throw new JustpassRefusal('auth_too_old', `the passkey step was completed more than ${maxAge} s before this sign-in (auth_time); start again`)
+  }
+}
+
+/**
+ * Check that `auth_time` is present and no earlier than `since` (seconds since the epoch,
+ * less `tolerance` for the provider's clock): a confirmation asked for a new
+ * authentication (`max_age=0`), and a provider that reused an older session instead is
+ * caught here.
+ *
+ * @throws {@link JustpassRefusal} `id_token_invalid` when it is missing or malformed, `auth_too_old` when it is earlier
+ */
+export function checkAuthTimeSince(claims: JWTPayload, since: number, tolerance: number): void {
+  const authTime = claims.auth_time
+  if (typeof authTime !== 'number') throw new JustpassRefusal('id_token_invalid', 'the ID token failed a check (auth_time: missing while max_age was sent)')
+  if (authTime < since - tolerance) {
+    throw new JustpassRefusal('auth_too_old', 'The provider did not ask for your passkey again (auth_time is older than this confirmation). Try again.')
   }
 }

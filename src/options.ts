@@ -101,8 +101,8 @@ export interface StrategySettings<User = unknown> {
   scope: string
   passReqToCallback: boolean
   maxAge: number
-  /** The enforced age of `auth_time` per mode, in seconds, or `false` for none. */
-  authTimeMaxAge: Record<JustpassMode, number | false>
+  /** The enforced age of `auth_time` for REG and LOGIN, in seconds, or `false` for none. */
+  authTimeMaxAge: Record<Exclude<JustpassMode, 'confirm'>, number | false>
   /** Lower-cased, as Node.js presents header names. */
   platformHeader: string
   flowStore: JustpassFlowStore
@@ -166,7 +166,7 @@ function resolveUserStore<User>(value: unknown, hasVerify: boolean): JustpassUse
   if (typeof store !== 'object' || store === null || typeof store.findByUsername !== 'function' || typeof store.setJustpassEnabled !== 'function') {
     throw new JustpassConfigError('userStore', 'must have findByUsername(username) and setJustpassEnabled(username, enabled) methods')
   }
-  for (const method of ['createUser', 'isActive', 'justpassSubOf'] as const) {
+  for (const method of ['createUser', 'isActive', 'justpassSubOf', 'justpassEnabledOf'] as const) {
     if (store[method] !== undefined && typeof store[method] !== 'function') {
       throw new JustpassConfigError('userStore', `${method}, when present, must be a function`)
     }

@@ -9,6 +9,7 @@
 import { JustpassConfigError } from './errors.js'
 import type { JustpassMode } from './flow.js'
 import type { JustpassFailureInfo, JustpassFlowInfo } from './flow.js'
+import { ID_TOKEN_KEY, OWNED_SESSION_FIELDS } from './session-keys.js'
 
 /** The notice left in the session for the next page to show. */
 export interface JustpassNotice {
@@ -44,6 +45,18 @@ export interface JustpassHostCallbackOptions<Hook extends unknown[], User> {
   onLoggedIn?: (...args: [...Hook, JustpassFlowInfo]) => void | Promise<void>
   /** LOGIN failed (or the flow was not found): answer instead of the default. */
   onLoginFailed?: (...args: [...Hook, Partial<JustpassFailureInfo>]) => void | Promise<void>
+  /** A confirmation succeeded: answer instead of the default (the session, its user and its data unchanged but for `justpassConfirmedAt`). */
+  onConfirmed?: (...args: [...Hook, JustpassFlowInfo]) => void | Promise<void>
+  /** A confirmation failed: answer instead of the default (nothing changed). */
+  onConfirmFailed?: (...args: [...Hook, Partial<JustpassFailureInfo>]) => void | Promise<void>
+  /**
+   * Session fields that survive a LOGIN (an anonymous cart, the chosen language): copied
+   * from the session the visitor had into the new one. Everything else is dropped and
+   * the session id still changes. Fields that passport, the session middleware or
+   * passport-justpass own (`passport`, `cookie`, `justpass_notice`, …) are refused.
+   * Default: none.
+   */
+  keepSessionData?: readonly string[]
 }
 
 /** What the outcome needs of a host, for one request. */
@@ -67,20 +80,36 @@ export interface OutcomeHost<Hook extends unknown[]> {
   sessionID?(): string
 }
 
-const HOOKS = ['onRegistered', 'onRegistrationFailed', 'onLoggedIn', 'onLoginFailed', 'appToken'] as const
+const HOOKS = ['onRegistered', 'onRegistrationFailed', 'onLoggedIn', 'onLoginFailed', 'onConfirmed', 'onConfirmFailed', 'appToken'] as const
 
-/** The options with their defaults; throws {@link JustpassConfigError} on a hook that is not a function. */
+/** The `keepSessionData` names, checked: strings, none of them a field someone else owns. */
+function resolveKeepSessionData(value: unknown, noticeKey: string): readonly string[] {
+  if (value === undefined) return []
+  if (!Array.isArray(value) || value.some((name) => typeof name !== 'string' || name === '')) {
+    throw new JustpassConfigError('keepSessionData', 'must be an array of session field names, as in keepSessionData: [\'cart\', \'locale\']')
+  }
+  for (const name of value as string[]) {
+    if (OWNED_SESSION_FIELDS.has(name) || name === noticeKey || name.startsWith('_')) {
+      throw new JustpassConfigError('keepSessionData', `may not name "${name}": passport, the session middleware or passport-justpass owns that field`)
+    }
+  }
+  return Object.freeze([...new Set(value as string[])])
+}
+
+/** The options with their defaults; throws {@link JustpassConfigError} on a hook that is not a function or a bad `keepSessionData`. */
 export function resolveHostCallbackOptions<Hook extends unknown[], User>(options: JustpassHostCallbackOptions<Hook, User>) {
   for (const name of HOOKS) {
     if (options[name] !== undefined && typeof options[name] !== 'function') throw new JustpassConfigError(name, 'must be a function')
   }
+  const noticeKey = options.noticeKey ?? 'justpass_notice'
   return {
     ...options,
     strategy: options.strategy ?? 'justpass',
     homeURL: options.homeURL ?? '/',
     loginURL: options.loginURL ?? '/login',
-    noticeKey: options.noticeKey ?? 'justpass_notice',
+    noticeKey,
     appPlatform: options.appPlatform ?? 'app',
+    keepSessionData: resolveKeepSessionData(options.keepSessionData, noticeKey),
   }
 }
 
@@ -94,6 +123,45 @@ export function djangoJSON(value: Record<string, string | boolean>): string {
   return `{${Object.entries(value).map(([key, item]) => `${ascii(key)}: ${typeof item === 'string' ? ascii(item) : String(item)}`).join(', ')}}`
 }
 
+/** The hooks of each mode's success and failure. */
+function hooksOf<Hook extends unknown[], User>(options: ReturnType<typeof resolveHostCallbackOptions<Hook, User>>, mode: JustpassMode) {
+  if (mode === 'register') return { success: options.onRegistered, failure: options.onRegistrationFailed }
+  if (mode === 'confirm') return { success: options.onConfirmed, failure: options.onConfirmFailed }
+  return { success: options.onLoggedIn, failure: options.onLoginFailed }
+}
+
+/**
+ * Log `user` in as the flow's mode wants it: REG keeps the session's data (the user was
+ * logged in already); LOGIN starts afresh, but for the `keepSessionData` fields; a
+ * confirmation changes nobody and nothing. Then keep the flow's ID token in the session,
+ * for logout at the provider.
+ */
+async function logInFor(host: OutcomeHost<unknown[]>, user: unknown, flow: JustpassFlowInfo, keep: readonly string[]): Promise<void> {
+  if (flow.mode === 'register') await host.logIn(user, true)
+  else if (flow.mode === 'login') {
+    const before = host.session()
+    const kept = keep.filter((name) => before !== undefined && Object.hasOwn(before, name)).map((name) => [name, before![name]] as const)
+    await host.logIn(user, false)
+    const after = host.session()
+    if (after !== undefined) {
+      // Some session middleware keeps the old data through a regeneration (koa-session): drop it here.
+      for (const name of Object.keys(after)) {
+        if (!OWNED_SESSION_FIELDS.has(name) && !name.startsWith('_') && typeof after[name] !== 'function') delete after[name]
+      }
+      for (const [name, value] of kept) after[name] = value
+    }
+  }
+  const session = host.session()
+  if (session !== undefined && flow.idToken !== undefined) session[ID_TOKEN_KEY] = flow.idToken
+}
+
+/** The JSON a mobile app gets for a flow that succeeded. */
+async function appAnswer<Hook extends unknown[], User>(host: OutcomeHost<Hook>, options: ReturnType<typeof resolveHostCallbackOptions<Hook, User>>, user: User, flow: JustpassFlowInfo) {
+  if (flow.mode === 'register') return { username: flow.username, justpassEnabled: true }
+  if (flow.mode === 'confirm') return { username: flow.username, confirmed: true }
+  return options.appToken ? { username: flow.username, token: await options.appToken(...host.hookArgs, user) } : { username: flow.username }
+}
+
 /**
  * Answer a callback whose strategy reported `user` (success) or no user (failure, with `info`). */
 export async function settleOutcome<Hook extends unknown[], User>(
@@ -105,7 +173,7 @@ export async function settleOutcome<Hook extends unknown[], User>(
   if (!user) {
     const failure = (info ?? {}) as Partial<JustpassFailureInfo>
     const mode = failure.mode ?? 'login'
-    const hook = mode === 'register' ? options.onRegistrationFailed : options.onLoginFailed
+    const hook = hooksOf(options, mode).failure
     if (hook) return hook(...host.hookArgs, failure)
     const notice: JustpassNotice = { mode, ok: false, reason: failure.reason ?? 'unknown', message: failure.message ?? 'passkey sign-in failed' }
     if (failure.platform === options.appPlatform && host.djangoJSON) {
@@ -116,12 +184,12 @@ export async function settleOutcome<Hook extends unknown[], User>(
     }
     const session = host.session()
     if (session) session[options.noticeKey] = notice
-    return host.redirect(mode === 'register' ? options.homeURL : options.loginURL)
+    // A failed confirmation goes home, not back to the page that asked for it (which would ask again).
+    return host.redirect(mode === 'login' ? options.loginURL : options.homeURL)
   }
   const flow = info as JustpassFlowInfo
-  // REG keeps the session's data (the user was logged in already); LOGIN starts afresh.
-  await host.logIn(user, flow.mode === 'register')
-  const hook = flow.mode === 'register' ? options.onRegistered : options.onLoggedIn
+  await logInFor(host as OutcomeHost<unknown[]>, user, flow, options.keepSessionData)
+  const hook = hooksOf(options, flow.mode).success
   if (hook) return hook(...host.hookArgs, flow)
   if (flow.platform === options.appPlatform && host.djangoJSON) {
     // The Django client answers a LOGIN with the session key as token; a REG is redirected.
@@ -130,10 +198,7 @@ export async function settleOutcome<Hook extends unknown[], User>(
       return host.djangoJSON({ username: flow.username ?? '', token })
     }
   } else if (flow.platform === options.appPlatform) {
-    const body = flow.mode === 'register'
-      ? { username: flow.username, justpassEnabled: true }
-      : options.appToken ? { username: flow.username, token: await options.appToken(...host.hookArgs, user) } : { username: flow.username }
-    return host.json(200, body)
+    return host.json(200, await appAnswer(host, options, user, flow))
   }
   const session = host.session()
   if (session) session[options.noticeKey] = { mode: flow.mode, ok: true } satisfies JustpassNotice

@@ -9,6 +9,17 @@ import passport from 'passport'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import type { JustpassFailureInfo, JustpassFlowInfo } from './flow.js'
 import { JustpassConfigError } from './errors.js'
+import {
+  afterLogoutURL,
+  CONFIRMATION_REQUIRED,
+  decideConfirmation,
+  idTokenOf,
+  justpassStrategyNamed,
+  resolveConfirmationOptions,
+  resolveLogoutOptions,
+  type JustpassConfirmationOptions,
+  type JustpassLogoutOptions,
+} from './confirm-and-logout.js'
 import { djangoJSON, resolveHostCallbackOptions, settleOutcome, takeNotice, type JustpassNotice, type OutcomeHost } from './outcome-core.js'
 
 export type { JustpassNotice } from './outcome-core.js'
@@ -51,6 +62,18 @@ export interface JustpassCallbackOptions {
   onLoggedIn?: JustpassOutcomeHook<JustpassFlowInfo>
   /** LOGIN failed (or the flow was not found): answer instead of the default. */
   onLoginFailed?: JustpassOutcomeHook<Partial<JustpassFailureInfo>>
+  /** A confirmation succeeded: answer instead of the default (the session, its user and its data unchanged but for `justpassConfirmedAt`). */
+  onConfirmed?: JustpassOutcomeHook<JustpassFlowInfo>
+  /** A confirmation failed: answer instead of the default (nothing changed). */
+  onConfirmFailed?: JustpassOutcomeHook<Partial<JustpassFailureInfo>>
+  /**
+   * Session fields that survive a LOGIN (an anonymous cart, the chosen language): copied
+   * from the visitor's session into the new one. Everything else is dropped, and the
+   * session id still changes. Fields that passport, the session middleware or
+   * passport-justpass own (`passport`, `cookie`, `justpass_notice`, …) are refused
+   * with a {@link JustpassConfigError}. Default: none.
+   */
+  keepSessionData?: readonly string[]
 }
 
 /**
@@ -72,11 +95,18 @@ function resolveAppAnswers(value: unknown): 'justpass' | 'django' {
  * - REG failure: home, with a failure notice; nothing changed;
  * - LOGIN success: a new session for the user (its id regenerated), then `returnTo` or
  *   home, with a success notice;
- * - LOGIN failure: the login page with a failure notice.
+ * - LOGIN failure: the login page with a failure notice;
+ * - confirmation success: nobody logged in or out, the session and its data kept, the
+ *   time recorded as `req.session.justpassConfirmedAt`, then `returnTo` or home with a
+ *   success notice;
+ * - confirmation failure: home, with a failure notice; nothing changed.
+ * Every success keeps the flow's ID token in the session (`justpassIdToken`) for
+ * {@link justpassLogout}.
  * A mobile app (the flow started with the platform header) gets JSON instead of
  * redirects: `{ username }` after LOGIN (logged in by the session cookie the answer
  * sets), `{ username, token }` when the `appToken` option is given,
- * `{ username, justpassEnabled: true }` after REG, and `{ err, reason }` with status 401
+ * `{ username, justpassEnabled: true }` after REG, `{ username, confirmed: true }` after a
+ * confirmation, and `{ err, reason }` with status 401
  * on failure. Every JSON answer carries `Cache-Control: no-store`.
  * Errors (provider down, misconfiguration) go to `next(err)`.
  */
@@ -126,4 +156,79 @@ function sendDjangoJSON(res: Response, value: Record<string, string>): void {
  */
 export function takeJustpassNotice(req: Request, noticeKey = 'justpass_notice'): JustpassNotice | undefined {
   return takeNotice((req as unknown as { session?: Record<string, unknown> }).session, noticeKey)
+}
+
+/** Options of {@link requireJustpassConfirmation}. */
+export interface JustpassConfirmationGuardOptions extends JustpassConfirmationOptions {
+  /** The passport instance the strategy is registered with. Default: passport's default instance. */
+  authenticator?: passport.Authenticator
+}
+
+/**
+ * A guard for sensitive routes (turn passkey login off, change an e-mail address, pay):
+ * the request goes through when the session's user confirmed it is them with a passkey
+ * in the last `maxAge` seconds (`req.session.justpassConfirmedAt`, set by a successful
+ * `mode: 'confirm'` flow); otherwise a browser is sent through a confirmation that
+ * returns to the request's URL (GET) afterwards, and a mobile app gets `401`
+ * `{"err": …, "reason": "confirmation_required"}`. Without a logged-in user the
+ * confirmation is refused (`login_required`). The callback route must use
+ * {@link justpassCallback}, which keeps the session as it is.
+ *
+ * @throws {@link JustpassConfigError} when an option is malformed
+ */
+export function requireJustpassConfirmation(options: JustpassConfirmationGuardOptions = {}): RequestHandler {
+  const authenticator = options.authenticator ?? passport
+  const settings = resolveConfirmationOptions(options)
+  return function requireJustpassConfirmationHandler(req: Request, res: Response, next: NextFunction): void {
+    let decision
+    try {
+      decision = decideConfirmation(settings, {
+        session: (req as unknown as { session?: Record<string, unknown> }).session,
+        method: req.method,
+        url: req.originalUrl,
+        platform: req.headers[settings.platformHeader],
+      })
+    } catch (err) {
+      return next(err)
+    }
+    if (decision.pass) return next()
+    if (decision.app) return void res.status(401).set('Cache-Control', 'no-store').json(CONFIRMATION_REQUIRED)
+    authenticator.authenticate(settings.strategy, { mode: 'confirm', returnTo: decision.returnTo })(req, res, next)
+  }
+}
+
+/** Options of {@link justpassLogout}. */
+export interface JustpassLogoutHandlerOptions extends JustpassLogoutOptions {
+  /** The passport instance the strategy is registered with. Default: passport's default instance. */
+  authenticator?: passport.Authenticator
+}
+
+/**
+ * A route handler that logs the user out at the site and then at justpass.me: the
+ * session ends (passport's `req.logout`, which regenerates it empty), then the browser
+ * goes to the provider's end-session endpoint with the ID token the session kept
+ * (`id_token_hint`), `post_logout_redirect_uri` (the `postLogoutRedirectURL` option,
+ * when given), `client_id` and a fresh `state`. With `endSessionURL: false` in the
+ * provider settings it logs out at the site only and goes to `homeURL`. Mount it on a
+ * POST route, so that another site cannot log your users out with a link. Errors go to
+ * `next(err)`, after the site's session has ended.
+ *
+ * @throws {@link JustpassConfigError} when an option is malformed
+ */
+export function justpassLogout(options: JustpassLogoutHandlerOptions = {}): RequestHandler {
+  const authenticator = options.authenticator ?? passport
+  const settings = resolveLogoutOptions(options)
+  return function justpassLogoutHandler(req: Request, res: Response, next: NextFunction): void {
+    const idToken = idTokenOf((req as unknown as { session?: Record<string, unknown> }).session)
+    let strategy
+    try {
+      strategy = justpassStrategyNamed(authenticator, settings.strategy)
+    } catch (err) {
+      return next(err)
+    }
+    req.logout((err) => {
+      if (err) return next(err)
+      afterLogoutURL(strategy, settings, idToken).then((url) => void res.set('Cache-Control', 'no-store').redirect(url), next)
+    })
+  }
 }

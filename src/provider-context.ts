@@ -20,6 +20,8 @@ export interface ProviderContext {
   issuer: string
   /** The key (HS*) or key set (asymmetric algorithms) that verifies ID tokens. */
   idTokenKey: IdTokenKey
+  /** Where logout at the provider sends the browser, or `undefined` for logout at the site only. */
+  endSessionEndpoint: string | undefined
 }
 
 function clientMetadata(provider: JustpassProvider): Partial<client.ClientMetadata> {
@@ -40,14 +42,16 @@ function clientAuth(provider: JustpassProvider): client.ClientAuth {
 
 function finish(config: client.Configuration, provider: JustpassProvider, jwksURI: string | undefined, fetch: ProviderFetch): ProviderContext {
   config[client.customFetch] = fetch
-  const issuer = config.serverMetadata().issuer
+  const metadata = config.serverMetadata()
+  const issuer = metadata.issuer
+  const endSessionEndpoint = provider.endSessionURL === false ? undefined : (provider.endSessionURL ?? metadata.end_session_endpoint)
   const alg = provider.idTokenAlg
   if (alg === 'HS256' || alg === 'HS384' || alg === 'HS512') {
-    return { config, issuer, idTokenKey: { type: 'secret', alg, key: provider.clientSecretKey } }
+    return { config, issuer, endSessionEndpoint, idTokenKey: { type: 'secret', alg, key: provider.clientSecretKey } }
   }
   if (!jwksURI) throw new JustpassProviderError('provider_metadata', 'the provider metadata has no jwks_uri, needed for asymmetric ID tokens')
   const keySet = createRemoteJWKSet(new URL(jwksURI), { timeoutDuration: provider.timeout, [customFetch]: fetch })
-  return { config, issuer, idTokenKey: { type: 'jwks', alg, keySet } }
+  return { config, issuer, endSessionEndpoint, idTokenKey: { type: 'jwks', alg, keySet } }
 }
 
 /**
@@ -64,6 +68,7 @@ export function providerConfiguration(provider: JustpassProvider): client.Config
       token_endpoint: endpoints.token,
       userinfo_endpoint: endpoints.userinfo,
       jwks_uri: endpoints.jwks,
+      end_session_endpoint: endpoints.endSession,
     },
     provider.clientID,
     clientMetadata(provider),

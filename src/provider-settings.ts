@@ -92,6 +92,13 @@ export interface JustpassProviderSettings {
   fetch?: ProviderFetchFunction
   /** Accept a plain `http:` `opURL` on a non-loopback host. Default `false`; never in production. */
   allowInsecureHTTP?: boolean
+  /**
+   * Where logout at the provider sends the browser (RP-initiated logout). Default:
+   * `opURL` + `end-session/`, as justpass.me lays it out, or the metadata's
+   * `end_session_endpoint` with `discovery`. `false`: logout ends the site's session
+   * only.
+   */
+  endSessionURL?: string | false
 }
 
 /** The provider's endpoints, derived from `opURL`. */
@@ -106,6 +113,8 @@ export interface JustpassEndpoints {
   userinfo: string
   /** `opURL` + `jwks`. */
   jwks: string
+  /** `opURL` + `end-session/`: RP-initiated logout. */
+  endSession: string
 }
 
 /**
@@ -139,12 +148,17 @@ export interface JustpassProvider {
   readonly clockTolerance: number
   /** The site's own fetch for provider calls, when it gave one. */
   readonly fetch: ProviderFetchFunction | undefined
+  /**
+   * The end-session endpoint as the settings give it: a URL, `false` for logout at the
+   * site only, or `undefined` for the default (derived, or discovered with `discovery`).
+   */
+  readonly endSessionURL: string | false | undefined
 }
 
 /** Every setting of {@link JustpassProviderSettings}, to refuse misspelt ones. */
 export const PROVIDER_SETTINGS: ReadonlySet<string> = new Set([
   'opURL', 'organization', 'clientID', 'clientSecret', 'issuer', 'idTokenSignedResponseAlg',
-  'tokenEndpointAuthMethod', 'discovery', 'timeout', 'clockTolerance', 'fetch', 'allowInsecureHTTP',
+  'tokenEndpointAuthMethod', 'discovery', 'timeout', 'clockTolerance', 'fetch', 'allowInsecureHTTP', 'endSessionURL',
 ])
 
 /** The strategy's options that pass straight into the provider settings (the shorthand). */
@@ -170,6 +184,7 @@ export function deriveEndpoints(opURL: URL | string): JustpassEndpoints {
     token: `${base}token/`,
     userinfo: `${base}userinfo/`,
     jwks: `${base}jwks`,
+    endSession: `${base}end-session/`,
   }
 }
 
@@ -215,6 +230,12 @@ function resolveAuthMethod(value: unknown): JustpassProvider['tokenEndpointAuthM
   return value
 }
 
+function resolveEndSessionURL(value: unknown): string | false | undefined {
+  if (value === undefined || value === false) return value
+  if (value === true) throw new JustpassConfigError('endSessionURL', 'must be the provider\'s end-session URL, or false for logout at the site only')
+  return plainHttpURL('endSessionURL', value).href
+}
+
 function resolveFetch(value: unknown): ProviderFetchFunction | undefined {
   if (value === undefined) return undefined
   if (typeof value !== 'function') throw new JustpassConfigError('fetch', 'must be a fetch-compatible function (url, init) => Promise<Response>')
@@ -257,6 +278,7 @@ export function justpassProvider(settings: JustpassProviderSettings): JustpassPr
     timeout: optionalInteger(raw, 'timeout', 10_000, 1, 600_000),
     clockTolerance: optionalInteger(raw, 'clockTolerance', 30, 0, 600),
     fetch: resolveFetch(raw.fetch),
+    endSessionURL: resolveEndSessionURL(raw.endSessionURL),
   }
   Object.defineProperties(provider, {
     clientSecret: { value: clientSecret, enumerable: false },

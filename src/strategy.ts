@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+import { randomBytes } from 'node:crypto'
 import { Strategy } from 'passport-strategy'
 import type { Request } from 'express'
 import { AuthorizationRequestBuilder, uiLocalesFromAcceptLanguage } from './authorize.js'
@@ -21,6 +22,7 @@ import { safeReturnTo } from './return-to.js'
 import type { JustpassUserStore } from './user-store.js'
 import type { JustpassHostResponse } from './host-response.js'
 import { log, statePrefix } from './log.js'
+import { CONFIRMED_AT_KEY } from './session-keys.js'
 
 /** The verify callback's `done`: a user to log in, `false` with an optional info to refuse, or an error. */
 export type JustpassVerifyDone<User> = (err: Error | null | undefined, user?: User | false | null, info?: Partial<JustpassFailureInfo>) => void
@@ -39,8 +41,17 @@ export type JustpassVerifyWithRequest<User> = (
 
 /** Options of `passport.authenticate('justpass', options)` that this strategy reads. */
 export interface JustpassAuthenticateOptions {
-  /** The flow an initiation route starts. Default `'login'`. Ignored on the callback. */
+  /**
+   * The flow an initiation route starts: `'register'` (REG), `'login'` (LOGIN) or
+   * `'confirm'` (re-check the logged-in user). Default `'login'`. Ignored on the callback.
+   */
   mode?: JustpassMode
+  /**
+   * A same-site path to return to after the flow, instead of the request's `?next=`
+   * (the confirmation guards pass the URL they protect). Left out when it is not a
+   * same-site path.
+   */
+  returnTo?: string
   /**
    * Answer `200` with `{"url": "<authorization URL>"}` (JSON, `Cache-Control: no-store`)
    * instead of redirecting, for a page or an app that navigates itself (Django's "URL
@@ -48,6 +59,14 @@ export interface JustpassAuthenticateOptions {
    * response carries the flow cookie. Default `false`.
    */
   urlOnly?: boolean
+}
+
+/** What logout at the provider sends, besides the client id and a fresh `state`. */
+export interface JustpassLogoutRequest {
+  /** The ID token of the session being ended (`id_token_hint`), when the session kept one. */
+  idTokenHint?: string
+  /** Where the provider sends the browser afterwards (`post_logout_redirect_uri`), registered there. */
+  postLogoutRedirectURL?: string
 }
 
 /** The HTTP status of a refusal: 400 for a malformed callback, 401 for the rest. */
@@ -109,9 +128,10 @@ interface ContextTools {
 }
 
 /**
- * The passport strategy for justpass.me passkeys. One instance serves the three routes:
- * `passport.authenticate('justpass', { mode: 'register' })` and `{ mode: 'login' }`
- * start a flow; the same call without a mode, on the callback route, finishes it.
+ * The passport strategy for justpass.me passkeys. One instance serves every route:
+ * `passport.authenticate('justpass', { mode: 'register' })`, `{ mode: 'login' }` and
+ * `{ mode: 'confirm' }` start a flow; the same call without a mode, on the callback
+ * route, finishes it.
  *
  * Its protected methods are meant to be overridden by a subclass (a NestJS
  * `PassportStrategy(JustpassStrategy)` or a plain `class extends JustpassStrategy`):
@@ -176,7 +196,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
       const query = new URLSearchParams(rawQuery)
       work = this.isCallback(req, query, options)
         ? this.finish(req, query, rawQuery, attempt)
-        : this.start(req, query, options.mode ?? 'login', options.urlOnly === true, attempt)
+        : this.start(req, query, options, attempt)
     } catch (err) {
       work = Promise.reject(err)
     }
@@ -235,22 +255,27 @@ export class JustpassStrategy<User = unknown> extends Strategy {
   }
 
   /** Initiation: decide who the flow is for, remember it, redirect to justpass.me. */
-  private async start(req: Request, query: URLSearchParams, mode: JustpassMode, urlOnly: boolean, attempt: Attempt): Promise<void> {
-    if (mode !== 'register' && mode !== 'login') {
-      throw new JustpassUsageError(`unknown mode ${JSON.stringify(mode)}: use 'register' or 'login'`)
+  private async start(req: Request, query: URLSearchParams, options: JustpassAuthenticateOptions, attempt: Attempt): Promise<void> {
+    const mode = options.mode ?? 'login'
+    const urlOnly = options.urlOnly === true
+    if (mode !== 'register' && mode !== 'login' && mode !== 'confirm') {
+      throw new JustpassUsageError(`unknown mode ${JSON.stringify(mode)}: use 'register', 'login' or 'confirm'`)
     }
     attempt.flow = { mode }
     const start: JustpassFlowStart = { mode }
     if (mode === 'register') {
       start.username = this.usernameOf(req)
       if (start.username === undefined) throw new JustpassRefusal('login_required', 'log in before enabling passkey login')
+    } else if (mode === 'confirm') {
+      start.username = this.usernameOf(req)
+      if (start.username === undefined) throw new JustpassRefusal('login_required', 'Log in first: only a logged-in user can confirm it is them.')
     } else {
       const base = sessionOf(req)[this.settings.baseUsernameKey]
       if (typeof base === 'string' && base !== '') start.username = base
     }
     const platform = platformOf(req, this.settings.platformHeader)
     if (platform !== undefined) start.platform = platform
-    const returnTo = safeReturnTo(query.get('next'))
+    const returnTo = safeReturnTo(options.returnTo ?? query.get('next'))
     if (returnTo !== undefined) start.returnTo = returnTo
 
     const exchange = this.exchangeOf(req)
@@ -332,6 +357,9 @@ export class JustpassStrategy<User = unknown> extends Strategy {
     if (flow.mode === 'register' && this.usernameOf(req) !== flow.username) {
       throw new JustpassRefusal('identity_mismatch', 'the logged-in user changed during passkey registration')
     }
+    if (flow.mode === 'confirm' && this.usernameOf(req) !== flow.username) {
+      throw new JustpassRefusal('identity_mismatch', 'The logged-in user changed while confirming it was them. Confirm again.')
+    }
     const context = await this.provider.get()
     const callbackURL = new URL(this.settings.callbackURL)
     callbackURL.search = rawQuery
@@ -374,6 +402,9 @@ export class JustpassStrategy<User = unknown> extends Strategy {
     if (!user) {
       throw new JustpassRefusal(refusal?.reason ?? 'unknown_user', refusal?.message ?? 'no account on this site matches this passkey')
     }
+    // Kept out of enumeration: the info reaches the site's hooks and logs; the token only the session.
+    Object.defineProperty(info, 'idToken', { value: verified.tokens.id_token, enumerable: false })
+    if (flow.mode === 'confirm') sessionOf(req)[CONFIRMED_AT_KEY] = Math.floor(Date.now() / 1000)
     log('success: %s', flow.mode)
     this.success(user, info)
   }
@@ -383,28 +414,52 @@ export class JustpassStrategy<User = unknown> extends Strategy {
    * user lookup does not fit {@link JustpassUserStore} (or that adds a check of its own:
    * throw a {@link JustpassRefusal} to refuse).
    *
-   * By default, LOGIN: the user store's user for the passkey's username (created with
-   * `createUser` when the store has it), refused when `isActive` answers `false` or the
-   * recorded `sub` differs. REG: the passkey flag set, and the updated (or the
-   * logged-in) user.
+   * By default, {@link JustpassStrategy.verifyWithStore} with the logged-in user.
    *
    * @returns the user to log in, or `false` when the site has no such user
    */
   protected async defaultVerify(req: Request, verified: VerifiedFlow, info: JustpassFlowInfo): Promise<User | false> {
+    return this.verifyWithStore(verified.tokens, verified.userinfo, info, req.user as User | undefined)
+  }
+
+  /**
+   * The user store's decision on a verified flow, with every check the store offers: what
+   * the strategy does without a verify callback, callable from one (a NestJS
+   * `validate(tokens, userinfo, info)` returns `this.verifyWithStore(tokens, userinfo,
+   * info)`), so that every host runs the same checks.
+   *
+   * - LOGIN: the store's user for the passkey's username (created with `createUser` when
+   *   the store has it and found none); refused with `account_disabled` unless `isActive`
+   *   answers `true`, with `passkey_login_off` unless `justpassEnabledOf` answers `true`,
+   *   and with `identity_mismatch` when the `sub` recorded at REG is another one (each
+   *   check only when the store has the method).
+   * - confirm: the same checks on the logged-in user (never created).
+   * - REG: `isActive` for the logged-in user, then the passkey flag set with the
+   *   passkey's `sub`; the updated (or the logged-in) user.
+   *
+   * @param loggedIn - the logged-in user (REG and confirm), when the caller has it; else it is looked up by username
+   * @returns the user, or `false` when the site has no such user
+   * @throws {@link JustpassRefusal} when a check refuses; {@link JustpassUsageError} without a `userStore`
+   */
+  async verifyWithStore(tokens: JustpassTokens, userinfo: JustpassUserinfo, info: JustpassFlowInfo, loggedIn?: User): Promise<User | false> {
     const store = this.settings.userStore
-    if (store === undefined) throw new JustpassUsageError('no userStore and no verify callback')
-    const sub = verified.claims.sub as string
+    if (store === undefined) throw new JustpassUsageError('no userStore: give the strategy the userStore option to run its checks')
+    const username = userinfo.preferred_username
     if (info.mode === 'register') {
-      const current = req.user as User | undefined
+      const current = loggedIn ?? (await store.findByUsername(username)) ?? undefined
       if (current !== undefined) await this.requireActive(store, current)
-      const updated = await store.setJustpassEnabled(verified.username, true, { sub })
+      const updated = await store.setJustpassEnabled(username, true, { sub: userinfo.sub })
       return updated || current || false
     }
-    const user = (await store.findByUsername(verified.username)) || (store.createUser ? await store.createUser(verified.username) : undefined)
+    const found = info.mode === 'confirm' ? (loggedIn ?? (await store.findByUsername(username))) : await store.findByUsername(username)
+    const user = found || (info.mode === 'login' && store.createUser ? await store.createUser(username) : undefined)
     if (!user) return false
     await this.requireActive(store, user)
+    if (store.justpassEnabledOf !== undefined && (await store.justpassEnabledOf(user)) !== true) {
+      throw new JustpassRefusal('passkey_login_off', 'Passkey login is turned off for this account. Sign in with your password.')
+    }
     const recorded = store.justpassSubOf ? await store.justpassSubOf(user) : undefined
-    if (typeof recorded === 'string' && recorded !== sub) {
+    if (typeof recorded === 'string' && recorded !== userinfo.sub) {
       throw new JustpassRefusal('identity_mismatch', 'this passkey belongs to another account than the one registered for passkey login')
     }
     return user
@@ -415,6 +470,27 @@ export class JustpassStrategy<User = unknown> extends Strategy {
     if (store.isActive !== undefined && (await store.isActive(user)) !== true) {
       throw new JustpassRefusal('account_disabled', 'this account is disabled')
     }
+  }
+
+  /**
+   * The URL that logs the user out at the provider (RP-initiated logout): its
+   * end-session endpoint with `id_token_hint` (when given), `post_logout_redirect_uri`
+   * (when given), `client_id` and a fresh `state`; `undefined` when the provider settings
+   * say `endSessionURL: false` or a discovered provider announces no end-session
+   * endpoint. The logout handlers (`justpassLogout` and its Fastify and Koa
+   * equivalents) call it once the site's session has ended.
+   *
+   * @throws {@link JustpassProviderError} when discovery is on and the metadata cannot be read
+   */
+  async logoutURL(request: JustpassLogoutRequest = {}): Promise<string | undefined> {
+    const endpoint = (await this.provider.get()).endSessionEndpoint
+    if (endpoint === undefined) return undefined
+    const url = new URL(endpoint)
+    if (request.idTokenHint !== undefined) url.searchParams.set('id_token_hint', request.idTokenHint)
+    if (request.postLogoutRedirectURL !== undefined) url.searchParams.set('post_logout_redirect_uri', request.postLogoutRedirectURL)
+    url.searchParams.set('client_id', this.settings.provider.clientID)
+    url.searchParams.set('state', randomBytes(24).toString('base64url'))
+    return url.href
   }
 
   /**

@@ -28,10 +28,19 @@ export interface JustpassUserStore<User = unknown> {
   setJustpassEnabled(username: string, enabled: boolean, details?: JustpassEnableDetails): Promise<User | null | undefined | void>
   /**
    * Optional: whether the user may log in (Django's `is_active`), synchronously or not.
-   * When it answers `false`, LOGIN is refused with reason `account_disabled` and REG too;
-   * nothing is logged in and nothing changes.
+   * When it answers anything but `true`, LOGIN, REG and confirmations are refused with
+   * reason `account_disabled`; nothing is logged in and nothing changes.
    */
   isActive?(user: User): boolean | Promise<boolean>
+  /**
+   * Optional: whether passkey login is on for the user (the flag {@link
+   * JustpassUserStore.setJustpassEnabled} records), synchronously or not. When the store
+   * has it, LOGIN (either factor) and confirmations are refused with reason
+   * `passkey_login_off` unless it answers `true`: a user who turned passkey login off
+   * (after losing a phone, say) cannot be logged in by a passkey still registered at
+   * justpass.me. REG does not ask: it is how passkey login is turned on.
+   */
+  justpassEnabledOf?(user: User): boolean | Promise<boolean>
   /**
    * Optional: the provider `sub` recorded at the user's REG, or `undefined`/`null` when
    * none was. When it returns a string, LOGIN (either factor) requires the verified `sub`
@@ -41,7 +50,8 @@ export interface JustpassUserStore<User = unknown> {
   justpassSubOf?(user: User): string | null | undefined | Promise<string | null | undefined>
   /**
    * Optional: create a user on their first passkey LOGIN, when `findByUsername` found
-   * none. Without it, such a LOGIN fails with reason `unknown_user`.
+   * none, with passkey login on (the store's checks still apply to the new user).
+   * Without it, such a LOGIN fails with reason `unknown_user`.
    */
   createUser?(username: string): Promise<User>
 }
@@ -84,7 +94,8 @@ export class MemoryUserStore implements JustpassUserStore<MemoryUser> {
    */
   constructor(usernames: Iterable<string> = [], options: { createOnLogin?: boolean } = {}) {
     for (const username of usernames) this.add(username)
-    if (options.createOnLogin === true) this.createUser = async (username) => this.add(username)
+    // A user made by a passkey LOGIN has passkey login on: that passkey is theirs.
+    if (options.createOnLogin === true) this.createUser = async (username) => this.add(username, true)
   }
 
   /** Add (or reset) a user; returns a copy of the stored record. */
@@ -118,6 +129,11 @@ export class MemoryUserStore implements JustpassUserStore<MemoryUser> {
   /** Whether the account may log in: every account unless disabled with {@link MemoryUserStore.setActive}. */
   isActive(user: MemoryUser): boolean {
     return this.#users.get(user.username)?.active !== false
+  }
+
+  /** Whether passkey login is on for the user: set by a REG, cleared by `setJustpassEnabled(username, false)`. */
+  justpassEnabledOf(user: MemoryUser): boolean {
+    return this.#users.get(user.username)?.justpassEnabled === true
   }
 
   /** The `sub` recorded at the user's REG, or `undefined`. */

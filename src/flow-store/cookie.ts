@@ -20,7 +20,7 @@
 import type { JustpassHostResponse } from '../host-response.js'
 import { JustpassUsageError } from '../errors.js'
 import type { Sealer } from './seal.js'
-import type { NewFlow, PendingFlow } from '../flow.js'
+import type { JustpassMode, NewFlow, PendingFlow } from '../flow.js'
 import type { FlowExchange, JustpassFlowStore, TakenFlow } from './types.js'
 
 /** What {@link CookieFlowStore} needs, resolved from the strategy's options. */
@@ -67,9 +67,12 @@ function startedOf(value: string): number {
   return dot > 0 && STARTED.test(started) ? parseInt(started, 36) : 0
 }
 
+/** A mode as sealed: `0` LOGIN, `1` REG, `2` confirm. */
+const MODE_CODES: readonly JustpassMode[] = ['login', 'register', 'confirm']
+
 /** The flow as sealed: `[mode, verifier, nonce, username, platform, returnTo]`, `null` for what it lacks. */
 function encodeFlow(flow: NewFlow): string {
-  return JSON.stringify([flow.mode === 'register' ? 1 : 0, flow.verifier, flow.nonce, flow.username ?? null, flow.platform ?? null, flow.returnTo ?? null])
+  return JSON.stringify([MODE_CODES.indexOf(flow.mode), flow.verifier, flow.nonce, flow.username ?? null, flow.platform ?? null, flow.returnTo ?? null])
 }
 
 function optionalText(value: unknown): value is string | null {
@@ -86,9 +89,9 @@ function decodeFlow(plaintext: string, started: number): PendingFlow | undefined
   }
   if (!Array.isArray(fields) || fields.length !== 6) return undefined
   const [mode, verifier, nonce, username, platform, returnTo] = fields as unknown[]
-  if ((mode !== 0 && mode !== 1) || typeof verifier !== 'string' || typeof nonce !== 'string') return undefined
+  if ((mode !== 0 && mode !== 1 && mode !== 2) || typeof verifier !== 'string' || typeof nonce !== 'string') return undefined
   if (!optionalText(username) || !optionalText(platform) || !optionalText(returnTo)) return undefined
-  const flow: PendingFlow = { mode: mode === 1 ? 'register' : 'login', verifier, nonce, started }
+  const flow: PendingFlow = { mode: MODE_CODES[mode]!, verifier, nonce, started }
   if (username !== null) flow.username = username
   if (platform !== null) flow.platform = platform
   if (returnTo !== null) flow.returnTo = returnTo

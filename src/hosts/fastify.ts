@@ -9,6 +9,17 @@
 import type { JustpassAuthenticateOptions } from '../strategy.js'
 import type { JustpassHostResponse } from '../host-response.js'
 import { resolveHostCallbackOptions, settleOutcome, takeNotice, type JustpassHostCallbackOptions, type JustpassNotice } from '../outcome-core.js'
+import {
+  afterLogoutURL,
+  CONFIRMATION_REQUIRED,
+  decideConfirmation,
+  idTokenOf,
+  justpassStrategyNamed,
+  resolveConfirmationOptions,
+  resolveLogoutOptions,
+  type JustpassConfirmationOptions,
+  type JustpassLogoutOptions,
+} from '../confirm-and-logout.js'
 
 /** The members of a Fastify reply the adapter uses (`FastifyReply` has them). */
 export interface JustpassFastifyReply {
@@ -32,6 +43,20 @@ export interface JustpassFastifyRequest {
   session?: unknown
   /** @fastify/passport's login. */
   logIn(user: unknown, options?: { session?: boolean; keepSessionInfo?: boolean }): Promise<void>
+}
+
+/** The members of a Fastify request the confirmation guard and the logout handler use. */
+export interface JustpassFastifyGuardedRequest {
+  /** The session (@fastify/session). */
+  session?: unknown
+  /** The HTTP method. */
+  method: string
+  /** The request's URL: path and query. */
+  url: string
+  /** The request headers. */
+  headers: Record<string, string | string[] | undefined>
+  /** @fastify/passport's logout. */
+  logOut(): Promise<void>
 }
 
 /** The members of @fastify/passport's `Authenticator` the adapter uses. */
@@ -150,4 +175,75 @@ export function justpassFastifyCallback<Request extends JustpassFastifyRequest =
 /** Take the {@link JustpassNotice} the callback left in `request.session`, once. */
 export function takeJustpassFastifyNotice(request: object, noticeKey = 'justpass_notice'): JustpassNotice | undefined {
   return takeNotice((request as { session?: Record<string, unknown> }).session, noticeKey)
+}
+
+/** Options of {@link requireJustpassFastifyConfirmation}: the authenticator, and those of the Express `requireJustpassConfirmation`. */
+export interface JustpassFastifyConfirmationOptions extends JustpassConfirmationOptions {
+  /** The @fastify/passport instance the strategy is registered with. Required. */
+  authenticator: JustpassFastifyAuthenticator
+}
+
+/**
+ * A `preHandler` for sensitive routes on Fastify: `app.post('/account/email', {
+ * preHandler: requireJustpassFastifyConfirmation({ authenticator: fastifyPassport }) },
+ * handler)`. As the Express `requireJustpassConfirmation`: through when the session's
+ * user confirmed it is them in the last `maxAge` seconds; else a confirmation that
+ * returns to the request's URL (GET), or `401` JSON to a mobile app.
+ *
+ * @throws {@link JustpassConfigError} when an option is malformed
+ */
+export function requireJustpassFastifyConfirmation<Request extends JustpassFastifyGuardedRequest = JustpassFastifyGuardedRequest, Reply extends JustpassFastifyReply = JustpassFastifyReply>(
+  options: JustpassFastifyConfirmationOptions,
+): (request: Request, reply: Reply) => Promise<unknown> {
+  const { authenticator } = options
+  if (typeof authenticator?.authenticate !== 'function') throw new TypeError('requireJustpassFastifyConfirmation: options.authenticator must be the @fastify/passport instance')
+  const settings = resolveConfirmationOptions(options)
+  return async function requireJustpassFastifyConfirmationHandler(request, reply) {
+    const decision = decideConfirmation(settings, {
+      session: request.session as Record<string, unknown> | undefined,
+      method: request.method,
+      url: request.url,
+      platform: request.headers[settings.platformHeader],
+    })
+    if (decision.pass) return
+    if (decision.app) {
+      reply.code(401)
+      reply.header('Cache-Control', 'no-store')
+      reply.send(CONFIRMATION_REQUIRED)
+      return reply
+    }
+    await authenticator.authenticate(settings.strategy, { mode: 'confirm', returnTo: decision.returnTo } as never)(request as never, reply as never)
+    return reply
+  }
+}
+
+/** Options of {@link justpassFastifyLogout}: the authenticator, and those of the Express `justpassLogout`. */
+export interface JustpassFastifyLogoutOptions extends JustpassLogoutOptions {
+  /** The @fastify/passport instance the strategy is registered with. Required. */
+  authenticator: JustpassFastifyAuthenticator
+}
+
+/**
+ * The logout route's handler on Fastify: `app.post('/logout', justpassFastifyLogout({
+ * authenticator: fastifyPassport }))`. As the Express `justpassLogout`: the session ends
+ * (`request.logOut()`), then the browser goes to the provider's end-session endpoint
+ * with the kept ID token, or home with `endSessionURL: false`.
+ *
+ * @throws {@link JustpassConfigError} when an option is malformed
+ */
+export function justpassFastifyLogout<Request extends JustpassFastifyGuardedRequest = JustpassFastifyGuardedRequest, Reply extends JustpassFastifyReply = JustpassFastifyReply>(
+  options: JustpassFastifyLogoutOptions,
+): (request: Request, reply: Reply) => Promise<Reply> {
+  const { authenticator } = options
+  if (typeof authenticator?.authenticate !== 'function') throw new TypeError('justpassFastifyLogout: options.authenticator must be the @fastify/passport instance')
+  const settings = resolveLogoutOptions(options)
+  return async function justpassFastifyLogoutHandler(request, reply) {
+    const idToken = idTokenOf(request.session as Record<string, unknown> | undefined)
+    const strategy = justpassStrategyNamed(authenticator, settings.strategy)
+    await request.logOut()
+    const url = await afterLogoutURL(strategy, settings, idToken)
+    reply.header('Cache-Control', 'no-store')
+    reply.redirect(url)
+    return reply
+  }
 }

@@ -7,6 +7,17 @@
  */
 import type { JustpassHostResponse } from '../host-response.js'
 import { resolveHostCallbackOptions, settleOutcome, takeNotice, type JustpassHostCallbackOptions, type JustpassNotice } from '../outcome-core.js'
+import {
+  afterLogoutURL,
+  CONFIRMATION_REQUIRED,
+  decideConfirmation,
+  idTokenOf,
+  justpassStrategyNamed,
+  resolveConfirmationOptions,
+  resolveLogoutOptions,
+  type JustpassConfirmationOptions,
+  type JustpassLogoutOptions,
+} from '../confirm-and-logout.js'
 
 /** The members of a Koa context the adapter uses (Koa's `Context` has them, koa-passport adds `login`). */
 export interface JustpassKoaContext {
@@ -30,13 +41,25 @@ export interface JustpassKoaContext {
   login(user: unknown, options?: { session?: boolean; keepSessionInfo?: boolean }): Promise<void>
 }
 
+/** The members of a Koa context the confirmation guard and the logout handler use, besides {@link JustpassKoaContext}'s. */
+export interface JustpassKoaGuardedContext extends JustpassKoaContext {
+  /** The HTTP method. */
+  method: string
+  /** The request's URL as it was sent: path and query. */
+  originalUrl: string
+  /** A request header. */
+  get(field: string): string
+  /** koa-passport's logout. */
+  logout(): Promise<void>
+}
+
 /** A Koa middleware. */
 export type JustpassKoaMiddleware<Context> = (ctx: Context, next: () => Promise<unknown>) => Promise<unknown>
 
-/** The members of koa-passport's `KoaPassport` the callback middleware uses. */
+/** The members of koa-passport's `KoaPassport` the handlers use. */
 export interface JustpassKoaAuthenticator {
-  /** Build a middleware that runs `strategy` and hands its result to `callback`. */
-  authenticate(strategy: string, callback: (err: unknown, user?: unknown, info?: unknown, status?: unknown) => Promise<void>): (ctx: never, next: never) => unknown
+  /** Build a middleware that runs `strategy` with options, or hands its result to `callback`. */
+  authenticate(strategy: string, callbackOrOptions: never): (ctx: never, next: never) => unknown
 }
 
 /**
@@ -105,7 +128,7 @@ export function justpassKoaCallback<Context extends JustpassKoaContext = Justpas
   if (typeof authenticator?.authenticate !== 'function') throw new TypeError('justpassKoaCallback: options.authenticator must be the koa-passport instance')
   const resolved = resolveHostCallbackOptions<[Context], unknown>(options)
   return async function justpassKoaCallbackMiddleware(ctx, next) {
-    const middleware = authenticator.authenticate(resolved.strategy, async (err, user, info) => {
+    const middleware = authenticator.authenticate(resolved.strategy, (async (err: unknown, user: unknown, info: unknown) => {
       if (err) throw err
       await settleOutcome<[Context], unknown>(
         {
@@ -120,10 +143,10 @@ export function justpassKoaCallback<Context extends JustpassKoaContext = Justpas
           },
         },
         resolved,
-        user as unknown,
+        user,
         info,
       )
-    })
+    }) as never)
     await middleware(ctx as never, next as never)
   }
 }
@@ -131,4 +154,73 @@ export function justpassKoaCallback<Context extends JustpassKoaContext = Justpas
 /** Take the {@link JustpassNotice} the callback left in `ctx.session`, once. */
 export function takeJustpassKoaNotice(ctx: object, noticeKey = 'justpass_notice'): JustpassNotice | undefined {
   return takeNotice((ctx as { session?: Record<string, unknown> }).session, noticeKey)
+}
+
+/** Options of {@link requireJustpassKoaConfirmation}: the authenticator, and those of the Express `requireJustpassConfirmation`. */
+export interface JustpassKoaConfirmationOptions extends JustpassConfirmationOptions {
+  /** The koa-passport instance the strategy is registered with. Required. */
+  authenticator: JustpassKoaAuthenticator
+}
+
+/**
+ * A middleware for sensitive routes on Koa: `router.post('/account/email',
+ * requireJustpassKoaConfirmation({ authenticator: passport }), handler)`. As the
+ * Express `requireJustpassConfirmation`: through when the session's user confirmed it
+ * is them in the last `maxAge` seconds; else a confirmation that returns to the
+ * request's URL (GET), or `401` JSON to a mobile app.
+ *
+ * @throws {@link JustpassConfigError} when an option is malformed
+ */
+export function requireJustpassKoaConfirmation<Context extends JustpassKoaGuardedContext = JustpassKoaGuardedContext>(
+  options: JustpassKoaConfirmationOptions,
+): JustpassKoaMiddleware<Context> {
+  const { authenticator } = options
+  if (typeof authenticator?.authenticate !== 'function') throw new TypeError('requireJustpassKoaConfirmation: options.authenticator must be the koa-passport instance')
+  const settings = resolveConfirmationOptions(options)
+  return async function requireJustpassKoaConfirmationMiddleware(ctx, next) {
+    const decision = decideConfirmation(settings, {
+      session: (ctx.session ?? undefined) as Record<string, unknown> | undefined,
+      method: ctx.method,
+      url: ctx.originalUrl,
+      platform: ctx.get(settings.platformHeader) || undefined,
+    })
+    if (decision.pass) return next()
+    if (decision.app) {
+      ctx.status = 401
+      ctx.set('Cache-Control', 'no-store')
+      ctx.body = CONFIRMATION_REQUIRED
+      return
+    }
+    await authenticator.authenticate(settings.strategy, { mode: 'confirm', returnTo: decision.returnTo } as never)(ctx as never, next as never)
+  }
+}
+
+/** Options of {@link justpassKoaLogout}: the authenticator, and those of the Express `justpassLogout`. */
+export interface JustpassKoaLogoutOptions extends JustpassLogoutOptions {
+  /** The koa-passport instance the strategy is registered with. Required. */
+  authenticator: JustpassKoaAuthenticator
+}
+
+/**
+ * The logout route's middleware on Koa: `router.post('/logout', justpassKoaLogout({
+ * authenticator: passport }))`. As the Express `justpassLogout`: the session ends
+ * (`ctx.logout()`, then the session is removed, since koa-session keeps its data through
+ * a regeneration), then the browser goes to the provider's end-session endpoint with
+ * the kept ID token, or home with `endSessionURL: false`.
+ *
+ * @throws {@link JustpassConfigError} when an option is malformed
+ */
+export function justpassKoaLogout<Context extends JustpassKoaGuardedContext = JustpassKoaGuardedContext>(options: JustpassKoaLogoutOptions): JustpassKoaMiddleware<Context> {
+  const { authenticator } = options
+  if (typeof authenticator?.authenticate !== 'function') throw new TypeError('justpassKoaLogout: options.authenticator must be the koa-passport instance')
+  const settings = resolveLogoutOptions(options)
+  return async function justpassKoaLogoutMiddleware(ctx) {
+    const idToken = idTokenOf((ctx.session ?? undefined) as Record<string, unknown> | undefined)
+    const strategy = justpassStrategyNamed(authenticator, settings.strategy)
+    await ctx.logout()
+    ctx.session = null
+    const url = await afterLogoutURL(strategy, settings, idToken)
+    ctx.set('Cache-Control', 'no-store')
+    ctx.redirect(url)
+  }
 }
