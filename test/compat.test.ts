@@ -67,6 +67,7 @@ describe('organization instead of opURL', () => {
       token: 'https://acme.accounts.justpass.me/openid/token/',
       userinfo: 'https://acme.accounts.justpass.me/openid/userinfo/',
       jwks: 'https://acme.accounts.justpass.me/openid/jwks',
+      endSession: 'https://acme.accounts.justpass.me/openid/end-session/',
     })
   })
 

@@ -155,6 +155,7 @@ describe('flow cookies stay bounded', () => {
   after(() => harness.close())
 
   test('200 starts in one browser: at most maxPendingFlows cookies, a bounded header, and the latest flow completes', async () => {
+    await harness.app.users.setJustpassEnabled('alice', true)
     const browser = new Browser()
     for (let i = 0; i < 199; i++) {
       const hop = await browser.get(`${harness.app.origin}/justpass/login`)

@@ -71,6 +71,7 @@ describe('Express 4', () => {
   })
 
   test('LOGIN, single factor', async () => {
+    await users.setJustpassEnabled('bob', true)
     provider.behaviour = { action: 'approve', account: 'bob' }
     try {
       const me = await run(new Browser(), '/justpass/login')

@@ -271,6 +271,7 @@ describe('a mobile app\'s JSON answers, without appToken', () => {
   const flow = (browser: Browser, path: string) => appFlow(browser, harness.app.origin, harness.app.callbackURL, path)
 
   test('LOGIN: { username } without a token, no-store; the session cookie of the answer logs the app in', async () => {
+    await harness.app.users.setJustpassEnabled('alice', true)
     harness.provider.behaviour = { action: 'approve', account: 'alice' }
     try {
       const browser = new Browser()
@@ -377,6 +378,7 @@ describe('a mobile app\'s JSON answers, with appToken', () => {
   after(() => close())
 
   test('LOGIN: { username, token } with the token appToken issued for the logged-in user, no-store; the API accepts it', async () => {
+    await users.setJustpassEnabled('alice', true)
     provider.behaviour = { action: 'approve', account: 'alice' }
     try {
       calls.length = 0

@@ -196,6 +196,7 @@ describe('options', () => {
       token: 'https://acme.accounts.justpass.me/openid/token/',
       userinfo: 'https://acme.accounts.justpass.me/openid/userinfo/',
       jwks: 'https://acme.accounts.justpass.me/openid/jwks',
+      endSession: 'https://acme.accounts.justpass.me/openid/end-session/',
     }
     assert.deepEqual(deriveEndpoints(new URL('https://acme.accounts.justpass.me/openid/')), expected)
     assert.deepEqual(deriveEndpoints(new URL('https://acme.accounts.justpass.me/openid')), expected)

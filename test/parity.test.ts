@@ -90,6 +90,7 @@ describe('outcome hooks', () => {
   })
 
   test('a mobile app gets the hooks too', async () => {
+    await harness.app.users.setJustpassEnabled('alice', true)
     const browser = new Browser()
     browser.headers['amwal-platform'] = 'app'
     harness.provider.behaviour = { action: 'approve', account: 'alice' }
@@ -333,6 +334,7 @@ describe("the Django client's app answers (appAnswers: 'django')", () => {
   }
 
   test('LOGIN success: 200, application/json, {"username": …, "token": <session key>} as Django writes it', async () => {
+    await harness.app.users.setJustpassEnabled('alice', true)
     const browser = app()
     harness.provider.behaviour = { action: 'approve', account: 'alice' }
     try {
@@ -393,6 +395,7 @@ describe("the Firebase extension's platform header and parameter", () => {
   after(() => harness.close())
 
   test('forwarded as justpass_me_platform, remembered, answered as JSON; the Django header is then ignored', async () => {
+    await harness.app.users.setJustpassEnabled('alice', true)
     const browser = new Browser()
     browser.headers['justpass-me-platform'] = 'app'
     harness.provider.behaviour = { action: 'approve', account: 'alice' }

@@ -11,7 +11,11 @@ import {
   type JustpassProviderSettings,
   MemoryUserStore,
   justpassCallback,
+  justpassLogout,
+  requireJustpassConfirmation,
   takeJustpassNotice,
+  type JustpassConfirmationGuardOptions,
+  type JustpassLogoutHandlerOptions,
   type JustpassCallbackOptions,
   type JustpassStrategyOptions,
   type JustpassVerify,
@@ -50,6 +54,10 @@ export interface TestAppOptions {
   sessionStore?: session.Store
   /** Options of the callback route's justpassCallback (hooks, app answers). */
   callback?: Omit<JustpassCallbackOptions, 'authenticator'>
+  /** Options of POST /logout's justpassLogout. */
+  logout?: Omit<JustpassLogoutHandlerOptions, 'authenticator'>
+  /** Options of the confirmation guard of /test/sensitive. */
+  confirmation?: Omit<JustpassConfirmationGuardOptions, 'authenticator'>
 }
 
 /** The site's reserved server; create the site with {@link buildTestApp} once the provider is up. */
@@ -112,6 +120,17 @@ export function buildTestApp(
     if (!user) return void res.status(404).end()
     req.logIn(user, { session: true, keepSessionInfo: true }, (err) => (err ? next(err) : res.redirect('/')))
   })
+  // Sets a session field (a number with &number=1): a cart, a language, an old confirmation.
+  app.get('/test/set', (req, res) => {
+    const value = req.query.number === '1' ? Number(req.query.value) : String(req.query.value)
+    ;(req.session as unknown as Record<string, unknown>)[String(req.query.key)] = value
+    res.json({ ok: true })
+  })
+  // A sensitive page and action, behind the confirmation guard.
+  const guard = requireJustpassConfirmation({ ...options.confirmation, authenticator })
+  app.get('/test/sensitive', guard, (req, res) => void res.json({ user: (req.user as MemoryUser).username, confirmedAt: req.session.justpassConfirmedAt }))
+  app.post('/test/sensitive', guard, (_req, res) => void res.json({ done: true }))
+  app.post('/logout', justpassLogout({ ...options.logout, authenticator }))
   app.get('/me', (req, res) => {
     res.json({ user: req.user ?? null, notice: takeJustpassNotice(req) ?? null, sessionID: req.sessionID })
   })
@@ -122,6 +141,7 @@ export function buildTestApp(
 
   app.get('/justpass/reg', authenticator.authenticate('justpass', { mode: 'register' }))
   app.get('/justpass/login', authenticator.authenticate('justpass', { mode: 'login' }))
+  app.get('/justpass/confirm', authenticator.authenticate('justpass', { mode: 'confirm' }))
   // URL-only starts: JSON {url} instead of a redirect.
   app.get('/justpass/reg-url', authenticator.authenticate('justpass', { mode: 'register', urlOnly: true }))
   app.get('/justpass/login-url', authenticator.authenticate('justpass', { mode: 'login', urlOnly: true }))
