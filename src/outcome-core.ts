@@ -9,7 +9,7 @@
 import { JustpassConfigError } from './errors.js'
 import type { JustpassMode } from './flow.js'
 import type { JustpassFailureInfo, JustpassFlowInfo } from './flow.js'
-import { ID_TOKEN_KEY, OWNED_SESSION_FIELDS } from './session-keys.js'
+import { ID_TOKEN_KEY, OWNED_SESSION_FIELDS, SESSION_OWN_FIELDS } from './session-keys.js'
 
 /** The notice left in the session for the next page to show. */
 export interface JustpassNotice {
@@ -146,7 +146,7 @@ async function logInFor(host: OutcomeHost<unknown[]>, user: unknown, flow: Justp
     if (after !== undefined) {
       // Some session middleware keeps the old data through a regeneration (koa-session): drop it here.
       for (const name of Object.keys(after)) {
-        if (!OWNED_SESSION_FIELDS.has(name) && !name.startsWith('_') && typeof after[name] !== 'function') delete after[name]
+        if (!SESSION_OWN_FIELDS.has(name) && !name.startsWith('_') && typeof after[name] !== 'function') delete after[name]
       }
       for (const [name, value] of kept) after[name] = value
     }

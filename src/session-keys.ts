@@ -13,14 +13,23 @@ export const CONFIRMED_AT_KEY = 'justpassConfirmedAt'
 export const ID_TOKEN_KEY = 'justpassIdToken'
 
 /**
- * Session fields that belong to passport (`passport`), to the session middleware
+ * Session fields that belong to passport (`passport`) or to the session middleware
  * (express-session, @fastify/session, koa-session: the cookie and the session's own
- * members) or to passport-justpass (its fixed keys, and the defaults of its configurable
- * ones). A LOGIN must not carry them over from the anonymous session it replaces.
+ * members). A LOGIN keeps them; it drops every other field but those the site asked to
+ * keep.
  */
-export const OWNED_SESSION_FIELDS: ReadonlySet<string> = new Set([
+export const SESSION_OWN_FIELDS: ReadonlySet<string> = new Set([
   'passport', 'cookie', 'id', 'regenerate', 'destroy', 'reload', 'save', 'touch', 'resetMaxAge',
   'sessionId', 'encryptedSessionId', 'isNew', 'length', 'populated', 'maxAge', 'externalKey', 'toJSON', 'inspect',
   'get', 'set', 'delete', 'options', 'isModified',
+])
+
+/**
+ * Session fields a LOGIN must not carry over from the session it replaces: the session's
+ * own, and those passport-justpass writes (under their fixed names and the defaults of
+ * the configurable ones).
+ */
+export const OWNED_SESSION_FIELDS: ReadonlySet<string> = new Set([
+  ...SESSION_OWN_FIELDS,
   CONFIRMED_AT_KEY, ID_TOKEN_KEY, 'justpass', 'justpass_notice', 'base_username',
 ])

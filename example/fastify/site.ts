@@ -1,9 +1,10 @@
 /**
  * A complete Fastify site with passkey login through justpass.me: @fastify/passport and
  * @fastify/session, a password step (the first factor), REG, second-factor and
- * single-factor LOGIN, and the notices.
+ * single-factor LOGIN, a page behind a passkey confirmation, logout here and at
+ * justpass.me, a cart that survives LOGIN, and the notices.
  */
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import fastifyCookie from '@fastify/cookie'
 import fastifySession from '@fastify/session'
 import { Authenticator } from '@fastify/passport'
@@ -12,7 +13,9 @@ import {
   MemoryUserStore,
   justpassFastifyCallback,
   justpassFastifyHook,
+  justpassFastifyLogout,
   justpassFastifyStart,
+  requireJustpassFastifyConfirmation,
   takeJustpassFastifyNotice,
   type MemoryUser,
 } from 'passport-justpass'
@@ -37,6 +40,8 @@ export interface FastifySiteConfig {
 declare module 'fastify' {
   interface Session {
     base_username?: string
+    cart?: string[]
+    justpassConfirmedAt?: number
   }
 }
 
@@ -86,7 +91,21 @@ export function createFastifySite(config: FastifySiteConfig): FastifyInstance {
   app.get('/justpass/reg', justpassFastifyStart(passport, { mode: 'register' }))
   app.get('/justpass/login', justpassFastifyStart(passport, { mode: 'login' }))
   app.get('/justpass/login-url', justpassFastifyStart(passport, { mode: 'login', urlOnly: true }))
-  app.get('/justpass/callback', justpassFastifyCallback({ authenticator: passport }))
+  app.get('/justpass/confirm', justpassFastifyStart(passport, { mode: 'confirm' }))
+  // The visitor's cart survives a passkey LOGIN; the rest of the anonymous session does not.
+  app.get('/justpass/callback', justpassFastifyCallback({ authenticator: passport, keepSessionData: ['cart'] }))
+  // Ends the session here, then at justpass.me.
+  app.post('/logout', justpassFastifyLogout({ authenticator: passport }))
+
+  // A sensitive page: only after the logged-in user confirmed it is them, in the last 5 minutes.
+  app.get('/account', { preHandler: requireJustpassFastifyConfirmation<FastifyRequest, FastifyReply>({ authenticator: passport, maxAge: 300 }) }, async (request) => {
+    return { user: (request.user as MemoryUser).username, confirmedAt: request.session.justpassConfirmedAt }
+  })
+  app.get('/cart', async (request) => ({ cart: request.session.cart ?? [] }))
+  app.post<{ Body: { item?: string } }>('/cart', async (request) => {
+    request.session.cart = [...(request.session.cart ?? []), String(request.body?.item ?? '')]
+    return { cart: request.session.cart }
+  })
 
   // The pages answer JSON to keep the example short; render your templates instead.
   app.get<{ Querystring: { failed?: string } }>('/login', async (request) => {

@@ -1,7 +1,8 @@
 /**
  * A complete Koa site with passkey login through justpass.me: koa-passport, koa-session
  * and @koa/router, a password step (the first factor), REG, second-factor and
- * single-factor LOGIN, and the notices.
+ * single-factor LOGIN, a page behind a passkey confirmation, logout here and at
+ * justpass.me, a cart that survives LOGIN, and the notices.
  */
 import Koa from 'koa'
 import session from 'koa-session'
@@ -12,6 +13,8 @@ import {
   MemoryUserStore,
   justpassKoa,
   justpassKoaCallback,
+  justpassKoaLogout,
+  requireJustpassKoaConfirmation,
   takeJustpassKoaNotice,
   type MemoryUser,
 } from 'passport-justpass'
@@ -87,7 +90,24 @@ export function createKoaSite(config: KoaSiteConfig): Koa {
   router.get('/justpass/reg', passport.authenticate('justpass', { mode: 'register' }))
   router.get('/justpass/login', passport.authenticate('justpass', { mode: 'login' }))
   router.get('/justpass/login-url', passport.authenticate('justpass', { mode: 'login', urlOnly: true }))
-  router.get('/justpass/callback', justpassKoaCallback({ authenticator: passport }))
+  router.get('/justpass/confirm', passport.authenticate('justpass', { mode: 'confirm' }))
+  // The visitor's cart survives a passkey LOGIN; the rest of the anonymous session does not.
+  router.get('/justpass/callback', justpassKoaCallback({ authenticator: passport, keepSessionData: ['cart'] }))
+  // Ends the session here, then at justpass.me.
+  router.post('/logout', justpassKoaLogout({ authenticator: passport }))
+
+  // A sensitive page: only after the logged-in user confirmed it is them, in the last 5 minutes.
+  router.get('/account', requireJustpassKoaConfirmation({ authenticator: passport, maxAge: 300 }), (ctx) => {
+    ctx.body = { user: (ctx.state.user as MemoryUser).username, confirmedAt: (ctx.session as { justpassConfirmedAt?: number }).justpassConfirmedAt }
+  })
+  router.get('/cart', (ctx) => {
+    ctx.body = { cart: ctx.session?.cart ?? [] }
+  })
+  router.post('/cart', async (ctx) => {
+    const item = (await formOf(ctx.req)).get('item') ?? ''
+    ctx.session!.cart = [...((ctx.session!.cart as string[] | undefined) ?? []), item]
+    ctx.body = { cart: ctx.session!.cart }
+  })
 
   // The pages answer JSON to keep the example short; render your templates instead.
   router.get('/login', (ctx) => {

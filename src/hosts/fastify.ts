@@ -192,13 +192,15 @@ export interface JustpassFastifyConfirmationOptions extends JustpassConfirmation
  *
  * @throws {@link JustpassConfigError} when an option is malformed
  */
-export function requireJustpassFastifyConfirmation<Request extends JustpassFastifyGuardedRequest = JustpassFastifyGuardedRequest, Reply extends JustpassFastifyReply = JustpassFastifyReply>(
+export function requireJustpassFastifyConfirmation<Request = JustpassFastifyGuardedRequest, Reply = JustpassFastifyReply>(
   options: JustpassFastifyConfirmationOptions,
 ): (request: Request, reply: Reply) => Promise<unknown> {
   const { authenticator } = options
   if (typeof authenticator?.authenticate !== 'function') throw new TypeError('requireJustpassFastifyConfirmation: options.authenticator must be the @fastify/passport instance')
   const settings = resolveConfirmationOptions(options)
-  return async function requireJustpassFastifyConfirmationHandler(request, reply) {
+  return async function requireJustpassFastifyConfirmationHandler(req, res) {
+    const request = req as JustpassFastifyGuardedRequest
+    const reply = res as JustpassFastifyReply
     const decision = decideConfirmation(settings, {
       session: request.session as Record<string, unknown> | undefined,
       method: request.method,
@@ -231,19 +233,21 @@ export interface JustpassFastifyLogoutOptions extends JustpassLogoutOptions {
  *
  * @throws {@link JustpassConfigError} when an option is malformed
  */
-export function justpassFastifyLogout<Request extends JustpassFastifyGuardedRequest = JustpassFastifyGuardedRequest, Reply extends JustpassFastifyReply = JustpassFastifyReply>(
+export function justpassFastifyLogout<Request = JustpassFastifyGuardedRequest, Reply = JustpassFastifyReply>(
   options: JustpassFastifyLogoutOptions,
 ): (request: Request, reply: Reply) => Promise<Reply> {
   const { authenticator } = options
   if (typeof authenticator?.authenticate !== 'function') throw new TypeError('justpassFastifyLogout: options.authenticator must be the @fastify/passport instance')
   const settings = resolveLogoutOptions(options)
-  return async function justpassFastifyLogoutHandler(request, reply) {
+  return async function justpassFastifyLogoutHandler(req, res) {
+    const request = req as JustpassFastifyGuardedRequest
+    const reply = res as JustpassFastifyReply
     const idToken = idTokenOf(request.session as Record<string, unknown> | undefined)
     const strategy = justpassStrategyNamed(authenticator, settings.strategy)
     await request.logOut()
     const url = await afterLogoutURL(strategy, settings, idToken)
     reply.header('Cache-Control', 'no-store')
     reply.redirect(url)
-    return reply
+    return res
   }
 }

@@ -1,9 +1,12 @@
 /**
  * The flows every host must complete, over HTTP against the local provider, for a site
  * built by the host's test: REG, second-factor LOGIN, single-factor LOGIN, cancel, the
- * identity binding, a replayed callback, a mobile app's JSON answers and a URL-only start.
- * The site has the example sites' routes: POST /login (the password step), the three
- * justpass routes, /justpass/login-url, GET /login and GET / (JSON pages with the notice).
+ * identity binding, a replayed callback, a mobile app's JSON answers, a URL-only start,
+ * passkey login turned off, a confirmation before a sensitive page, a cart kept through
+ * LOGIN, and logout at the provider. The site has the example sites' routes: POST /login
+ * (the password step), the justpass routes (reg, login, confirm, callback),
+ * /justpass/login-url, GET /login and GET / (JSON pages with the notice), GET /account
+ * (behind the confirmation guard), GET and POST /cart, and POST /logout.
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -25,7 +28,7 @@ export interface HostSiteInput {
 /** Builds the site and installs it on `input.server`; returns what to close besides the server. */
 export type HostSiteBuilder = (input: HostSiteInput) => Promise<() => Promise<void>>
 
-const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi']
+const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy', 'ken', 'liam', 'mia']
 
 /** The flows, on a site built by `build`, with the `flowStore` given. */
 export function hostFlowSuite(name: string, flowStore: 'cookie' | 'session', build: HostSiteBuilder): void {
@@ -239,6 +242,81 @@ export function hostFlowSuite(name: string, flowStore: 'cookie' | 'session', bui
       const me = await home(browser)
       assert.equal(me.user, 'alice')
       assert.deepEqual(me.notice, { mode: 'login', ok: true })
+    })
+
+    test('passkey login turned off: the passkey still registered at the provider is refused, in both kinds of LOGIN', async () => {
+      await users.setJustpassEnabled('ivan', true)
+      await users.setJustpassEnabled('ivan', false)
+      const single = new Browser()
+      await withBehaviour({ action: 'approve', account: 'ivan' }, async () => finish(single, (await toCallback(single, '/justpass/login')).callback))
+      const page = await loginPage(single)
+      assert.deepEqual([page.failed, page.reason], [true, 'passkey_login_off'])
+      assert.equal((await home(single)).user, null)
+
+      await users.setJustpassEnabled('ivan', true)
+      const second = new Browser()
+      await password(second, 'ivan')
+      const { callback } = await toCallback(second, '/justpass/login')
+      await users.setJustpassEnabled('ivan', false) // turned off meanwhile, from another device
+      await finish(second, callback)
+      assert.equal((await loginPage(second)).reason, 'passkey_login_off')
+      assert.equal((await home(second)).user, null)
+    })
+
+    test('a sensitive page asks the logged-in user to confirm it is them, then shows; another user\'s passkey is refused', async () => {
+      // Each browser meets the provider with one account only (switching accounts there needs its script).
+      const other = new Browser()
+      await password(other, 'judy') // passkey login off: the password logs judy in
+      assert.equal((await home(other)).user, 'judy')
+      const refused = await withBehaviour({ action: 'approve', account: 'ken' }, async () => finish(other, (await toCallback(other, '/account')).callback))
+      assert.equal(refused[0]!.location, `${server.origin}/`)
+      const notice = (await home(other)).notice
+      assert.deepEqual([notice?.mode, notice?.ok, notice?.reason], ['confirm', false, 'identity_mismatch'])
+      assert.equal((await home(other)).user, 'judy', 'a refused confirmation changes nothing')
+
+      const browser = new Browser()
+      await password(browser, 'judy')
+      await users.setJustpassEnabled('judy', true)
+      const { callback, hops } = await toCallback(browser, '/account')
+      const authorize = new URL(hops.find((hop) => hop.url.startsWith(`${provider.opURL}authorize/`))!.url)
+      assert.deepEqual([authorize.searchParams.get('prompt'), authorize.searchParams.get('max_age'), authorize.searchParams.get('login_hint')], ['login', '0', 'judy'])
+      const back = await finish(browser, callback)
+      assert.equal(back[0]!.location, `${server.origin}/account`)
+      const account = await browser.json<{ user: string; confirmedAt: number }>(`${server.origin}/account`)
+      assert.equal(account.user, 'judy')
+      assert.ok(Math.abs(account.confirmedAt - Date.now() / 1000) < 30)
+      assert.equal((await home(browser)).user, 'judy', 'still logged in, as the same user')
+    })
+
+    test('the cart survives a passkey LOGIN (keepSessionData), the rest of the anonymous session does not', async () => {
+      await users.setJustpassEnabled('liam', true)
+      const browser = new Browser()
+      await browser.post(`${server.origin}/cart`, { item: 'apples' })
+      await password(browser, 'liam') // leaves base_username in the anonymous session
+      await finish(browser, (await toCallback(browser, '/justpass/login')).callback)
+      assert.equal((await home(browser)).user, 'liam')
+      assert.deepEqual(await browser.json(`${server.origin}/cart`), { cart: ['apples'] })
+      // The password step's base username was not kept: the next LOGIN names nobody.
+      const next = await browser.get(`${server.origin}/justpass/login`)
+      assert.equal(new URL(next.location!).searchParams.get('login_hint'), null)
+    })
+
+    test('logout ends the session here, then sends the browser to the provider with the session\'s ID token', async () => {
+      await users.setJustpassEnabled('mia', true)
+      const browser = new Browser()
+      await password(browser, 'mia')
+      await finish(browser, (await toCallback(browser, '/justpass/login')).callback)
+      assert.equal((await home(browser)).user, 'mia')
+      const hop = await browser.post(`${server.origin}/logout`, {})
+      assert.equal(hop.status, 302)
+      const url = new URL(hop.location!)
+      assert.equal(`${url.origin}${url.pathname}`, `${provider.opURL}end-session/`)
+      assert.equal(url.searchParams.get('client_id'), provider.clientID)
+      const hint = url.searchParams.get('id_token_hint')
+      assert.ok(hint, 'the ID token of the LOGIN is sent as id_token_hint')
+      const claims = JSON.parse(Buffer.from(hint.split('.')[1]!, 'base64url').toString()) as { sub: string; aud: string }
+      assert.deepEqual([claims.sub, claims.aud], [provider.subOf('mia'), provider.clientID])
+      assert.equal((await home(browser)).user, null)
     })
   })
 }
