@@ -13,7 +13,10 @@ import { startLocalProvider, type LocalProvider } from './index.ts'
 export const FLAGS = {
   'client-id': { env: 'JUSTPASS_PROVIDER_CLIENT_ID', help: 'the site\'s client id (required)' },
   'client-secret': { env: 'JUSTPASS_PROVIDER_CLIENT_SECRET', help: 'the site\'s client secret, also the key of its HS256 ID tokens (required, 32 characters or more)' },
-  'redirect-uri': { env: 'JUSTPASS_PROVIDER_REDIRECT_URI', help: 'the site\'s callback URL; repeat the flag (or separate with commas) for several (required)' },
+  'redirect-uri': {
+    env: 'JUSTPASS_PROVIDER_REDIRECT_URI',
+    help: 'the site\'s callback URL; repeat the flag (or separate with commas) for several (required); its origin with a / is registered as where sign-out returns',
+  },
   port: { env: 'JUSTPASS_PROVIDER_PORT', help: 'the port on 127.0.0.1 (default 3001; 0 for a free one)' },
   hostname: { env: 'JUSTPASS_PROVIDER_HOSTNAME', help: 'the host name in the provider\'s URLs (default localhost: passkeys refuse IP addresses)' },
   database: { env: 'JUSTPASS_PROVIDER_DATABASE', help: 'the SQLite file of accounts, passkeys and sign-ins (default .data/provider.sqlite; :memory: for none)' },
@@ -39,6 +42,8 @@ export interface ProviderCommand {
   clientID: string
   clientSecret: string
   redirectURIs: string[]
+  /** Where sign-out may return: the origin of each callback URL, with a `/`. */
+  postLogoutRedirectURIs: string[]
   port: number
   hostname: string
   database: string
@@ -101,7 +106,8 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): ProviderCo
   const port = Number(value('port') ?? 3001)
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError('--port must be a port number (0 for a free one)')
   const users = (value('users') ?? '').split(',').map((user) => user.trim()).filter(Boolean)
-  return { clientID, clientSecret, redirectURIs: uris, port, hostname: value('hostname') ?? 'localhost', database: value('database') ?? resolve('.data', 'provider.sqlite'), users }
+  const postLogoutRedirectURIs = [...new Set(uris.map((uri) => `${new URL(uri).origin}/`))]
+  return { clientID, clientSecret, redirectURIs: uris, postLogoutRedirectURIs, port, hostname: value('hostname') ?? 'localhost', database: value('database') ?? resolve('.data', 'provider.sqlite'), users }
 }
 
 /** Start the provider as the command says; the caller stops it. */
@@ -111,7 +117,7 @@ export async function startFromCommand(command: ProviderCommand): Promise<LocalP
     port: command.port,
     hostname: command.hostname,
     database: command.database,
-    clients: [{ clientID: command.clientID, clientSecret: command.clientSecret, redirectURIs: command.redirectURIs }],
+    clients: [{ clientID: command.clientID, clientSecret: command.clientSecret, redirectURIs: command.redirectURIs, postLogoutRedirectURIs: command.postLogoutRedirectURIs }],
   })
   for (const user of command.users) provider.passkeys.ensureAccount(user)
   return provider
@@ -134,6 +140,7 @@ async function main(): Promise<void> {
     opURL          ${provider.opURL}
     client id      ${command.clientID}
     redirect URIs  ${command.redirectURIs.join(', ')}
+    after sign-out ${command.postLogoutRedirectURIs.join(', ')}
     data           ${command.database}${command.users.length > 0 ? `\n    accounts       ${command.users.join(', ')}` : ''}
 
   Configure the site with this opURL, the client id and the secret you chose.

@@ -17,7 +17,7 @@ import type { KoaContextWithOIDC } from 'oidc-provider'
 import { Provider, errors, interactionPolicy } from './oidc.ts'
 import { ProviderState } from './adapter.ts'
 import { PasskeyStore, type Account } from './passkeys.ts'
-import { confirmRemovePage, managePage, manageSignInPage, manageURL, noticePage, passkeyPage, type ListedPasskey, type NoticePage, type SiteLink } from './pages.ts'
+import { confirmRemovePage, logoutPage, managePage, manageSignInPage, manageURL, noticePage, passkeyPage, type ListedPasskey, type NoticePage, type SiteLink } from './pages.ts'
 import { WebAuthnCeremonies } from './webauthn.ts'
 
 /** A site registered at the provider. */
@@ -25,6 +25,11 @@ export interface LocalClient {
   clientID: string
   clientSecret: string
   redirectURIs: string[]
+  /**
+   * Where the provider may send the browser after signing it out (the end-session
+   * request's `post_logout_redirect_uri`). Default none: the provider shows its own page.
+   */
+  postLogoutRedirectURIs?: string[]
   /** The ID token algorithm. Default HS256 (keyed with the client secret), as justpass.me. */
   idTokenAlg?: 'HS256' | 'RS256'
 }
@@ -60,6 +65,11 @@ export interface LocalProviderOptions {
   completeInteraction?: (step: PasskeyStep) => Promise<PasskeyStepOutcome>
   /** Middleware run before every request (tests count or refuse requests with it). */
   onRequest?: RequestHandler
+  /**
+   * Told the parameters of every request to the end-session endpoint (its query, or its
+   * form body) once the provider has answered it (tests record them with it).
+   */
+  onEndSession?: (params: URLSearchParams) => void
 }
 
 /** A running local provider: what a site configures, its accounts, and how to stop it. */
@@ -130,6 +140,37 @@ function providerNotice(error: Error | undefined, out: { error: string; error_de
     message: 'The site sent a sign-in request the provider cannot accept, so nothing was changed. Go back to the site and try again; if it keeps happening, tell the site.',
     detail: plainDetail(out.error, out.error_description),
   }
+}
+
+/** The notice for a sign-out page used twice, or too late. */
+const LOGOUT_STALE: Omit<NoticePage, 'site'> = {
+  heading: 'This sign-out page is over',
+  message: 'This sign-out page was already used or has expired, so nothing was changed here. If you meant to sign out, go back to the site and sign out again.',
+}
+
+/** The notice for an end-session request the provider refuses (oidc-provider's routes end_session*). */
+function logoutNotice(error: Error | undefined, out: { error: string; error_description?: string }): Omit<NoticePage, 'site'> {
+  if (out.error === 'server_error') return BROKEN
+  const description = out.error_description ?? ''
+  if (error instanceof errors.SessionNotFound || /logout details|xsrf/.test(description)) return LOGOUT_STALE
+  if (/post_logout_redirect_uri/.test(description)) {
+    return {
+      heading: 'This site sent a wrong return address',
+      message: 'The site asked to be sent back, once you are signed out, to an address it has not registered, so the provider stopped here and did not sign you out. Tell the site.',
+      detail: plainDetail(out.error, out.error_description),
+    }
+  }
+  return {
+    heading: 'This sign-out request was refused',
+    message: 'The site sent a sign-out request the provider cannot accept, so you were not signed out here. Go back to the site and try again; if it keeps happening, tell the site.',
+    detail: plainDetail(out.error, out.error_description),
+  }
+}
+
+/** The notice when the provider session has ended and no site asked to have the browser back. */
+const SIGNED_OUT_HERE: Omit<NoticePage, 'site'> = {
+  heading: 'You are signed out at the provider',
+  message: 'Your sign-in here has ended: a site that asks for your passkey will ask you for it again. Sites keep their own sign-in until you sign out there.',
 }
 
 /** The notice for a management request without a live passkey sign-in at the provider. */
@@ -218,6 +259,7 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
       client_id: client.clientID,
       client_secret: client.clientSecret,
       redirect_uris: client.redirectURIs,
+      post_logout_redirect_uris: client.postLogoutRedirectURIs ?? [],
       grant_types: ['authorization_code'],
       response_types: ['code'],
       // oidc-provider accepts client_secret_basic as well for a client registered with either.
@@ -228,7 +270,9 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
     })),
     jwks: { keys: [{ ...signingKey, kid: 'local-rs256', use: 'sig', alg: 'RS256' }] },
     adapter: state.adapter(),
-    routes: { authorization: '/authorize/', token: '/token/', userinfo: '/userinfo/', jwks: '/jwks' },
+    // justpass.me's end-session/ (django-oidc-provider's); oidc-provider adds its confirmation
+    // (end-session/confirm) and its page for a sign-out with no way back (end-session/success).
+    routes: { authorization: '/authorize/', token: '/token/', userinfo: '/userinfo/', jwks: '/jwks', end_session: '/end-session/' },
     enabledJWA: { idTokenSigningAlgValues: ['HS256', 'RS256'] },
     acrValues: ['keys'],
     claims: { openid: ['sub', 'preferred_username'], email: ['email', 'email_verified'], profile: ['name', 'preferred_username'] },
@@ -256,12 +300,23 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
       // The client id rides along so that a page about a stale sign-in can still link back to its site.
       url: (_ctx, interaction) => `/openid/interaction/${interaction.uid}?client=${encodeURIComponent(String(interaction.params.client_id))}`,
     },
-    features: { devInteractions: { enabled: false } },
+    features: {
+      devInteractions: { enabled: false },
+      rpInitiatedLogout: {
+        enabled: true,
+        // oidc-provider asks the browser to POST its confirmation; this page does it at once.
+        logoutSource: async (ctx) => renderLogout(ctx),
+        postLogoutSuccessSource: async (ctx) => {
+          ctx.type = 'html'
+          ctx.body = noticePage({ ...SIGNED_OUT_HERE, site: siteOf(ctx.oidc.client?.clientId) })
+        },
+      },
+    },
     cookies: { keys: [state.cookieKey()] },
     ttl: { AccessToken: 600, AuthorizationCode: 60, Grant: 3600, IdToken: 600, Interaction: 600, Session: 3600 },
     async renderError(ctx, out, error) {
       ctx.type = 'html'
-      const notice = providerNotice(error, { error: String(out.error), error_description: out.error_description === undefined ? undefined : String(out.error_description) })
+      const notice = (/^end_session/.test(String(ctx.oidc?.route)) ? logoutNotice : providerNotice)(error, { error: String(out.error), error_description: out.error_description === undefined ? undefined : String(out.error_description) })
       ctx.body = noticePage({ ...notice, site: siteOf(ctx.oidc?.client?.clientId ?? ctx.oidc?.params?.client_id) })
     },
     async findAccount(_ctx, handle) {
@@ -269,6 +324,25 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
       return account && { accountId: handle, claims: () => accountClaims(account) }
     },
   })
+
+  /**
+   * The page that ends the provider session (the whole of it: `logout=yes`). It submits
+   * itself when the request named its site with a valid `id_token_hint`, as justpass.me
+   * does, or when there is no provider session to lose; otherwise it asks first. Its one
+   * script runs by its nonce, under a Content-Security-Policy that allows no other.
+   */
+  function renderLogout(ctx: KoaContextWithOIDC): void {
+    const autoSubmit = ctx.oidc.entities.IdTokenHint !== undefined || !ctx.oidc.session?.accountId
+    const nonce = autoSubmit ? randomBytes(16).toString('base64') : undefined
+    ctx.set('content-security-policy', `default-src 'none'; script-src ${nonce ? `'nonce-${nonce}'` : "'none'"}; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'`)
+    ctx.type = 'html'
+    ctx.body = logoutPage({
+      action: ctx.oidc.urlFor('end_session_confirm'),
+      xsrf: String(ctx.oidc.session?.state?.secret ?? ''),
+      nonce,
+      site: siteOf(ctx.oidc.client?.clientId),
+    })
+  }
 
   /** The interaction result that logs `account` in, reusing its grant for the client, with the scopes asked for. */
   async function loginResult(grantId: string | undefined, clientId: string, account: Account, scope: unknown) {
@@ -473,6 +547,15 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
     body.id_token = await new SignJWT(claims).setProtectedHeader(header as { alg: string }).sign(key)
   })
 
+  // The end-session endpoint: its parameters told to onEndSession; without a provider session
+  // oidc-provider answers with its own bare self-submitting form: the provider's page instead.
+  provider.use(async (ctx, next) => {
+    await next()
+    if (ctx.oidc?.route !== 'end_session') return
+    if (ctx.status === 200 && ctx.oidc.session && !ctx.oidc.session.accountId && ctx.oidc.session.state?.secret) renderLogout(ctx as KoaContextWithOIDC)
+    options.onEndSession?.(new URLSearchParams(ctx.querystring))
+  })
+
   // oidc-provider answers an address it does not serve with a bare 404: give it the provider's page.
   provider.use(async (ctx, next) => {
     await next()
@@ -481,6 +564,16 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
       ctx.type = 'html'
       ctx.body = noticePage({ ...NOT_FOUND, site: siteOf(undefined) })
     }
+  })
+  // justpass.me takes end-session/ as GET or POST. oidc-provider takes POST there only with
+  // enableHttpPostMethods, which needs SameSite=None cookies; so a POST's form goes to it as
+  // the query of the GET it stands for.
+  app.post('/openid/end-session/', express.urlencoded({ extended: false, limit: '16kb' }), (req, _res, next) => {
+    const params = new URLSearchParams(req.url.split('?')[1] ?? '')
+    for (const [name, value] of Object.entries((req.body ?? {}) as Record<string, unknown>)) for (const one of [value].flat()) params.append(name, String(one))
+    req.method = 'GET'
+    req.url = `/openid/end-session/?${params}`
+    next()
   })
   app.use('/openid', provider.callback())
   app.use((req, res) => void res.status(404).type('html').send(noticePage({ ...NOT_FOUND, site: siteOfRequest(req) })))

@@ -1,8 +1,9 @@
 /**
  * The local provider's pages: the passkey step (create or use a passkey, or cancel), the
- * page where a user manages their passkeys, and the notice pages for everything that cannot go on (a stale or unknown sign-in, a
- * request the site got wrong, a page that does not exist), all in one look, in plain
- * words, each with a way back to the site when the provider knows it.
+ * page where a user manages their passkeys, the page that signs them out, and the notice
+ * pages for everything that cannot go on (a stale or unknown sign-in, a request the site
+ * got wrong, a page that does not exist), all in one look, in plain words, each with a
+ * way back to the site when the provider knows it.
  */
 
 /** Escape text for HTML content and attribute values. */
@@ -217,6 +218,40 @@ ${page.detail ? `<p class="detail">For the site's developer: <code>${escapeHTML(
   )
 }
 
+
+/** What the page that ends the provider session shows and sends. */
+export interface LogoutPage {
+  /** Where the form goes: oidc-provider's end-session confirmation. */
+  action: string
+  /** The end-session request's token, sent back as the form's `xsrf` field. */
+  xsrf: string
+  /**
+   * The nonce of the page's one script, which submits the form at once; undefined to ask
+   * first (the request did not show which site it came from), with no script at all.
+   */
+  nonce: string | undefined
+  /** The site to go back to, when the provider knows it. */
+  site?: SiteLink
+}
+
+/**
+ * Ending the provider session: a form (its `xsrf`, and `logout=yes`, which ends the whole
+ * session) with a visible Sign out button. With a nonce, a script of that nonce submits it
+ * as soon as the page loads; the button is for browsers that run no script.
+ */
+export function logoutPage(page: LogoutPage): string {
+  const heading = page.nonce ? 'Signing you out' : 'Sign out at the provider?'
+  const lead = page.nonce
+    ? 'You are being signed out at the provider. If nothing happens, press Sign out.'
+    : 'Press Sign out to end your sign-in here: sites will then ask for your passkey again.'
+  return layout(
+    heading,
+    `<h1>${heading}</h1>
+<p>${lead}</p>
+<form id="logout-form" method="post" action="${escapeHTML(page.action)}"><input type="hidden" name="xsrf" value="${escapeHTML(page.xsrf)}"><input type="hidden" name="logout" value="yes"><button id="sign-out" class="primary" type="submit">Sign out</button></form>
+${[page.site ? backLink(page.site) : '', page.nonce ? `<script nonce="${escapeHTML(page.nonce)}">document.getElementById('logout-form').submit()</script>` : ''].filter(Boolean).join('\n')}`,
+  )
+}
 
 /** A passkey management page's own address, with the site's client id when there is one. */
 export function manageURL(path: string, clientID: string | undefined, done?: 'added' | 'removed'): string {

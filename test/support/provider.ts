@@ -24,6 +24,8 @@ export interface TestProvider {
   clientSecret: string
   /** Every authorization request received, as its query parameters, in order. */
   authorizationRequests: URLSearchParams[]
+  /** Every request to the end-session endpoint, as its query (GET) or form body (POST) parameters, in order. */
+  endSessionRequests: URLSearchParams[]
   /** Every passkey step the provider started, with the parameters it saw. */
   interactions: Array<Record<string, unknown>>
   /** Requests the provider received, of any kind. */
@@ -43,6 +45,8 @@ export interface TestProviderOptions {
   clientID?: string
   clientSecret?: string
   redirectURIs: string[]
+  /** Where the provider may send the browser after logout (`post_logout_redirect_uri`). Default none. */
+  postLogoutRedirectURIs?: string[]
   /** The ID token algorithm registered for the client. Default HS256. */
   idTokenAlg?: 'HS256' | 'RS256'
 }
@@ -53,6 +57,7 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
   const clientSecret = options.clientSecret ?? 'shop-secret-0123456789abcdef0123456789abcdef'
   const authorizationRequests: URLSearchParams[] = []
   const interactions: Array<Record<string, unknown>> = []
+  const endSessionRequests: URLSearchParams[] = []
 
   const completeInteraction = async ({ params }: PasskeyStep) => {
     interactions.push(params)
@@ -63,8 +68,9 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
 
   const local = await startLocalProvider({
     hostname: '127.0.0.1',
-    clients: [{ clientID, clientSecret, redirectURIs: options.redirectURIs, idTokenAlg: options.idTokenAlg ?? 'HS256' }],
+    clients: [{ clientID, clientSecret, redirectURIs: options.redirectURIs, postLogoutRedirectURIs: options.postLogoutRedirectURIs, idTokenAlg: options.idTokenAlg ?? 'HS256' }],
     completeInteraction,
+    onEndSession: (params) => endSessionRequests.push(params),
     onRequest(req, res, next) {
       state.requestCount++
       if (state.unavailable) return void res.status(503).end()
@@ -80,6 +86,7 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
     clientID,
     clientSecret,
     authorizationRequests,
+    endSessionRequests,
     interactions,
     requestCount: 0,
     tokenRequests: 0,
