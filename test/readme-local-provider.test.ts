@@ -100,6 +100,7 @@ describe('example/readme/local-provider.ts#tests: the provider in a site\'s own 
   })
 
   test('a passkey LOGIN with nobody named presents alice\'s passkey', async () => {
+    await users.setJustpassEnabled('alice', true)
     const page = await through(new Browser(), '/justpass/login')
     assert.equal(page.user, 'alice')
   })

@@ -119,6 +119,7 @@ describe('example/readme/django-apps.ts: apps shipped against the Django client'
     db = new Database(':memory:')
     const users = new SqliteUserStore(db)
     await users.addUser('alice', 'alice-password')
+    await users.setJustpassEnabled('alice', true)
     server.handle(createDjangoAppSite({ opURL: provider.opURL, clientID: provider.clientID, clientSecret: provider.clientSecret, callbackURL: `${origin}/oidc/callback/`, sessionSecret: SESSION_SECRET, users }))
   })
   after(async () => {

@@ -1,8 +1,9 @@
 /**
  * docs/user-store.md's "Turning passkey login off" example (example/readme/turn-off.ts)
  * runs on the guides' complete site (example/readme/site.ts, SQLite store) against the
- * local provider: the password confirmed again, then the flag cleared and the password
- * alone logs in; a wrong password, a post from elsewhere and a visitor change nothing.
+ * local provider: the password confirmed again, then the flag cleared, the password
+ * alone logs in and the passkey no longer does; a wrong password, a post from elsewhere
+ * and a visitor change nothing.
  * (That the guide shows the file as it is, is checked by test/docs-examples.test.ts.)
  * Needs `npm run build` first: the site imports the package by its name, which resolves
  * to dist/.
@@ -96,14 +97,16 @@ describe('example/readme/turn-off.ts: turning passkey login off', () => {
     assert.equal(await logIn(new Browser(), 'bob'), '/justpass/login', 'the password still leads to the passkey')
   })
 
-  test('as the guide says, this store still lets the passkey alone log in after turning it off', async () => {
+  test('turned off, the passkey still registered at justpass.me no longer logs in, alone or after the password', async () => {
     const browser = await registered('carol')
     assert.equal((await turnOff(browser, 'carol-password')).location, `${origin}/`)
     provider.behaviour = { action: 'approve', account: 'carol' }
     try {
       const single = new Browser()
-      await single.follow(`${origin}/justpass/login`)
-      assert.equal((await single.json(`${origin}/`)).user, 'carol')
+      const { hops } = await single.follow(`${origin}/justpass/login`)
+      assert.equal(hops.at(-2)?.location, `${origin}/login`)
+      assert.deepEqual(JSON.parse(hops.at(-1)!.body), { failed: true, message: 'Passkey login is turned off for this account. Sign in with your password.' })
+      assert.equal((await single.json(`${origin}/`)).user, null)
     } finally {
       provider.behaviour = { action: 'approve' }
     }

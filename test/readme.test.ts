@@ -153,8 +153,8 @@ describe('example/readme/minimal.ts: the README\'s minimal site, run as its own 
   })
 
   test('REG, then LOGIN with the passkey registered', async () => {
-    // alice is logged in first; here by a passkey the test provider vouches for, on a
-    // real site by its own password step.
+    // alice is logged in first; here by her first passkey LOGIN, which creates her
+    // (createOnLogin), on a real site by its own password step.
     provider.behaviour = { action: 'approve', account: 'alice' }
     const browser = new Browser()
     try {
@@ -189,15 +189,15 @@ describe('example/readme/minimal.ts: the README\'s minimal site, run as its own 
     }
   })
 
-  test('LOGIN with a passkey of nobody the site knows: refused, to /login with unknown_user', async () => {
-    provider.behaviour = { action: 'approve', account: 'zed' }
+  test('LOGIN cancelled at the provider: refused, to /login with provider_denied; nobody created', async () => {
+    provider.behaviour = { action: 'cancel' }
     try {
       const browser = new Browser()
       const { callback } = await throughJustpass(browser, `${origin}/justpass/login`, callbackURL)
       assert.equal(callback.location, `${origin}/login`)
       const home = await browser.json<Home>(`${origin}/`)
       assert.equal(home.user, null)
-      assert.deepEqual(home.notice, { mode: 'login', ok: false, reason: 'unknown_user', message: 'no account on this site matches this passkey' })
+      assert.deepEqual(home.notice, { mode: 'login', ok: false, reason: 'provider_denied', message: 'the passkey step was cancelled' })
     } finally {
       provider.behaviour = { action: 'approve' }
     }
@@ -363,6 +363,7 @@ async function startStrategySite(username: string, makeStrategy: (settings: Just
     server,
     provider,
     db,
+    users,
     callbackURL: settings.callbackURL,
     close: async () => {
       await server.close()
@@ -390,6 +391,19 @@ describe('example/readme/verify.ts: a custom verify callback', () => {
     assert.equal(await logIn(other, site.server.origin, 'alice'), '/justpass/login')
     const login = await throughJustpass(other, `${site.server.origin}/justpass/login`, site.callbackURL)
     assert.deepEqual(JSON.parse(login.last.body), { user: 'alice', justpassEnabled: true, notice: { mode: 'login', ok: true } })
+  })
+
+  test('turned off, passkey login refuses the passkey with passkey_login_off', async () => {
+    await site.users.setJustpassEnabled('alice', true)
+    await site.users.setJustpassEnabled('alice', false)
+    site.provider.behaviour = { action: 'approve', account: 'alice' }
+    try {
+      const { callback, last } = await throughJustpass(new Browser(), `${site.server.origin}/justpass/login`, site.callbackURL)
+      assert.equal(callback.location, `${site.server.origin}/login`)
+      assert.deepEqual(JSON.parse(last.body), { failed: true, message: 'Passkey login is turned off for this account. Sign in with your password.' })
+    } finally {
+      site.provider.behaviour = { action: 'approve' }
+    }
   })
 
   test('refuses an unknown user with its own message', async () => {
@@ -422,6 +436,9 @@ describe('example/readme/with-request.ts: passReqToCallback', () => {
     try {
       const login = await throughJustpass(new Browser(), `${site.server.origin}/justpass/login`, site.callbackURL)
       assert.deepEqual(JSON.parse(login.last.body), { user: 'bob', justpassEnabled: true, notice: { mode: 'login', ok: true } })
+      await site.users.setJustpassEnabled('bob', false)
+      const off = await throughJustpass(new Browser(), `${site.server.origin}/justpass/login`, site.callbackURL)
+      assert.equal(off.callback.location, `${site.server.origin}/login`, 'turned off, the passkey no longer logs bob in')
     } finally {
       site.provider.behaviour = { action: 'approve' }
     }
@@ -483,7 +500,7 @@ describe('example/readme/redirects.ts and memory-store.ts: plain successRedirect
       const { callback, last } = await throughJustpass(browser, `${open.origin}/justpass/login`, `${open.origin}/justpass/callback`)
       assert.equal(callback.location, `${open.origin}/welcome`)
       assert.deepEqual(JSON.parse(last.body), { user: 'dave' })
-      assert.deepEqual(openStore.list(), [{ username: 'dave', justpassEnabled: false }])
+      assert.deepEqual(openStore.list(), [{ username: 'dave', justpassEnabled: true }], 'created with passkey login on: the passkey is theirs')
 
       provider.behaviour = { action: 'cancel' }
       const other = new Browser()

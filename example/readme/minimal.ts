@@ -9,7 +9,7 @@ import session from 'express-session'
 import passport from 'passport'
 import { JustpassStrategy, MemoryUserStore, justpassCallback, takeJustpassNotice, type MemoryUser } from 'passport-justpass'
 
-const users = new MemoryUserStore(['alice', 'bob']) // your own users: see docs/user-store.md
+const users = new MemoryUserStore([], { createOnLogin: true }) // a first passkey LOGIN creates the user; yours: docs/user-store.md
 passport.use(new JustpassStrategy({
   opURL: process.env.JUSTPASS_OP_URL!, // https://<organization>.accounts.justpass.me/openid/
   clientID: process.env.JUSTPASS_CLIENT_ID!,

@@ -48,10 +48,18 @@ export class SqliteUserStore implements JustpassUserStore<User> {
     return toUser(this.db.prepare<[string], UserRow>('SELECT * FROM users WHERE username = ?').get(username))
   }
 
-  /** REG: called with `true` once the user has registered a passkey. */
+  /** REG: called with `true` once the user has registered a passkey; the site calls it with `false` to turn passkey login off. */
   async setJustpassEnabled(username: string, enabled: boolean): Promise<User | undefined> {
     const statement = this.db.prepare<[number, string], UserRow>('UPDATE users SET justpass_enabled = ? WHERE username = ? RETURNING *')
     return toUser(statement.get(enabled ? 1 : 0, username))
+  }
+
+  /**
+   * LOGIN and confirmations: whether passkey login is on for the user, read afresh, so
+   * that turning it off stops a passkey at once.
+   */
+  justpassEnabledOf(user: User): boolean {
+    return this.db.prepare<[number], UserRow>('SELECT * FROM users WHERE id = ?').get(user.id)?.justpass_enabled === 1
   }
 
   /** Add a user who logs in with `password`. */

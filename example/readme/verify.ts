@@ -13,6 +13,8 @@ export function createVerifyStrategy(settings: JustpassSettings, users: SqliteUs
     users.findByUsername(userinfo.preferred_username).then(async (user) => {
       if (!user) return done(null, false, { reason: 'unknown_user', message: 'no account matches this passkey' })
       if (info.mode === 'register') return done(null, await users.setJustpassEnabled(user.username, true))
+      // LOGIN and confirm: a passkey counts only while the user has passkey login on.
+      if (!users.justpassEnabledOf(user)) return done(null, false, { reason: 'passkey_login_off', message: 'Passkey login is turned off for this account. Sign in with your password.' })
       done(null, user)
     }).catch(done)
   })

@@ -14,6 +14,7 @@ export function createRequestStrategy(settings: JustpassSettings, users: SqliteU
       users.setJustpassEnabled(user.username, true).then((updated) => done(null, updated ?? user), done)
       return
     }
-    users.findByUsername(userinfo.preferred_username).then((user) => done(null, user ?? false), done)
+    // LOGIN and confirm: a passkey counts only while the user has passkey login on.
+    users.findByUsername(userinfo.preferred_username).then((user) => done(null, user && users.justpassEnabledOf(user) ? user : false), done)
   })
 }
