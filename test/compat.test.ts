@@ -38,7 +38,7 @@ async function startSite(strategy: Partial<JustpassStrategyOptions<MemoryUser>> 
 }
 
 /** Run one flow of `mode` through the hostile provider; who is logged in, and the notice. */
-async function flow(site: Site, mode: 'register' | 'login2' | 'login1'): Promise<{ user: string | null; ok: boolean | undefined; reason: string | undefined; message: string | undefined }> {
+async function flow(site: Site, mode: 'register' | 'login2' | 'login1' | 'confirm'): Promise<{ user: string | null; ok: boolean | undefined; reason: string | undefined; message: string | undefined }> {
   const browser = new Browser()
   let start = '/justpass/login'
   if (mode === 'register') {
@@ -50,7 +50,15 @@ async function flow(site: Site, mode: 'register' | 'login2' | 'login1'): Promise
     await site.app.users.setJustpassEnabled('alice', true)
     start = '/test/password?username=alice'
   }
-  if (mode === 'login1') site.provider.breakage = { ...site.provider.breakage, account: 'alice' }
+  if (mode === 'login1') {
+    await site.app.users.setJustpassEnabled('alice', true)
+    site.provider.breakage = { ...site.provider.breakage, account: 'alice' }
+  }
+  if (mode === 'confirm') {
+    await site.app.users.setJustpassEnabled('alice', true)
+    await browser.get(`${site.app.origin}/test/login-as?username=alice`)
+    start = '/justpass/confirm'
+  }
   const { stoppedAt } = await browser.follow(`${site.app.origin}${start}`, (next) => next.href.startsWith(site.app.callbackURL))
   assert.ok(stoppedAt)
   await browser.follow(stoppedAt)
@@ -145,6 +153,23 @@ describe('auth_time from an earlier login at the provider (authTimeMaxAge)', () 
       assert.equal((await flow(site, 'register')).ok, true)
       site.provider.breakage = withoutAuthTime
       assert.equal((await flow(site, 'login2')).reason, 'id_token_invalid')
+    } finally {
+      await site.close()
+    }
+  })
+
+  test('a confirmation (max_age=0) refuses an auth_time from before its start, whatever authTimeMaxAge says', async () => {
+    const site = await startSite({ authTimeMaxAge: false }, { clockTolerance: 5 })
+    try {
+      site.provider.breakage = { claims: (claims) => ({ ...claims, auth_time: now() - 60 }) }
+      const stale = await flow(site, 'confirm')
+      assert.deepEqual([stale.user, stale.reason], ['alice', 'auth_too_old'], 'still logged in as before, not confirmed')
+      site.provider.breakage = { claims: (claims) => ({ ...claims, auth_time: now() - 3 }) }
+      assert.equal((await flow(site, 'confirm')).ok, true, 'within the clock tolerance')
+      site.provider.breakage = { claims: ({ auth_time: _, ...claims }: Record<string, unknown>) => claims }
+      assert.equal((await flow(site, 'confirm')).reason, 'id_token_invalid', 'auth_time is required')
+      site.provider.breakage = {}
+      assert.equal((await flow(site, 'confirm')).ok, true)
     } finally {
       await site.close()
     }
