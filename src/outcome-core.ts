@@ -139,20 +139,27 @@ function hooksOf<Hook extends unknown[], User>(options: ReturnType<typeof resolv
 async function logInFor(host: OutcomeHost<unknown[]>, user: unknown, flow: JustpassFlowInfo, keep: readonly string[]): Promise<void> {
   if (flow.mode === 'register') await host.logIn(user, true)
   else if (flow.mode === 'login') {
-    const before = host.session()
-    const kept = keep.filter((name) => before !== undefined && Object.hasOwn(before, name)).map((name) => [name, before![name]] as const)
+    const kept = pick(host.session(), keep)
     await host.logIn(user, false)
-    const after = host.session()
-    if (after !== undefined) {
+    const session = host.session()
+    if (session !== undefined) {
       // Some session middleware keeps the old data through a regeneration (koa-session): drop it here.
-      for (const name of Object.keys(after)) {
-        if (!SESSION_OWN_FIELDS.has(name) && !name.startsWith('_') && typeof after[name] !== 'function') delete after[name]
+      for (const name of Object.keys(session)) {
+        if (!SESSION_OWN_FIELDS.has(name) && !name.startsWith('_') && typeof session[name] !== 'function') delete session[name]
       }
-      for (const [name, value] of kept) after[name] = value
+      Object.assign(session, kept)
     }
   }
   const session = host.session()
   if (session !== undefined && flow.idToken !== undefined) session[ID_TOKEN_KEY] = flow.idToken
+}
+
+/** The fields `names` that `session` has, copied. */
+function pick(session: Record<string, unknown> | undefined, names: readonly string[]): Record<string, unknown> {
+  const picked: Record<string, unknown> = {}
+  if (session === undefined) return picked
+  for (const name of names) if (Object.hasOwn(session, name)) picked[name] = session[name]
+  return picked
 }
 
 /** The JSON a mobile app gets for a flow that succeeded. */

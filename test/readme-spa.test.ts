@@ -18,7 +18,8 @@ import { startLoopbackServer, type LoopbackServer } from './support/server.ts'
 describe('example/readme/spa.ts: URL-only starts and LOGIN hooks', () => {
   let server: LoopbackServer
   let provider: TestProvider
-  const users = new MemoryUserStore(['alice'])
+  const users = new MemoryUserStore()
+  users.add('alice', true) // passkey login on
 
   before(async () => {
     server = await startLoopbackServer()

@@ -28,7 +28,7 @@ export interface HostSiteInput {
 /** Builds the site and installs it on `input.server`; returns what to close besides the server. */
 export type HostSiteBuilder = (input: HostSiteInput) => Promise<() => Promise<void>>
 
-const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy', 'ken', 'liam', 'mia']
+const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy', 'ken', 'liam', 'mia', 'nina']
 
 /** The flows, on a site built by `build`, with the `flowStore` given. */
 export function hostFlowSuite(name: string, flowStore: 'cookie' | 'session', build: HostSiteBuilder): void {
@@ -286,6 +286,17 @@ export function hostFlowSuite(name: string, flowStore: 'cookie' | 'session', bui
       assert.equal(account.user, 'judy')
       assert.ok(Math.abs(account.confirmedAt - Date.now() / 1000) < 30)
       assert.equal((await home(browser)).user, 'judy', 'still logged in, as the same user')
+    })
+
+    test('a mobile app meeting the confirmation guard gets 401 JSON, not a redirect', async () => {
+      const app = new Browser()
+      app.headers = { 'amwal-platform': 'app' }
+      await password(app, 'nina') // passkey login off: the password logs nina in
+      assert.equal((await home(app)).user, 'nina')
+      const answer = await app.get(`${server.origin}/account`)
+      assert.equal(answer.status, 401)
+      assert.equal(answer.headers.get('cache-control'), 'no-store')
+      assert.deepEqual(JSON.parse(answer.body), { err: 'Confirm it is you with your passkey, then try again.', reason: 'confirmation_required' })
     })
 
     test('the cart survives a passkey LOGIN (keepSessionData), the rest of the anonymous session does not', async () => {
