@@ -12,6 +12,9 @@ import type { IdTokenVerifier } from './id-token.js'
 import type { ProviderContext } from './provider-context.js'
 import { classifyProviderFailure } from './provider-failure.js'
 
+/** What a flow is called in a message, by mode. */
+const FLOW_NOUN: Record<PendingFlow['mode'], string> = { register: 'registration', login: 'login', confirm: 'confirmation' }
+
 /** The token endpoint's answer, as openid-client returns it. */
 export type JustpassTokens = client.TokenEndpointResponse & client.TokenEndpointResponseHelpers
 
@@ -80,7 +83,7 @@ export async function completeFlow(
     )
   }
   if (flow.username !== undefined && username !== flow.username) {
-    throw new JustpassRefusal('identity_mismatch', `the passkey belongs to another user than the one this ${flow.mode === 'register' ? 'registration' : 'login'} was for`)
+    throw new JustpassRefusal('identity_mismatch', `the passkey belongs to another user than the one this ${FLOW_NOUN[flow.mode]} was for`)
   }
   return { tokens, claims, userinfo: userinfo as JustpassUserinfo, username }
 }

@@ -24,7 +24,8 @@ const SESSION_KEY = 'justpass'
 export async function startJustpassSite(opURL: string, redisURL?: string): Promise<BenchSite> {
   const { server, app, store, close } = await siteShell('A', redisURL)
   const callbackPath = '/justpass/callback'
-  const users = new MemoryUserStore(BENCH_USERS)
+  const users = new MemoryUserStore()
+  for (const username of BENCH_USERS) users.add(username, true) // passkey login on: the store checks it at every LOGIN
   const authenticator = new Passport()
   authenticator.use(
     new JustpassStrategy<MemoryUser>({
