@@ -45,15 +45,21 @@ const SIGNATURE_HEADER = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' }
 
 /**
  * The request `signature`: a compact HS256 JWS (RFC 7515) keyed with the client secret
- * over `{"state", "login_hint"}` (`login_hint` only when the flow has a username).
+ * over `{"state", "login_hint", "iat", "exp"}` (`login_hint` only when the flow has a
+ * username): the request proves it came from the site's backend, and when, so that a
+ * provider can refuse it once the flow it starts has expired (`exp`: `iat` plus the flow
+ * store's `maxAge`). justpass.me's Firebase client signs an `iat` too; its Django client
+ * signs only the first two, which justpass.me reads the same.
  *
  * Made with node:crypto's HMAC rather than jose: jose signs through WebCrypto, an
  * asynchronous job that cost more than the rest of the initiation together (see the
  * benchmark). The result is the same JWS; the tests verify it with jose.
  */
-export function signRequest(key: KeyObject, state: string, username: string | undefined): string {
-  const payload: { state: string; login_hint?: string } = { state }
+export function signRequest(key: KeyObject, state: string, username: string | undefined, issuedAt: number, lifetime: number): string {
+  const payload: { state: string; login_hint?: string; iat?: number; exp?: number } = { state }
   if (username !== undefined) payload.login_hint = username
+  payload.iat = issuedAt
+  payload.exp = issuedAt + lifetime
   const signingInput = `${SIGNATURE_HEADER}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`
   return `${signingInput}.${createHmac('sha256', key).update(signingInput).digest('base64url')}`
 }
@@ -77,6 +83,8 @@ export interface AuthorizationSettings {
   scope: string
   /** The `max_age` sent by REG and LOGIN, in seconds; a confirmation sends `0`. */
   maxAge: number
+  /** Seconds a flow stays valid (the flow store's `maxAge`): the signature's `exp` is this after its `iat`. */
+  flowMaxAge: number
 }
 
 /**
@@ -113,6 +121,7 @@ function extraParams(params: Readonly<Record<string, string | undefined>>): stri
  */
 export class AuthorizationRequestBuilder {
   readonly #key: KeyObject
+  readonly #flowMaxAge: number
   /** `<endpoint>?response_type=code&client_id=…&redirect_uri=…&scope=…&max_age=` */
   readonly #head: string
   /** `<max_age>&state=` for REG and LOGIN; a confirmation sends `max_age=0`. */
@@ -124,6 +133,7 @@ export class AuthorizationRequestBuilder {
    */
   constructor(authorizationEndpoint: string, settings: AuthorizationSettings) {
     this.#key = settings.clientSecretKey
+    this.#flowMaxAge = settings.flowMaxAge
     const endpoint = new URL(authorizationEndpoint)
     endpoint.hash = ''
     const separator = endpoint.search ? '&' : '?'
@@ -161,7 +171,7 @@ export class AuthorizationRequestBuilder {
       url += `&login_hint=${encoded}&username=${encoded}`
     }
     url += extraParams(params)
-    url += `&signature=${signRequest(this.#key, state, username)}`
+    url += `&signature=${signRequest(this.#key, state, username, Math.floor(Date.now() / 1000), this.#flowMaxAge)}`
     url += `&code_challenge=${challenge}&code_challenge_method=S256`
     return { url, state, flow: { ...start, verifier, nonce } }
   }

@@ -323,7 +323,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
     const { provider, callbackURL, scope, maxAge, authTimeMaxAge, flowMaxAge } = this.settings
     const tools: ContextTools = {
       context,
-      authorization: new AuthorizationRequestBuilder(endpoint, { clientID: provider.clientID, clientSecretKey: provider.clientSecretKey, callbackURL, scope, maxAge }),
+      authorization: new AuthorizationRequestBuilder(endpoint, { clientID: provider.clientID, clientSecretKey: provider.clientSecretKey, callbackURL, scope, maxAge, flowMaxAge }),
       idTokens: new IdTokenVerifier(context.idTokenKey, {
         issuer: context.issuer,
         clientID: provider.clientID,

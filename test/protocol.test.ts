@@ -218,7 +218,10 @@ describe('authorization request parameters, flow and callback, by start', () => 
       assert.match(params.get('nonce')!, /^[A-Za-z0-9_-]{44}$/)
       assert.notEqual(params.get('state'), params.get('nonce'))
       assert.match(params.get('code_challenge')!, /^[A-Za-z0-9_-]{43}$/)
-      assert.deepEqual(await signaturePayload(harness, params), { state: params.get('state'), ...start.signed })
+      const { iat, exp, ...signed } = await signaturePayload(harness, params)
+      assert.deepEqual(signed, { state: params.get('state'), ...start.signed })
+      assert.ok(typeof iat === 'number' && Math.abs(iat - Date.now() / 1000) < 5, 'iat: when the request was made')
+      assert.equal(exp, iat + 600, 'exp: when the flow it starts expires (the flow store\'s maxAge)')
       assert.equal(harness.provider.authorizationRequests.at(-1)?.toString(), params.toString(), 'the provider saw the same parameters')
 
       // What the site remembers: sealed in a cookie named after the state, the PKCE verifier behind the challenge.
@@ -310,9 +313,10 @@ describe('the request signature', () => {
     for (const clientSecret of ['shop-secret', 'sécret-ключ-秘密']) {
       const { clientSecretKey } = justpassProvider({ opURL: 'https://acme.accounts.justpass.me/openid/', clientID: 'c', clientSecret })
       for (const identifier of ['alice', 'émile+test@例え.jp', '"quoted" \\ back', undefined]) {
-        const payload = identifier === undefined ? { state: 'the-state' } : { state: 'the-state', login_hint: identifier }
+        const times = { iat: 1_800_000_000, exp: 1_800_000_600 }
+        const payload = identifier === undefined ? { state: 'the-state', ...times } : { state: 'the-state', login_hint: identifier, ...times }
         const expected = await new SignJWT(payload).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(new TextEncoder().encode(clientSecret))
-        assert.equal(signRequest(clientSecretKey, 'the-state', identifier), expected)
+        assert.equal(signRequest(clientSecretKey, 'the-state', identifier, 1_800_000_000, 600), expected)
       }
     }
   })
