@@ -1,7 +1,9 @@
 /**
  * The NestJS example module (example/nestjs): PassportStrategy(JustpassStrategy,
  * 'justpass') behind guards, driven with @nestjs/testing and supertest, completing
- * LOGIN and REG against the local provider.
+ * LOGIN, REG and confirmations against the local provider. Its `validate` returns
+ * `verifyWithStore`, so the user store's checks (isActive, justpassEnabledOf, the `sub`
+ * recorded at REG) decide, as they do without a verify callback.
  */
 import 'reflect-metadata'
 import { after, before, describe, test } from 'node:test'
@@ -38,12 +40,20 @@ class SiteController {
   me(@Req() req: Request): { user: unknown } {
     return { user: req.user ?? null }
   }
+
+  /** What the session holds for the password step and the last confirmation. */
+  @Get('session')
+  session(@Req() req: Request): { base_username: string | null; justpassConfirmedAt: number | null } {
+    return { base_username: req.session.base_username ?? null, justpassConfirmedAt: req.session.justpassConfirmedAt ?? null }
+  }
 }
+
+const PASSKEY_LOGIN_OFF = 'Passkey login is turned off for this account. Sign in with your password.'
 
 describe('NestJS', () => {
   let provider: TestProvider
   let app: INestApplication
-  const users = new MemoryUserStore(['alice', 'bob'])
+  const users = new MemoryUserStore(['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy'])
 
   before(async () => {
     provider = await startTestProvider({ redirectURIs: [CALLBACK] })
@@ -71,6 +81,135 @@ describe('NestJS', () => {
     const back = new URL(stoppedAt)
     return agent.get(`${back.pathname}${back.search}`)
   }
+
+  /** A single-factor LOGIN with `account`'s passkey, in a new browser; the callback's answer and the agent. */
+  async function singleFactorLogin(account: string) {
+    provider.behaviour = { action: 'approve', account }
+    try {
+      const agent = request.agent(app.getHttpServer())
+      return { agent, callback: await throughProvider(agent, '/justpass/login') }
+    } finally {
+      provider.behaviour = { action: 'approve' }
+    }
+  }
+
+  /** A second-factor LOGIN after `username`'s password step, in a new browser. */
+  async function secondFactorLogin(username: string) {
+    const agent = request.agent(app.getHttpServer())
+    await agent.get(`/password?username=${username}`).expect(302).expect('location', '/justpass/login')
+    return { agent, callback: await throughProvider(agent, '/justpass/login') }
+  }
+
+  /** `username` logged in without a passkey (the site's password), in a new browser. */
+  async function loggedInAs(username: string) {
+    const agent = request.agent(app.getHttpServer())
+    await agent.get(`/login-as?username=${username}`).expect(302)
+    assert.equal((await agent.get('/me').expect(200)).body.user?.username, username)
+    return agent
+  }
+
+  describe('validate returns verifyWithStore: the user store decides', () => {
+    test("REG records the provider's sub, and a LOGIN with that passkey then logs the user in", async () => {
+      const agent = await loggedInAs('carol')
+      const callback = await throughProvider(agent, '/justpass/reg')
+      assert.equal(callback.status, 302)
+      const carol = await users.findByUsername('carol')
+      assert.equal(carol?.justpassEnabled, true)
+      assert.equal(users.justpassSubOf(carol!), provider.subOf('carol'))
+
+      const login = await singleFactorLogin('carol')
+      assert.equal(login.callback.status, 302)
+      assert.equal((await login.agent.get('/me').expect(200)).body.user.username, 'carol')
+    })
+
+    test('REG of a disabled account is refused with account_disabled, and nothing is recorded', async () => {
+      const agent = await loggedInAs('heidi')
+      users.setActive('heidi', false)
+      const callback = await throughProvider(agent, '/justpass/reg')
+      assert.equal(callback.status, 401)
+      assert.equal(callback.body.reason, 'account_disabled')
+      assert.equal(callback.body.mode, 'register')
+      const heidi = await users.findByUsername('heidi')
+      assert.equal(heidi?.justpassEnabled, false)
+      assert.equal(users.justpassSubOf(heidi!), undefined)
+    })
+
+    test('LOGIN of a disabled account is refused with account_disabled, and nobody is logged in', async () => {
+      await users.setJustpassEnabled('dave', true, { sub: provider.subOf('dave') })
+      users.setActive('dave', false)
+      const { agent, callback } = await secondFactorLogin('dave')
+      assert.equal(callback.status, 401)
+      assert.equal(callback.body.reason, 'account_disabled')
+      assert.equal(callback.body.mode, 'login')
+      assert.equal((await agent.get('/me')).body.user, null)
+    })
+
+    test('LOGIN whose passkey is not the account recorded at REG is refused with identity_mismatch', async () => {
+      // erin's username now names another account at the provider than the one registered (renamed, reused).
+      await users.setJustpassEnabled('erin', true, { sub: provider.subOf('erin-before-the-rename') })
+      const { agent, callback } = await singleFactorLogin('erin')
+      assert.equal(callback.status, 401)
+      assert.equal(callback.body.reason, 'identity_mismatch')
+      assert.equal((await agent.get('/me')).body.user, null)
+    })
+
+    test('single-factor LOGIN after passkey login was turned off is refused with passkey_login_off', async () => {
+      await users.setJustpassEnabled('frank', true, { sub: provider.subOf('frank') })
+      const on = await singleFactorLogin('frank')
+      assert.equal(on.callback.status, 302, 'on: the passkey logs frank in')
+      assert.equal((await on.agent.get('/me')).body.user.username, 'frank')
+
+      await users.setJustpassEnabled('frank', false) // the passkey is still registered at the provider
+      const off = await singleFactorLogin('frank')
+      assert.equal(off.callback.status, 401)
+      assert.equal(off.callback.body.reason, 'passkey_login_off')
+      assert.equal(off.callback.body.message, PASSKEY_LOGIN_OFF)
+      assert.equal((await off.agent.get('/me')).body.user, null)
+    })
+
+    test('second-factor LOGIN after passkey login was turned off is refused with passkey_login_off, and the password step is dropped', async () => {
+      await users.setJustpassEnabled('grace', true, { sub: provider.subOf('grace') })
+      const on = await secondFactorLogin('grace')
+      assert.equal(on.callback.status, 302, 'on: the passkey logs grace in')
+
+      await users.setJustpassEnabled('grace', false)
+      const { agent, callback } = await secondFactorLogin('grace')
+      assert.equal(callback.status, 401)
+      assert.equal(callback.body.reason, 'passkey_login_off')
+      assert.equal(callback.body.message, PASSKEY_LOGIN_OFF)
+      assert.equal((await agent.get('/me')).body.user, null)
+      assert.equal((await agent.get('/session')).body.base_username, null)
+    })
+  })
+
+  describe('confirm', () => {
+    test('a confirmation keeps the logged-in user, records justpassConfirmedAt and returns to ?next=', async () => {
+      await users.setJustpassEnabled('ivan', true, { sub: provider.subOf('ivan') })
+      const agent = await loggedInAs('ivan')
+      const before = Math.floor(Date.now() / 1000)
+      const callback = await throughProvider(agent, '/justpass/confirm?next=/me')
+      assert.equal(callback.status, 302)
+      assert.equal(callback.headers.location, '/me')
+      assert.equal((await agent.get('/me')).body.user.username, 'ivan')
+      const confirmedAt = (await agent.get('/session')).body.justpassConfirmedAt
+      assert.ok(typeof confirmedAt === 'number' && confirmedAt >= before, String(confirmedAt))
+      const authorize = provider.authorizationRequests.at(-1)!
+      assert.equal(authorize.get('prompt'), 'login')
+      assert.equal(authorize.get('max_age'), '0')
+    })
+
+    test('a confirmation by a user who turned passkey login off is refused with passkey_login_off; the user stays logged in', async () => {
+      await users.setJustpassEnabled('judy', true, { sub: provider.subOf('judy') })
+      const agent = await loggedInAs('judy')
+      await users.setJustpassEnabled('judy', false)
+      const callback = await throughProvider(agent, '/justpass/confirm')
+      assert.equal(callback.status, 401)
+      assert.equal(callback.body.reason, 'passkey_login_off')
+      assert.equal(callback.body.mode, 'confirm')
+      assert.equal((await agent.get('/me')).body.user.username, 'judy')
+      assert.equal((await agent.get('/session')).body.justpassConfirmedAt, null)
+    })
+  })
 
   test('LOGIN as a second factor completes, and the user is logged in', async () => {
     await users.setJustpassEnabled('alice', true)

@@ -1,10 +1,10 @@
 /**
- * The three justpass routes of a NestJS site, behind their guards.
+ * The four justpass routes of a NestJS site, behind their guards.
  */
 import { Controller, Get, Req, Res, UseGuards } from '@nestjs/common'
 import type { Request, Response } from 'express'
 import type { JustpassFlowInfo } from 'passport-justpass'
-import { JustpassCallbackGuard, JustpassLoginGuard, JustpassRegisterGuard } from './justpass.guards.ts'
+import { JustpassCallbackGuard, JustpassConfirmGuard, JustpassLoginGuard, JustpassRegisterGuard } from './justpass.guards.ts'
 
 @Controller('justpass')
 export class JustpassController {
@@ -18,14 +18,24 @@ export class JustpassController {
   @UseGuards(JustpassLoginGuard)
   login(): void {}
 
-  /** The guard has verified the flow; log the user in (a new session for LOGIN) and answer. */
+  /** The guard redirects to justpass.me; nothing runs here. */
+  @Get('confirm')
+  @UseGuards(JustpassConfirmGuard)
+  confirm(): void {}
+
+  /**
+   * The guard has verified the flow; log the user in (a new session for LOGIN) and answer.
+   * A confirmation logs nobody in: the session stays, with `justpassConfirmedAt` set.
+   */
   @Get('callback')
   @UseGuards(JustpassCallbackGuard)
   async callback(@Req() req: Request, @Res() res: Response): Promise<void> {
     const info = req.authInfo as JustpassFlowInfo
-    await new Promise<void>((resolve, reject) =>
-      req.logIn(req.user!, { session: true, keepSessionInfo: info.mode === 'register' }, (err) => (err ? reject(err) : resolve())),
-    )
+    if (info.mode !== 'confirm') {
+      await new Promise<void>((resolve, reject) =>
+        req.logIn(req.user!, { session: true, keepSessionInfo: info.mode === 'register' }, (err) => (err ? reject(err) : resolve())),
+      )
+    }
     if (info.platform === 'app') res.json({ username: info.username, mode: info.mode })
     else res.redirect(info.returnTo ?? '/')
   }

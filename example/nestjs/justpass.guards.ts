@@ -1,5 +1,5 @@
 /**
- * Guards for the three justpass routes: two start a flow in their mode, one finishes it.
+ * Guards for the four justpass routes: three start a flow in their mode, one finishes it.
  */
 import { Injectable, UnauthorizedException, type ExecutionContext } from '@nestjs/common'
 import { AuthGuard } from '@nestjs/passport'
@@ -18,6 +18,14 @@ export class JustpassRegisterGuard extends AuthGuard('justpass') {
 export class JustpassLoginGuard extends AuthGuard('justpass') {
   override getAuthenticateOptions(_context: ExecutionContext) {
     return { mode: 'login' as const }
+  }
+}
+
+/** Starts a confirmation: the logged-in user confirms it is them with a passkey, then returns to `?next=`. */
+@Injectable()
+export class JustpassConfirmGuard extends AuthGuard('justpass') {
+  override getAuthenticateOptions(_context: ExecutionContext) {
+    return { mode: 'confirm' as const }
   }
 }
 

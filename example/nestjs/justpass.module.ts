@@ -1,6 +1,8 @@
 /**
  * A NestJS module with the justpass strategy, its guards, its routes and session
- * serialization. The site gives the strategy options and its user store.
+ * serialization. The site gives the strategy options and its user store: the strategy
+ * runs the store's checks (`isActive`, `justpassEnabledOf`, `justpassSubOf`), and the
+ * serializer finds the session's user in it.
  */
 import { Module, type DynamicModule, Injectable, Inject } from '@nestjs/common'
 import { PassportModule, PassportSerializer } from '@nestjs/passport'
@@ -26,7 +28,7 @@ export class SessionSerializer extends PassportSerializer {
 
 @Module({})
 export class JustpassModule {
-  /** The module, configured: strategy options (no verify, no user store) and the user store. */
+  /** The module, configured: strategy options (without `userStore`) and the user store, which the strategy gets as `userStore`. */
   static register(options: { strategy: Omit<JustpassStrategyOptions<NestUser>, 'userStore'>; users: JustpassUserStore<NestUser> }): DynamicModule {
     return {
       module: JustpassModule,

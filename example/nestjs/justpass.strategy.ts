@@ -1,6 +1,6 @@
 /**
  * The justpass strategy as a NestJS provider: `PassportStrategy(JustpassStrategy,
- * 'justpass')`, with `validate` deciding which user a verified passkey logs in, and the
+ * 'justpass')`, with `validate` leaving the decision to the user store's checks, and the
  * `authorizationParams` hook overridden to show justpass.me's pages in the language the
  * site's own page was in.
  */
@@ -32,12 +32,13 @@ export interface NestUser {
 }
 
 @Injectable()
-export class JustpassNestStrategy extends PassportStrategy(JustpassStrategy, 'justpass') {
+export class JustpassNestStrategy extends PassportStrategy(JustpassStrategy<NestUser>, 'justpass') {
+  /** The options, with the site's user store as `userStore`: `validate` runs its checks. */
   constructor(
-    @Inject(JUSTPASS_OPTIONS) options: JustpassStrategyOptions<NestUser>,
-    @Inject(JUSTPASS_USERS) private readonly users: JustpassUserStore<NestUser>,
+    @Inject(JUSTPASS_OPTIONS) options: Omit<JustpassStrategyOptions<NestUser>, 'userStore'>,
+    @Inject(JUSTPASS_USERS) users: JustpassUserStore<NestUser>,
   ) {
-    super(options)
+    super({ ...options, userStore: users })
   }
 
   /**
@@ -51,9 +52,13 @@ export class JustpassNestStrategy extends PassportStrategy(JustpassStrategy, 'ju
     return typeof lang === 'string' && SITE_LANGUAGE.test(lang) ? { ...params, ui_locales: lang } : params
   }
 
-  /** REG: set the passkey flag; LOGIN: the user the passkey belongs to, or `null` to refuse. */
-  async validate(_tokens: JustpassTokens, userinfo: JustpassUserinfo, info: JustpassFlowInfo): Promise<NestUser | null> {
-    if (info.mode === 'register') return (await this.users.setJustpassEnabled(userinfo.preferred_username, true)) ?? null
-    return (await this.users.findByUsername(userinfo.preferred_username)) ?? null
+  /**
+   * The user store decides, with every check it offers: REG records the passkey's `sub`;
+   * LOGIN and confirmations need an active account (`isActive`), passkey login on
+   * (`justpassEnabledOf`) and the `sub` recorded at REG. A check that refuses throws, and
+   * the callback guard answers with its reason; `false` (no such user) is `unknown_user`.
+   */
+  validate(tokens: JustpassTokens, userinfo: JustpassUserinfo, info: JustpassFlowInfo): Promise<NestUser | false> {
+    return this.verifyWithStore(tokens, userinfo, info)
   }
 }
