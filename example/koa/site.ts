@@ -91,15 +91,21 @@ export function createKoaSite(config: KoaSiteConfig): Koa {
   router.get('/justpass/login', passport.authenticate('justpass', { mode: 'login' }))
   router.get('/justpass/login-url', passport.authenticate('justpass', { mode: 'login', urlOnly: true }))
   router.get('/justpass/confirm', passport.authenticate('justpass', { mode: 'confirm' }))
+  // #region keep-session-data
   // The visitor's cart survives a passkey LOGIN; the rest of the anonymous session does not.
   router.get('/justpass/callback', justpassKoaCallback({ authenticator: passport, keepSessionData: ['cart'] }))
+  // #endregion
+  // #region logout
   // Ends the session here, then at justpass.me.
   router.post('/logout', justpassKoaLogout({ authenticator: passport }))
+  // #endregion
 
+  // #region confirm
   // A sensitive page: only after the logged-in user confirmed it is them, in the last 5 minutes.
   router.get('/account', requireJustpassKoaConfirmation({ authenticator: passport, maxAge: 300 }), (ctx) => {
     ctx.body = { user: (ctx.state.user as MemoryUser).username, confirmedAt: (ctx.session as { justpassConfirmedAt?: number }).justpassConfirmedAt }
   })
+  // #endregion
   router.get('/cart', (ctx) => {
     ctx.body = { cart: ctx.session?.cart ?? [] }
   })
