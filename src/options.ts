@@ -10,7 +10,7 @@ import { JustpassConfigError } from './errors.js'
 import { createFlowStore, DEFAULT_FLOW_MAX_AGE, type JustpassFlowStoreOption } from './flow-store/index.js'
 import type { JustpassFlowStore } from './flow-store/types.js'
 import type { JustpassMode } from './flow.js'
-import { isJustpassProvider, justpassProvider, PROVIDER_SETTINGS, PROVIDER_SHORTHAND, type JustpassProvider } from './provider-settings.js'
+import { isJustpassProvider, isLoopback, justpassProvider, PROVIDER_SETTINGS, PROVIDER_SHORTHAND, type JustpassProvider } from './provider-settings.js'
 import type { JustpassUserStore } from './user-store.js'
 import { optionalBoolean, optionalInteger, optionalString, plainHttpURL, refuseUnknown, settingsObject, type RawSettings } from './validate.js'
 
@@ -211,6 +211,12 @@ export function resolveOptions<User>(input: JustpassStrategyOptions<User> | Just
   const passReqToCallback = optionalBoolean(options, 'passReqToCallback')
   if (passReqToCallback && !hasVerify) throw new JustpassConfigError('passReqToCallback', 'needs a verify callback (the second constructor argument)')
   const callbackURL = plainHttpURL('callbackURL', options.callbackURL)
+  if (callbackURL.protocol === 'http:' && !isLoopback(callbackURL.hostname) && !provider.allowInsecureHTTP) {
+    throw new JustpassConfigError(
+      'callbackURL',
+      'must use https: (plain http: is accepted only for loopback hosts, or with allowInsecureHTTP: true in the provider settings): on plain http the flow cookies cannot be Secure or __Host-, and a sibling subdomain could plant one',
+    )
+  }
   const maxAge = optionalInteger(options, 'maxAge', 60, 0, 86_400)
   const flowStore = createFlowStore(options.flowStore, { provider, callbackURL: callbackURL.href, secureCallback: callbackURL.protocol === 'https:' })
   return {

@@ -90,7 +90,11 @@ export interface JustpassProviderSettings {
    * 1 MiB limit on provider answers still applies.
    */
   fetch?: ProviderFetchFunction
-  /** Accept a plain `http:` `opURL` on a non-loopback host. Default `false`; never in production. */
+  /**
+   * Accept a plain `http:` `opURL`, and the strategy's `callbackURL`, on a non-loopback
+   * host. Default `false`; never in production: on plain http the flow cookies can be
+   * neither `Secure` nor `__Host-`, so a sibling subdomain can plant one.
+   */
   allowInsecureHTTP?: boolean
   /**
    * Where logout at the provider sends the browser (RP-initiated logout). Default:
@@ -127,6 +131,8 @@ export interface JustpassProvider {
   readonly endpoints: JustpassEndpoints
   /** Whether requests to the provider may use plain HTTP. */
   readonly insecureHTTP: boolean
+  /** Whether plain `http:` is accepted off loopback (the `allowInsecureHTTP` setting), for `opURL` and the strategy's `callbackURL`. */
+  readonly allowInsecureHTTP: boolean
   /** The app's client id at justpass.me. */
   readonly clientID: string
   /** The client secret as text, for client authentication at the token endpoint. Not enumerable. */
@@ -170,7 +176,7 @@ const MADE = new WeakSet<object>()
 const LOOPBACK_HOSTS = new Set(['localhost', '[::1]'])
 
 /** Whether `hostname` (as `URL` presents it) names this machine. */
-function isLoopback(hostname: string): boolean {
+export function isLoopback(hostname: string): boolean {
   return LOOPBACK_HOSTS.has(hostname) || /^127(?:\.\d{1,3}){3}$/.test(hostname)
 }
 
@@ -271,6 +277,7 @@ export function justpassProvider(settings: JustpassProviderSettings): JustpassPr
   const provider = {
     endpoints: resolveEndpoints(raw, opURL, discovery),
     insecureHTTP,
+    allowInsecureHTTP,
     clientID,
     idTokenAlg: resolveAlgorithm(raw.idTokenSignedResponseAlg),
     tokenEndpointAuthMethod: resolveAuthMethod(raw.tokenEndpointAuthMethod),

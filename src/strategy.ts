@@ -459,6 +459,10 @@ export class JustpassStrategy<User = unknown> extends Strategy {
       throw new JustpassRefusal('passkey_login_off', 'Passkey login is turned off for this account. Sign in with your password.')
     }
     const recorded = store.justpassSubOf ? await store.justpassSubOf(user) : undefined
+    if (recorded !== undefined && recorded !== null && typeof recorded !== 'string') {
+      // A number or an object here would turn the binding off without a word: say so instead.
+      throw new JustpassUsageError('the user store\'s justpassSubOf must answer the recorded sub as a string, or null or undefined when none is recorded')
+    }
     if (typeof recorded === 'string' && recorded !== userinfo.sub) {
       throw new JustpassRefusal('identity_mismatch', 'this passkey belongs to another account than the one registered for passkey login')
     }

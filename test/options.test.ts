@@ -59,6 +59,8 @@ describe('options', () => {
     ['callbackURL', '/justpass/callback'],
     ['callbackURL', 'https://shop.example/cb#frag'],
     ['callbackURL', 'https://shop.example/cb?via=justpass'],
+    ['callbackURL', 'http://shop.example/justpass/callback'],
+    ['userStore', { findByUsername() {}, setJustpassEnabled() {}, justpassEnabledOf: true }],
     ['userStore', { findByUsername() {} }],
     ['userStore', { findByUsername() {}, setJustpassEnabled() {}, createUser: 'yes' }],
     ['scope', 'profile email'],
@@ -76,6 +78,16 @@ describe('options', () => {
   for (const [option, value] of malformed) {
     test(`${option} = ${JSON.stringify(value)} is refused by name`, () => refused({ ...VALID, [option]: value }, option))
   }
+
+  test('callbackURL on plain http: accepted on loopback hosts, and elsewhere only with allowInsecureHTTP', () => {
+    for (const callbackURL of ['http://localhost:3000/justpass/callback', 'http://127.0.0.1:3000/justpass/callback', 'http://[::1]:3000/justpass/callback']) {
+      assert.doesNotThrow(() => new JustpassStrategy({ ...VALID, callbackURL }), callbackURL)
+    }
+    const insecure = { ...VALID, callbackURL: 'http://shop.internal/justpass/callback' }
+    assert.throws(() => new JustpassStrategy(insecure), (err: Error) => err instanceof JustpassConfigError && err.option === 'callbackURL' && /https:/.test(err.message) && /allowInsecureHTTP/.test(err.message))
+    const { opURL: op, clientID: id, clientSecret: secret, ...rest } = insecure
+    assert.doesNotThrow(() => new JustpassStrategy({ ...rest, provider: justpassProvider({ opURL: op!, clientID: id!, clientSecret: secret!, allowInsecureHTTP: true }) }))
+  })
 
   const { opURL, clientID, clientSecret, ...site } = VALID
   const malformedProvider: Array<[string, unknown]> = [

@@ -1,5 +1,5 @@
 /**
- * docs/user-store.md's "Turning passkey login off" example (example/readme/turn-off.ts)
+ * docs/passkey-life.md's "Turning passkey login off" example (example/readme/turn-off.ts)
  * runs on the guides' complete site (example/readme/site.ts, SQLite store) against the
  * local provider: the password confirmed again, then the flag cleared, the password
  * alone logs in and the passkey no longer does; a wrong password, a post from elsewhere

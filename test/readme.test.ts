@@ -85,6 +85,13 @@ function flagOf(db: Database.Database, username: string): unknown {
   return db.prepare('SELECT justpass_enabled FROM users WHERE username = ?').pluck().get(username)
 }
 
+/** A MemoryUserStore whose users have passkey login on. */
+function passkeyUsers(...usernames: string[]): MemoryUserStore {
+  const users = new MemoryUserStore()
+  for (const username of usernames) users.add(username, true)
+  return users
+}
+
 /** A free port on 127.0.0.1, for a process that listens on it itself. */
 async function freePort(): Promise<number> {
   const probe = createServer()
@@ -439,6 +446,7 @@ describe('example/readme/with-request.ts: passReqToCallback', () => {
       await site.users.setJustpassEnabled('bob', false)
       const off = await throughJustpass(new Browser(), `${site.server.origin}/justpass/login`, site.callbackURL)
       assert.equal(off.callback.location, `${site.server.origin}/login`, 'turned off, the passkey no longer logs bob in')
+      assert.deepEqual(JSON.parse(off.last.body), { failed: true, message: 'Passkey login is turned off for this account. Sign in with your password.' })
     } finally {
       site.provider.behaviour = { action: 'approve' }
     }
@@ -521,7 +529,7 @@ describe('example/readme/nest-main.ts: the NestJS bootstrap', () => {
   before(async () => {
     server = await startLoopbackServer()
     provider = await startProviderFor([server])
-    app = await createNestSite({ ...settingsFor(provider, server), sessionSecret: SESSION_SECRET, users: new MemoryUserStore(['alice']) })
+    app = await createNestSite({ ...settingsFor(provider, server), sessionSecret: SESSION_SECRET, users: passkeyUsers('alice') })
     await app.init()
     server.handle(app.getHttpAdapter().getInstance())
   })

@@ -15,6 +15,9 @@ export function createRequestStrategy(settings: JustpassSettings, users: SqliteU
       return
     }
     // LOGIN and confirm: a passkey counts only while the user has passkey login on.
-    users.findByUsername(userinfo.preferred_username).then((user) => done(null, user && users.justpassEnabledOf(user) ? user : false), done)
+    users.findByUsername(userinfo.preferred_username).then((user) => {
+      if (user && !users.justpassEnabledOf(user)) return done(null, false, { reason: 'passkey_login_off', message: 'Passkey login is turned off for this account. Sign in with your password.' })
+      done(null, user ?? false)
+    }, done)
   })
 }
