@@ -173,6 +173,9 @@ export class AuthorizationRequestBuilder {
     url += extraParams(params)
     url += `&signature=${signRequest(this.#key, state, username, Math.floor(Date.now() / 1000), this.#flowMaxAge)}`
     url += `&code_challenge=${challenge}&code_challenge_method=S256`
-    return { url, state, flow: { ...start, verifier, nonce } }
+    const flow: NewFlow = { ...start, verifier, nonce }
+    const acrValues = params.acr_values
+    if (typeof acrValues === 'string' && acrValues.trim() !== '') flow.acrValues = acrValues
+    return { url, state, flow }
   }
 }

@@ -69,6 +69,8 @@ export interface NewFlow extends JustpassFlowStart {
   verifier: string
   /** The nonce the ID token must carry. */
   nonce: string
+  /** The `acr_values` the request asked for (space-separated), when it asked: an `acr` in the ID token must be one of them. */
+  acrValues?: string
 }
 
 /** A kept flow, as a store hands it back: stamped with its start time. */

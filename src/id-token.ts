@@ -102,6 +102,8 @@ export interface IdTokenRules {
   clockTolerance: number
   /** The oldest `iat` accepted, in seconds: a token is issued during its flow. */
   maxTokenAge: number
+  /** Refuse a token without `acr` when the flow asked for `acr_values`. */
+  requireAcr: boolean
   /** The enforced age of `auth_time` for REG and LOGIN, in seconds, or `false` for none (a confirmation's is its flow's start). */
   authTimeMaxAge: Record<Exclude<JustpassMode, 'confirm'>, number | false>
 }
@@ -147,6 +149,7 @@ export class IdTokenVerifier {
     if (Array.isArray(claims.aud) && claims.aud.length > 1 && claims.azp !== this.#rules.clientID) {
       throw refuse('azp: must be the client id when aud has several values')
     }
+    checkAcr(claims, flow.acrValues, this.#rules.requireAcr)
     if (flow.mode === 'confirm') checkAuthTimeSince(claims, flow.started, this.#rules.clockTolerance)
     else checkAuthTime(claims, this.#rules.authTimeMaxAge[flow.mode], this.#rules.clockTolerance)
     return claims
@@ -202,5 +205,25 @@ export function checkAuthTimeSince(claims: JWTPayload, since: number, tolerance:
   if (typeof authTime !== 'number') throw new JustpassRefusal('id_token_invalid', 'the ID token failed a check (auth_time: missing while max_age was sent)')
   if (authTime < since - tolerance) {
     throw new JustpassRefusal('auth_too_old', 'The provider did not ask for your passkey again (auth_time is older than this confirmation). Try again.')
+  }
+}
+
+/**
+ * Check `acr` against the `acr_values` the flow asked for (OpenID Connect Core 3.1.3.7:
+ * a client that requested `acr` SHOULD check it): a token that carries one must carry one
+ * of those; a token without one is refused only with `required`. A flow that asked for
+ * none is not checked.
+ *
+ * @throws {@link JustpassRefusal} `id_token_invalid`
+ */
+export function checkAcr(claims: JWTPayload, requested: string | undefined, required: boolean): void {
+  if (requested === undefined) return
+  const acr = claims.acr
+  if (acr === undefined) {
+    if (required) throw new JustpassRefusal('id_token_invalid', `the ID token failed a check (acr: missing, while ${requested} was asked for)`)
+    return
+  }
+  if (typeof acr !== 'string' || !requested.split(' ').includes(acr)) {
+    throw new JustpassRefusal('id_token_invalid', `the ID token failed a check (acr: not one of those asked for, ${requested})`)
   }
 }

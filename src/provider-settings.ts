@@ -97,6 +97,12 @@ export interface JustpassProviderSettings {
    */
   allowInsecureHTTP?: boolean
   /**
+   * Refuse an ID token without `acr` when the request asked for `acr_values` (the
+   * default asks `keys`). Default `false`, as justpass.me's Django client: an `acr` the
+   * token does carry must always be one of those asked for.
+   */
+  requireAcr?: boolean
+  /**
    * Where logout at the provider sends the browser (RP-initiated logout). Default:
    * `opURL` + `end-session/`, as justpass.me lays it out, or the metadata's
    * `end_session_endpoint` with `discovery`. `false`: logout ends the site's session
@@ -154,6 +160,8 @@ export interface JustpassProvider {
   readonly clockTolerance: number
   /** The site's own fetch for provider calls, when it gave one. */
   readonly fetch: ProviderFetchFunction | undefined
+  /** Whether an ID token without `acr` is refused when `acr_values` were asked for. */
+  readonly requireAcr: boolean
   /**
    * The end-session endpoint as the settings give it: a URL, `false` for logout at the
    * site only, or `undefined` for the default (derived, or discovered with `discovery`).
@@ -164,7 +172,7 @@ export interface JustpassProvider {
 /** Every setting of {@link JustpassProviderSettings}, to refuse misspelt ones. */
 export const PROVIDER_SETTINGS: ReadonlySet<string> = new Set([
   'opURL', 'organization', 'clientID', 'clientSecret', 'issuer', 'idTokenSignedResponseAlg',
-  'tokenEndpointAuthMethod', 'discovery', 'timeout', 'clockTolerance', 'fetch', 'allowInsecureHTTP', 'endSessionURL',
+  'tokenEndpointAuthMethod', 'discovery', 'timeout', 'clockTolerance', 'fetch', 'allowInsecureHTTP', 'endSessionURL', 'requireAcr',
 ])
 
 /** The strategy's options that pass straight into the provider settings (the shorthand). */
@@ -286,6 +294,7 @@ export function justpassProvider(settings: JustpassProviderSettings): JustpassPr
     clockTolerance: optionalInteger(raw, 'clockTolerance', 30, 0, 600),
     fetch: resolveFetch(raw.fetch),
     endSessionURL: resolveEndSessionURL(raw.endSessionURL),
+    requireAcr: optionalBoolean(raw, 'requireAcr'),
   }
   Object.defineProperties(provider, {
     clientSecret: { value: clientSecret, enumerable: false },

@@ -330,6 +330,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
         clockTolerance: provider.clockTolerance,
         maxTokenAge: flowMaxAge,
         authTimeMaxAge,
+        requireAcr: provider.requireAcr,
       }),
     }
     this.tools.current = tools

@@ -7,7 +7,7 @@
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { JustpassConfigError, justpassProvider, type JustpassProviderSettings } from '../src/index.ts'
+import { JustpassConfigError, JustpassStrategy, justpassProvider, type JustpassProviderSettings } from '../src/index.ts'
 import { resolveOptions } from '../src/options.ts'
 import { Browser } from './support/browser.ts'
 import { buildTestApp, reserveTestApp, type TestApp } from './support/app.ts'
@@ -178,6 +178,46 @@ describe('auth_time from an earlier login at the provider (authTimeMaxAge)', () 
   test('malformed values are refused by name', () => {
     for (const value of [-1, 1.5, 'old', { register: true }, { signup: 60 }, null]) {
       assert.throws(() => resolveOptions({ ...BASE, opURL: 'https://a.example/openid/', authTimeMaxAge: value } as JustpassStrategyOptions, true), (err: Error) => err instanceof JustpassConfigError && err.option === 'authTimeMaxAge', JSON.stringify(value))
+    }
+  })
+})
+
+describe('acr: the ID token must answer the acr_values asked for', () => {
+  test('without acr: accepted by default (as the Django client does), refused with requireAcr', async () => {
+    const lenient = await startSite()
+    try {
+      assert.equal((await flow(lenient, 'login2')).user, 'alice', 'the hostile provider sends no acr')
+    } finally {
+      await lenient.close()
+    }
+    const strict = await startSite({}, { requireAcr: true })
+    try {
+      const result = await flow(strict, 'login2')
+      assert.deepEqual([result.user, result.reason], [null, 'id_token_invalid'])
+      assert.match(result.message ?? '', /acr: missing/)
+      strict.provider.breakage = { claims: (claims) => ({ ...claims, acr: 'keys' }) }
+      assert.equal((await flow(strict, 'login2')).user, 'alice', 'with acr keys, as asked')
+    } finally {
+      await strict.close()
+    }
+  })
+
+  test('acr_values changed by the authorizationParams hook: the acr must be one of those', async () => {
+    class TwoLevels extends JustpassStrategy<MemoryUser> {
+      protected override authorizationParams(req: Parameters<JustpassStrategy['authorizationParams']>[0], flow: Parameters<JustpassStrategy['authorizationParams']>[1]) {
+        return { ...super.authorizationParams(req, flow), acr_values: 'keys hwk' }
+      }
+    }
+    const server = await reserveTestApp()
+    const provider = await startHostileProvider({ redirectURI: server.callbackURL })
+    const site = { app: buildTestApp(server, provider, { strategyClass: TwoLevels as never }), provider, close: async () => { await site.app.close(); await provider.close() } }
+    try {
+      site.provider.breakage = { claims: (claims) => ({ ...claims, acr: 'hwk' }) }
+      assert.equal((await flow(site, 'login2')).user, 'alice')
+      site.provider.breakage = { claims: (claims) => ({ ...claims, acr: 'pwd' }) }
+      assert.equal((await flow(site, 'login2')).reason, 'id_token_invalid')
+    } finally {
+      await site.close()
     }
   })
 })

@@ -114,8 +114,8 @@ async function assertOwnVerificationRefuses(site: Site, alg: 'HS256' | 'RS256', 
   assert.equal(typeof idToken, 'string', 'the provider issued an ID token')
   const provider = justpassProvider({ opURL: site.provider.opURL, clientID: site.provider.clientID, clientSecret: site.provider.clientSecret, idTokenSignedResponseAlg: alg })
   const context = staticProviderContext(provider)
-  const verifier = new IdTokenVerifier(context.idTokenKey, { issuer: context.issuer, clientID: provider.clientID, clockTolerance: 30, maxTokenAge: 600, authTimeMaxAge: { register: false, login: 60 } })
-  const flow = { mode: 'login' as const, username: 'alice', verifier: 'v'.repeat(44), nonce: nonce!, started: now() }
+  const verifier = new IdTokenVerifier(context.idTokenKey, { issuer: context.issuer, clientID: provider.clientID, clockTolerance: 30, maxTokenAge: 600, authTimeMaxAge: { register: false, login: 60 }, requireAcr: false })
+  const flow = { mode: 'login' as const, username: 'alice', verifier: 'v'.repeat(44), nonce: nonce!, started: now(), acrValues: 'keys' }
   await assert.rejects(verifier.verify(idToken!, flow), (err: unknown) => {
     assert.ok(err instanceof JustpassRefusal)
     assert.equal(err.code, reason)
@@ -211,6 +211,8 @@ const CASES: Case[] = [
     expected: { fail: 'id_token_invalid' },
   },
   { name: 'ID token: auth_time older than authTimeMaxAge (LOGIN)', breakage: { claims: (c) => ({ ...c, auth_time: now() - 3600 }) }, expected: { fail: 'auth_too_old' } },
+  { name: 'ID token: acr other than those asked for (a password-only session)', breakage: { claims: (c) => ({ ...c, acr: 'session' }) }, expected: { fail: 'id_token_invalid' }, message: /acr/ },
+  { name: 'ID token: acr that is not a string', breakage: { claims: (c) => ({ ...c, acr: ['keys'] }) }, expected: { fail: 'id_token_invalid' }, message: /acr/ },
   { name: 'ID token: auth_time missing while max_age was sent', breakage: { claims: ({ auth_time: _at, ...c }) => c }, expected: { fail: 'id_token_invalid' } },
   // An ID token whose header or claims do not parse is an answer that is not the protocol's
   // (provider_bad_response, as a token body that does not parse); passport-justpass's own

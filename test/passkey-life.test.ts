@@ -126,6 +126,18 @@ describe("confirm it is you (mode: 'confirm')", () => {
     assert.equal(harness.provider.authorizationRequests.length, requests)
   })
 
+  test('the local provider answers acr keys: a site with requireAcr logs in', async () => {
+    const strict = await startHarness({ providerSettings: { requireAcr: true } })
+    try {
+      await strict.app.users.setJustpassEnabled('alice', true)
+      strict.provider.behaviour = { action: 'approve', account: 'alice' }
+      const { notice } = await run(new Browser(), strict, '/justpass/login')
+      assert.deepEqual(notice, { mode: 'login', ok: true })
+    } finally {
+      await strict.close()
+    }
+  })
+
   test('asks for a new authentication now: prompt=login, max_age=0, the logged-in username, the signature over both', async () => {
     const browser = await loggedIn(harness, 'alice')
     const started = await startFlow(browser, harness, '/justpass/confirm')

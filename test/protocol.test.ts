@@ -229,8 +229,9 @@ describe('authorization request parameters, flow and callback, by start', () => 
       const jar = browser.cookies.get('127.0.0.1')!
       const taken = defaultCookieStore(harness).open([...jar].map(([name, value]) => `${name}=${value}`).join('; '), state)
       assert.equal(taken.status, 'found', 'the flow is kept in the cookie named after its state')
-      const { verifier, nonce, started, ...kept } = (taken as { flow: PendingFlow }).flow
+      const { verifier, nonce, started, acrValues, ...kept } = (taken as { flow: PendingFlow }).flow
       assert.deepEqual(kept, start.flow)
+      assert.equal(acrValues, params.get('acr_values'), 'the acr_values asked for are remembered, for the acr check')
       assert.equal(params.get('code_challenge'), createHash('sha256').update(verifier).digest('base64url'), 'the challenge is the S256 hash of the verifier')
       assert.equal(nonce, params.get('nonce'))
       assert.ok(Math.abs(started - Date.now() / 1000) < 60)

@@ -107,7 +107,7 @@ describe('completeFlow: each provider answer sorted to its refusal or outage', (
     })
     const provider = justpassProvider({ opURL: `${server.origin}/openid/`, clientID: CLIENT_ID, clientSecret: CLIENT_SECRET, timeout: 2000 })
     context = staticProviderContext(provider)
-    verifier = new IdTokenVerifier(context.idTokenKey, { issuer: context.issuer, clientID: CLIENT_ID, clockTolerance: 30, maxTokenAge: 600, authTimeMaxAge: { register: false, login: 60 } })
+    verifier = new IdTokenVerifier(context.idTokenKey, { issuer: context.issuer, clientID: CLIENT_ID, clockTolerance: 30, maxTokenAge: 600, authTimeMaxAge: { register: false, login: 60 }, requireAcr: false })
   })
   after(() => server.close())
 
@@ -147,7 +147,7 @@ describe("completeFlow through a site's own fetch that cannot connect", () => {
     const refused = () => Promise.reject(new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) }))
     const provider = justpassProvider({ opURL: 'http://127.0.0.1:9/openid/', clientID: CLIENT_ID, clientSecret: CLIENT_SECRET, fetch: refused })
     const context = staticProviderContext(provider, capProviderFetch(provider.fetch!))
-    const verifier = new IdTokenVerifier(context.idTokenKey, { issuer: context.issuer, clientID: CLIENT_ID, clockTolerance: 30, maxTokenAge: 600, authTimeMaxAge: { register: false, login: 60 } })
+    const verifier = new IdTokenVerifier(context.idTokenKey, { issuer: context.issuer, clientID: CLIENT_ID, clockTolerance: 30, maxTokenAge: 600, authTimeMaxAge: { register: false, login: 60 }, requireAcr: false })
     const flow: PendingFlow = { mode: 'login', verifier: 'v'.repeat(44), nonce: 'n', started: now() }
     await assert.rejects(completeFlow(context, verifier, flow, 's', new URL('http://127.0.0.1/cb?code=c&state=s')), (err: unknown) => {
       assert.ok(err instanceof JustpassProviderError)

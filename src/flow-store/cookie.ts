@@ -70,9 +70,9 @@ function startedOf(value: string): number {
 /** A mode as sealed: `0` LOGIN, `1` REG, `2` confirm. */
 const MODE_CODES: readonly JustpassMode[] = ['login', 'register', 'confirm']
 
-/** The flow as sealed: `[mode, verifier, nonce, username, platform, returnTo]`, `null` for what it lacks. */
+/** The flow as sealed: `[mode, verifier, nonce, username, platform, returnTo, acrValues]`, `null` for what it lacks. */
 function encodeFlow(flow: NewFlow): string {
-  return JSON.stringify([MODE_CODES.indexOf(flow.mode), flow.verifier, flow.nonce, flow.username ?? null, flow.platform ?? null, flow.returnTo ?? null])
+  return JSON.stringify([MODE_CODES.indexOf(flow.mode), flow.verifier, flow.nonce, flow.username ?? null, flow.platform ?? null, flow.returnTo ?? null, flow.acrValues ?? null])
 }
 
 function optionalText(value: unknown): value is string | null {
@@ -87,14 +87,16 @@ function decodeFlow(plaintext: string, started: number): PendingFlow | undefined
   } catch {
     return undefined
   }
-  if (!Array.isArray(fields) || fields.length !== 6) return undefined
-  const [mode, verifier, nonce, username, platform, returnTo] = fields as unknown[]
+  // Six fields: sealed before acr_values were kept (a flow in flight across an upgrade).
+  if (!Array.isArray(fields) || (fields.length !== 6 && fields.length !== 7)) return undefined
+  const [mode, verifier, nonce, username, platform, returnTo, acrValues = null] = fields as unknown[]
   if ((mode !== 0 && mode !== 1 && mode !== 2) || typeof verifier !== 'string' || typeof nonce !== 'string') return undefined
-  if (!optionalText(username) || !optionalText(platform) || !optionalText(returnTo)) return undefined
+  if (!optionalText(username) || !optionalText(platform) || !optionalText(returnTo) || !optionalText(acrValues)) return undefined
   const flow: PendingFlow = { mode: MODE_CODES[mode]!, verifier, nonce, started }
   if (username !== null) flow.username = username
   if (platform !== null) flow.platform = platform
   if (returnTo !== null) flow.returnTo = returnTo
+  if (acrValues !== null) flow.acrValues = acrValues
   return flow
 }
 
