@@ -163,6 +163,44 @@ describe('CookieFlowStore', () => {
     assert.deepEqual(second.lines, [], 'nothing to clear the second time')
   })
 
+  test('a confirmation and its acr_values come back as they were sealed', () => {
+    const store = cookieStore()
+    const jar = new Jar()
+    const state = newState()
+    const confirm: NewFlow = { mode: 'confirm', verifier: 'c'.repeat(44), nonce: 'k'.repeat(44), username: 'alice', returnTo: '/account', acrValues: 'keys hwk' }
+    jar.put(store, state, confirm)
+    const { started: _, ...rest } = flowOf(jar.take(store, state).taken)
+    assert.deepEqual(rest, confirm)
+  })
+
+  test('only spaces and tabs are trimmed around a cookie: a name led by U+00A0 (or any other character) is no flow cookie', () => {
+    const store = cookieStore({ secure: true })
+    const jar = new Jar()
+    const state = newState()
+    jar.put(store, state, REG)
+    const header = jar.header()
+    assert.equal(store.open(` \t${header}\t `, state).status, 'found', 'spaces and tabs around it are fine')
+    for (const lead of ['\u00a0', '\u2028', '\u000b', 'x', '.']) {
+      assert.equal(store.open(`${lead}${header}`, state).status, 'unknown', JSON.stringify(lead))
+      const exchange = exchangeWith({ headers: { cookie: `${lead}${header}` } })
+      assert.equal(store.take(exchange, state).status, 'unknown', JSON.stringify(lead))
+      assert.deepEqual(exchange.res!.lines, [], 'nothing cleared for a name that is not a flow cookie')
+    }
+  })
+
+  test('a start clears only names of the flow-cookie shape, at most maxPending of them', () => {
+    const store = cookieStore({ maxPending: 5 })
+    const junk = Array.from({ length: 1000 }, (_, i) => `justpass.junk${i}=x`)
+    const planted = Array.from({ length: 1000 }, (_, i) => `justpass.${String(i).padStart(16, 'A')}=0.x`)
+    for (const cookies of [junk, planted]) {
+      const exchange = exchangeWith({ headers: { cookie: cookies.join('; ') } })
+      store.put(exchange, newState(), LOGIN)
+      const lines = exchange.res!.lines
+      assert.ok(lines.length <= 6, `${lines.length} Set-Cookie lines`)
+      assert.ok(lines.every((line) => /^justpass\.[A-Za-z0-9_-]{16}=/.test(line)), 'only flow-cookie names are set or cleared')
+    }
+  })
+
   test('a flow without the optional fields comes back without them', () => {
     const store = cookieStore()
     const jar = new Jar()

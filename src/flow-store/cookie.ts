@@ -47,15 +47,21 @@ interface FlowCookie {
   value: string
 }
 
-/** The flow cookies among a request's cookies, in the order the browser sent them. */
-function flowCookies(header: string | undefined, prefix: string): FlowCookie[] {
+/** Spaces and tabs around a cookie pair (RFC 6265's OWS); nothing else is trimmed, such as U+00A0. */
+const COOKIE_OWS = /^[ \t]+|[ \t]+$/g
+
+/**
+ * The flow cookies among a request's cookies, in the order the browser sent them: those
+ * whose whole name is `name` (the prefix and a cookie id), with only spaces and tabs
+ * around them.
+ */
+function flowCookies(header: string | undefined, name: RegExp): FlowCookie[] {
   const found: FlowCookie[] = []
   if (!header) return found
   for (const part of header.split(';')) {
-    const pair = part.trim()
-    if (!pair.startsWith(prefix)) continue
+    const pair = part.replace(COOKIE_OWS, '')
     const at = pair.indexOf('=')
-    if (at > 0) found.push({ name: pair.slice(0, at), value: pair.slice(at + 1) })
+    if (at > 0 && name.test(pair.slice(0, at))) found.push({ name: pair.slice(0, at), value: pair.slice(at + 1) })
   }
   return found
 }
@@ -119,6 +125,8 @@ export class CookieFlowStore implements JustpassFlowStore {
   readonly #maxAgeMs: number
   readonly #maxPending: number
   readonly #prefix: string
+  /** The whole name of a flow cookie: the prefix and a cookie id. */
+  readonly #name: RegExp
   /** `; Max-Age=…; Path=/; HttpOnly; SameSite=Lax[; Secure]`, built once. */
   readonly #setAttributes: string
   /** The attributes that clear a cookie, built once. */
@@ -131,6 +139,7 @@ export class CookieFlowStore implements JustpassFlowStore {
     this.#maxAgeMs = options.maxAge * 1000
     this.#maxPending = options.maxPending
     this.#prefix = options.secure ? '__Host-justpass.' : 'justpass.'
+    this.#name = new RegExp(`^${this.#prefix.replace('.', '\\.')}[A-Za-z0-9_-]{${ID_LENGTH}}$`)
     const common = `; Path=/; HttpOnly; SameSite=Lax${options.secure ? '; Secure' : ''}`
     this.#setAttributes = `; Max-Age=${options.maxAge}${common}`
     this.#clearAttributes = `; Max-Age=0${common}`
@@ -161,7 +170,7 @@ export class CookieFlowStore implements JustpassFlowStore {
   take(exchange: FlowExchange, state: string): TakenFlow {
     if (!STATE.test(state)) return { status: 'unknown' }
     const name = this.cookieName(state)
-    const cookie = flowCookies(exchange.req.headers.cookie, this.#prefix).find((each) => each.name === name)
+    const cookie = flowCookies(exchange.req.headers.cookie, this.#name).find((each) => each.name === name)
     if (cookie === undefined) return { status: 'unknown' }
     responseOf(exchange).appendHeader('Set-Cookie', `${name}=${this.#clearAttributes}`)
     return this.#unseal(cookie, state)
@@ -174,7 +183,7 @@ export class CookieFlowStore implements JustpassFlowStore {
   open(cookieHeader: string | undefined, state: string): TakenFlow {
     if (!STATE.test(state)) return { status: 'unknown' }
     const name = this.cookieName(state)
-    const cookie = flowCookies(cookieHeader, this.#prefix).find((each) => each.name === name)
+    const cookie = flowCookies(cookieHeader, this.#name).find((each) => each.name === name)
     return cookie === undefined ? { status: 'unknown' } : this.#unseal(cookie, state)
   }
 
@@ -195,15 +204,17 @@ export class CookieFlowStore implements JustpassFlowStore {
    * The names of the flow cookies to expire before one more is added: those past their
    * age, and the oldest beyond `maxPending - 1`. Ages come from the start time each value
    * carries in clear (a forged one only reorders the sender's own cookies); between equal
-   * times, the order the browser sent them in (creation order) decides.
+   * times, the order the browser sent them in (creation order) decides. At most
+   * `maxPending` names a response: the rest are expired by later starts.
    */
   #overflow(header: string | undefined): string[] {
-    const cookies = flowCookies(header, this.#prefix)
+    const cookies = flowCookies(header, this.#name)
     if (cookies.length === 0) return []
     const oldest = Date.now() - this.#maxAgeMs
     const aged = cookies.map((cookie, order) => ({ name: cookie.name, started: startedOf(cookie.value), order }))
     const live = aged.filter((cookie) => cookie.started >= oldest).sort((a, b) => b.started - a.started || b.order - a.order)
     const keep = new Set(live.slice(0, this.#maxPending - 1).map((cookie) => cookie.name))
-    return [...new Set(aged.map((cookie) => cookie.name))].filter((name) => !keep.has(name))
+    // At most maxPending clears a response: a browser sent a thousand planted names gets a bounded answer.
+    return [...new Set(aged.map((cookie) => cookie.name))].filter((name) => !keep.has(name)).slice(0, this.#maxPending)
   }
 }
