@@ -166,9 +166,19 @@ function requestHeaders(given: ProviderFetchInit['headers'], source: ProviderFet
 }
 
 /**
+ * Whether a call may be sent again after its kept-alive socket failed: only a GET or HEAD
+ * (userinfo, JWKS, discovery). A POST (the code exchange) is never sent twice: the server
+ * may have read it before the socket failed, and a code must reach the token endpoint
+ * once. The idle timeout below the servers' usual keep-alive keeps that failure rare.
+ */
+function isRetriable(call: Call): boolean {
+  return call.options.method === 'GET' || call.options.method === 'HEAD'
+}
+
+/**
  * Send one call. An abort rejects with the signal's reason. A kept-alive socket the
- * server had already closed fails before any answer: then, when `mayRetry`, the call is
- * sent once more, on a fresh socket.
+ * server had already closed fails before any answer: then, when `mayRetry` and the call
+ * is a GET or HEAD, it is sent once more, on a fresh socket.
  */
 function send(call: Call, mayRetry: boolean): Promise<Response> {
   const { signal } = call
@@ -191,7 +201,7 @@ function send(call: Call, mayRetry: boolean): Promise<Response> {
     signal?.addEventListener('abort', onAbort, { once: true })
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (settled) return
-      const stale = mayRetry && !answered && req.reusedSocket && STALE_SOCKET_CODES.has(err.code ?? '')
+      const stale = mayRetry && !answered && req.reusedSocket && STALE_SOCKET_CODES.has(err.code ?? '') && isRetriable(call)
       if (stale) settle(undefined, send(call, false))
       else settle(transportError(err))
     })
