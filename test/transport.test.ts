@@ -17,6 +17,7 @@ import {
   MAX_RESPONSE_BYTES,
   TransportConnectionError,
   TransportResponseError,
+  capProviderFetch,
   createProviderFetch,
   findTransportError,
   type ProviderFetch,
@@ -314,6 +315,19 @@ describe('the provider transport', { timeout: 20_000 }, () => {
       await rejectsWith(transport(`${server.origin}/endless`), 'ERR_RESPONSE_TOO_LARGE', 10_000)
       await Promise.race([closed, deadline(2_000, 'closing the request')])
       assert.ok(stream!.sent() < 16 * MAX_RESPONSE_BYTES, `the server sent ${stream!.sent()} bytes`)
+    })
+
+    test("a site's own fetch is held to the same cap: one byte past it is refused, with or without a Content-Length; exactly the cap is read whole", async () => {
+      const siteFetch = capProviderFetch((url, init) => fetch(url, init))
+      server.reset((req, res) => {
+        // Literal sizes: the cap is 1 MiB as documented, not whatever the constant says.
+        const bytes = req.url!.startsWith('/over') ? 1024 * 1024 + 1 : 1024 * 1024
+        void streamBody(res, bytes, req.url!.endsWith('announced') ? { 'content-length': String(bytes) } : {})
+      })
+      for (const announced of ['announced', 'chunked']) {
+        await rejectsWith(siteFetch(`${server.origin}/over/${announced}`), 'ERR_RESPONSE_TOO_LARGE', 5_000)
+        assert.equal((await (await siteFetch(`${server.origin}/full/${announced}`)).arrayBuffer()).byteLength, 1024 * 1024, announced)
+      }
     })
 
     test('exactly the cap is read whole, with or without a Content-Length', async () => {
