@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { createPublicKey } from 'node:crypto'
 import type { ServerResponse } from 'node:http'
-import { SignJWT } from 'jose'
+import { SignJWT, exportJWK, importJWK, type JWK } from 'jose'
 import { Browser, type Hop } from './support/browser.ts'
 import { buildTestApp, reserveTestApp, type TestApp } from './support/app.ts'
 import { startHostileProvider, streamHugeBody, type Breakage, type HostileProvider, type HugeBodyCounter } from './support/hostile-provider.ts'
@@ -63,6 +63,9 @@ async function toCallback(site: Site, browser: Browser, start: string): Promise<
 async function me(site: Site, browser: Browser) {
   return browser.json<{ user: { username: string } | null; notice: { mode: string; ok: boolean; reason?: string; message?: string } | null }>(`${site.app.origin}/me`)
 }
+
+/** The hostile provider's public key, as the case that serves its own JWKS last saw it. */
+let currentJwk: JWK = {}
 
 /** What else a case checks of the refusal. */
 interface RefusalChecks {
@@ -206,6 +209,22 @@ const CASES: Case[] = [
       sign: async (c, keys) => {
         const { privateKey } = await import('jose').then((jose) => jose.generateKeyPair('RS256'))
         return new SignJWT(c).setProtectedHeader({ alg: 'RS256', kid: keys.publicJwk.kid! }).sign(privateKey)
+      },
+    },
+    expected: { fail: 'id_token_invalid' },
+  },
+  {
+    name: 'ID token: RS384 under an RS256 setting, its JWKS key naming no alg',
+    alg: 'RS256',
+    breakage: {
+      jwks: (res) => {
+        res.setHeader('content-type', 'application/json')
+        res.end(JSON.stringify({ keys: [{ ...currentJwk, alg: undefined }] }))
+      },
+      sign: async (c, keys) => {
+        currentJwk = keys.publicJwk
+        const rs384 = await importJWK({ ...(await exportJWK(keys.privateKey)), alg: 'RS384' }, 'RS384')
+        return new SignJWT(c).setProtectedHeader({ alg: 'RS384', kid: keys.publicJwk.kid! }).sign(rs384)
       },
     },
     expected: { fail: 'id_token_invalid' },
