@@ -28,6 +28,18 @@ import { JustpassProviderError, JustpassRefusal } from './errors.js'
 import type { JustpassMode, PendingFlow } from './flow.js'
 import type { IdTokenAlgorithm } from './provider-settings.js'
 import { describeFailure, transportFailure } from './provider-failure.js'
+import { log } from './log.js'
+
+/**
+ * Say in the debug log when an ID token's time claims failed, with this server's clock
+ * beside the token's: an operator can then tell a clock that is off from a stale token.
+ */
+function logClockSkew(err: errors.JOSEError): void {
+  const timed = err instanceof errors.JWTExpired || (err instanceof errors.JWTClaimValidationFailed && ['iat', 'nbf', 'exp'].includes(err.claim))
+  if (!timed) return
+  const { payload } = err as errors.JWTClaimValidationFailed
+  log('the ID token\'s %s failed: this server\'s clock reads %d, the token says iat %s, exp %s: if they are far apart, check the clocks', (err as errors.JWTClaimValidationFailed).claim, Math.floor(Date.now() / 1000), String(payload.iat), String(payload.exp))
+}
 
 /** The HMAC algorithms whose key is the client secret. */
 export type HmacAlgorithm = 'HS256' | 'HS384' | 'HS512'
@@ -170,6 +182,7 @@ export class IdTokenVerifier {
       const transport = transportFailure(err, 'the JWKS endpoint')
       if (transport) throw transport
       if (!(err instanceof errors.JOSEError)) throw err
+      logClockSkew(err)
       throw new JustpassRefusal('id_token_invalid', `the ID token failed a check (${describeFailure(err)})`)
     }
   }
@@ -187,7 +200,9 @@ export function checkAuthTime(claims: JWTPayload, maxAge: number | false, tolera
   if (maxAge === false) return
   const authTime = claims.auth_time
   if (typeof authTime !== 'number') throw new JustpassRefusal('id_token_invalid', 'the ID token failed a check (auth_time: missing while max_age was sent)')
-  if (Math.floor(Date.now() / 1000) - authTime > maxAge + tolerance) {
+  const now = Math.floor(Date.now() / 1000)
+  if (now - authTime > maxAge + tolerance) {
+    log('auth_time %d is %d s before this server\'s clock (%d), more than %d s: a provider that reused an older session, or a clock that is off', authTime, now - authTime, now, maxAge + tolerance)
     throw new JustpassRefusal('auth_too_old', `the passkey step was completed more than ${maxAge} s before this sign-in (auth_time); start again`)
   }
 }
@@ -204,6 +219,7 @@ export function checkAuthTimeSince(claims: JWTPayload, since: number, tolerance:
   const authTime = claims.auth_time
   if (typeof authTime !== 'number') throw new JustpassRefusal('id_token_invalid', 'the ID token failed a check (auth_time: missing while max_age was sent)')
   if (authTime < since - tolerance) {
+    log('auth_time %d is before the confirmation started (%d by this server\'s clock): a provider that reused an older session, or a clock that is off', authTime, since)
     throw new JustpassRefusal('auth_too_old', 'The provider did not ask for your passkey again (auth_time is older than this confirmation). Try again.')
   }
 }

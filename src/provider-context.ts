@@ -10,6 +10,7 @@ import { createRemoteJWKSet, customFetch } from 'jose'
 import { JustpassProviderError } from './errors.js'
 import type { IdTokenKey } from './id-token.js'
 import type { JustpassProvider } from './provider-settings.js'
+import { log } from './log.js'
 import { capProviderFetch, createProviderFetch, findTransportError, MAX_RESPONSE_SIZE, type ProviderFetch } from './transport.js'
 
 /** What a flow needs of the provider: where and how to call it, and how to verify its ID tokens. */
@@ -40,6 +41,17 @@ function clientAuth(provider: JustpassProvider): client.ClientAuth {
     : client.ClientSecretPost(provider.clientSecret)
 }
 
+/** The least time between two fetches of the provider's key set, in milliseconds. */
+export const JWKS_COOLDOWN_MS = 5_000
+
+/** `fetch` for the key set, with a debug line for every fetch. */
+function loggedKeySetFetch(fetch: ProviderFetch): ProviderFetch {
+  return (url, init) => {
+    log('fetching the provider\'s key set (JWKS): first use, an unknown kid, or a refresh')
+    return fetch(url, init)
+  }
+}
+
 function finish(config: client.Configuration, provider: JustpassProvider, jwksURI: string | undefined, fetch: ProviderFetch): ProviderContext {
   config[client.customFetch] = fetch
   const metadata = config.serverMetadata()
@@ -50,7 +62,8 @@ function finish(config: client.Configuration, provider: JustpassProvider, jwksUR
     return { config, issuer, endSessionEndpoint, idTokenKey: { type: 'secret', alg, key: provider.clientSecretKey } }
   }
   if (!jwksURI) throw new JustpassProviderError('provider_metadata', 'the provider metadata has no jwks_uri, needed for asymmetric ID tokens')
-  const keySet = createRemoteJWKSet(new URL(jwksURI), { timeoutDuration: provider.timeout, [customFetch]: fetch })
+  // A key the set does not have yet (a rotation) is fetched again after a few seconds, not jose's 30.
+  const keySet = createRemoteJWKSet(new URL(jwksURI), { timeoutDuration: provider.timeout, cooldownDuration: JWKS_COOLDOWN_MS, [customFetch]: loggedKeySetFetch(fetch) })
   return { config, issuer, endSessionEndpoint, idTokenKey: { type: 'jwks', alg, keySet } }
 }
 

@@ -118,6 +118,13 @@ const REPLAY_GUARD_CAPACITY = 100_000
 interface Attempt {
   /** The mode (and, on the callback, what the pending flow says), once known. */
   flow?: JustpassFlowInfo
+  /** The flow's state, once drawn or received: its prefix marks the request's log lines. */
+  state?: string
+}
+
+/** `, state abc123…` for a log line, or nothing when the state is not known yet. */
+function stateMark(attempt: Attempt): string {
+  return attempt.state === undefined ? '' : `, state ${statePrefix(attempt.state)}`
 }
 
 /** What the strategy builds once per provider context: the authorization requests and the ID token checks. */
@@ -205,11 +212,11 @@ export class JustpassStrategy<User = unknown> extends Strategy {
     // that throws, nothing is left to answer with, but no rejection goes unhandled.
     work
       .catch((err: unknown) => {
-        if (err instanceof JustpassRefusal) return this.refuse(req, err, attempt.flow)
+        if (err instanceof JustpassRefusal) return this.refuse(req, err, attempt)
         throw err
       })
       .catch((err: unknown) => {
-        log('error: %s', err instanceof JustpassError ? `${err.code}: ${err.message}` : err instanceof Error ? err.name : 'unknown')
+        log('error%s: %s', stateMark(attempt), err instanceof JustpassError ? `${err.code}: ${err.message}` : err instanceof Error ? err.name : 'unknown')
         this.error(err instanceof Error ? err : new Error(String(err)))
       })
       .catch((err: unknown) => log('the route threw while answering an error: %s', err instanceof Error ? err.name : 'unknown'))
@@ -284,6 +291,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
     // The hook sees a frozen copy: what the flow is bound to (username, return path) stays the strategy's.
     const request = authorization.build(start, this.authorizationParams(req, Object.freeze({ ...start })))
     await this.settings.flowStore.put(exchange, request.state, request.flow)
+    attempt.state = request.state
     log('start %s%s, state %s', mode, mode === 'login' ? (start.username ? ' (second factor)' : ' (single factor)') : '', statePrefix(request.state))
     if (urlOnly) answerURL(exchange.res as JustpassHostResponse, request.url)
     else this.redirect(request.url)
@@ -341,6 +349,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
   private async finish(req: Request, query: URLSearchParams, rawQuery: string, attempt: Attempt): Promise<void> {
     const states = query.getAll('state')
     const state = states[0]
+    if (state) attempt.state = state
     if (states.length !== 1 || !state || query.getAll('code').length > 1 || query.getAll('error').length > 1) {
       throw new JustpassRefusal('invalid_callback', 'the callback is malformed: it needs exactly one state')
     }
@@ -365,7 +374,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
     const callbackURL = new URL(this.settings.callbackURL)
     callbackURL.search = rawQuery
     const verified = await completeFlow(context, this.toolsFor(context).idTokens, flow, state, callbackURL)
-    await this.decide(req, flow, verified)
+    await this.decide(req, flow, verified, attempt)
   }
 
   /**
@@ -383,7 +392,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
   }
 
   /** Run the verify callback (or the user store) and report its decision. */
-  private async decide(req: Request, flow: PendingFlow, verified: VerifiedFlow): Promise<void> {
+  private async decide(req: Request, flow: PendingFlow, verified: VerifiedFlow, attempt: Attempt): Promise<void> {
     const info: JustpassFlowInfo = { ...flowInfoOf(flow), username: verified.username }
     const { user, refusal } = await new Promise<{ user?: User; refusal?: Partial<JustpassFailureInfo> }>((resolve, reject) => {
       const done: JustpassVerifyDone<User> = (err, user, failure) => {
@@ -406,7 +415,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
     // Kept out of enumeration: the info reaches the site's hooks and logs; the token only the session.
     Object.defineProperty(info, 'idToken', { value: verified.tokens.id_token, enumerable: false })
     if (flow.mode === 'confirm') sessionOf(req)[CONFIRMED_AT_KEY] = Math.floor(Date.now() / 1000)
-    log('success: %s', flow.mode)
+    log('success: %s%s', flow.mode, stateMark(attempt))
     this.success(user, info)
   }
 
@@ -521,14 +530,15 @@ export class JustpassStrategy<User = unknown> extends Strategy {
    * A second-factor LOGIN that fails ends the password step too: the base username is
    * dropped, so that the user starts again from the password.
    */
-  private refuse(req: Request, refusal: JustpassRefusal, flow: JustpassFlowInfo | undefined): void {
+  private refuse(req: Request, refusal: JustpassRefusal, attempt: Attempt): void {
+    const flow = attempt.flow
     const info: JustpassFailureInfo = { message: refusal.message, reason: refusal.code }
     if (flow !== undefined) info.mode = flow.mode
     const platform = flow?.platform ?? platformOf(req, this.settings.platformHeader)
     if (platform !== undefined) info.platform = platform
     if (refusal.providerError !== undefined) info.providerError = refusal.providerError
     if (flow?.secondFactor === true) delete sessionOf(req)[this.settings.baseUsernameKey]
-    log('refused%s: %s (%s)', flow ? ` ${flow.mode}` : '', refusal.code, refusal.message)
+    log('refused%s%s: %s (%s)', flow ? ` ${flow.mode}` : '', stateMark(attempt), refusal.code, refusal.message)
     this.fail(info, failureStatus(refusal.code))
   }
 }

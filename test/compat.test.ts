@@ -9,6 +9,10 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { JustpassConfigError, JustpassStrategy, justpassProvider, type JustpassProviderSettings } from '../src/index.ts'
 import { resolveOptions } from '../src/options.ts'
+import { JWKS_COOLDOWN_MS } from '../src/provider-context.ts'
+import { format } from 'node:util'
+import createDebug from 'debug'
+import { SignJWT, exportJWK, generateKeyPair } from 'jose'
 import { Browser } from './support/browser.ts'
 import { buildTestApp, reserveTestApp, type TestApp } from './support/app.ts'
 import { startHostileProvider, type HostileProvider } from './support/hostile-provider.ts'
@@ -25,7 +29,7 @@ interface Site {
 
 async function startSite(strategy: Partial<JustpassStrategyOptions<MemoryUser>> = {}, providerSettings?: Partial<JustpassProviderSettings>): Promise<Site> {
   const server = await reserveTestApp()
-  const provider = await startHostileProvider({ redirectURI: server.callbackURL })
+  const provider = await startHostileProvider({ redirectURI: server.callbackURL, idTokenAlg: providerSettings?.idTokenSignedResponseAlg === 'RS256' ? 'RS256' : 'HS256' })
   const app = buildTestApp(server, provider, { strategy, providerSettings })
   return {
     app,
@@ -217,6 +221,67 @@ describe('acr: the ID token must answer the acr_values asked for', () => {
       site.provider.breakage = { claims: (claims) => ({ ...claims, acr: 'pwd' }) }
       assert.equal((await flow(site, 'login2')).reason, 'id_token_invalid')
     } finally {
+      await site.close()
+    }
+  })
+})
+
+describe('a rotation of the provider\'s signing key (RS256)', () => {
+  /** A new key pair under `kid`: the provider signs with it and publishes it alone. */
+  async function rotateTo(site: Site, kid: string): Promise<void> {
+    const { privateKey, publicKey } = await generateKeyPair('RS256')
+    const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' }
+    site.provider.breakage = {
+      sign: (claims) => new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid }).sign(privateKey),
+      jwks: (res) => {
+        res.setHeader('content-type', 'application/json')
+        res.end(JSON.stringify({ keys: [jwk] }))
+      },
+    }
+  }
+
+  test('twice within 30 s: logins keep working, each new key fetched after a short pause, each fetch logged', async () => {
+    const lines: string[] = []
+    const originalLog = createDebug.log
+    createDebug.log = (...args: unknown[]) => void lines.push(format(...args))
+    createDebug.enable('passport-justpass')
+    const site = await startSite({}, { idTokenSignedResponseAlg: 'RS256' })
+    try {
+      const started = Date.now()
+      assert.equal((await flow(site, 'login2')).user, 'alice', 'the first key')
+      for (const kid of ['second-key', 'third-key']) {
+        await rotateTo(site, kid)
+        await new Promise((resolve) => setTimeout(resolve, JWKS_COOLDOWN_MS + 300))
+        const result = await flow(site, 'login2')
+        assert.equal(result.user, 'alice', `after the rotation to ${kid}: ${result.reason} ${result.message}`)
+      }
+      assert.ok(Date.now() - started < 30_000)
+      assert.equal(lines.filter((line) => line.includes('fetching the provider\'s key set')).length, 3)
+    } finally {
+      createDebug.disable()
+      createDebug.log = originalLog
+      await site.close()
+    }
+  })
+})
+
+describe('clock skew, as the debug log tells it', () => {
+  test("an iat in the future and an old auth_time name this server's clock and the token's", async () => {
+    const lines: string[] = []
+    const originalLog = createDebug.log
+    createDebug.log = (...args: unknown[]) => void lines.push(format(...args))
+    createDebug.enable('passport-justpass')
+    const site = await startSite()
+    try {
+      site.provider.breakage = { claims: (claims) => ({ ...claims, iat: now() + 600, exp: now() + 900 }) }
+      assert.equal((await flow(site, 'login2')).reason, 'id_token_invalid')
+      assert.ok(lines.some((line) => /the ID token's iat failed: this server's clock reads \d+, the token says iat \d+, exp \d+/.test(line)), lines.join('\n'))
+      site.provider.breakage = { claims: (claims) => ({ ...claims, auth_time: now() - 3600 }) }
+      assert.equal((await flow(site, 'login2')).reason, 'auth_too_old')
+      assert.ok(lines.some((line) => /auth_time \d+ is \d+ s before this server's clock/.test(line)))
+    } finally {
+      createDebug.disable()
+      createDebug.log = originalLog
       await site.close()
     }
   })

@@ -47,11 +47,22 @@ describe('debug logging', () => {
     const trace = lines.join('\n')
     assert.match(trace, new RegExp(`start login \\(second factor\\), state ${state.slice(0, 6)}…`))
     assert.match(trace, new RegExp(`callback, state ${state.slice(0, 6)}…: a pending login flow`))
-    assert.match(trace, /success: login/)
-    assert.match(trace, /refused: state_unknown/)
+    const mark = `state ${state.slice(0, 6)}…`
+    assert.ok(lines.some((line) => line.includes(`success: login, ${mark}`)), 'the success line carries the state prefix')
+    assert.ok(lines.some((line) => line.includes(`refused, ${mark}: state_unknown`)), 'so does the refusal of the replay')
+    assert.ok(lines.some((line) => line.includes(`callback, ${mark}: no flow cookie for it in this browser`)), 'an unknown state says the cookie is missing')
     assert.equal(secrets.size, 6, 'secret, state, code, nonce, access token and ID token were all seen')
     for (const line of lines) assert.ok(!line.includes('\n'), `a request broke a log line: ${JSON.stringify(line)}`)
     assert.match(trace, /state \?FAKE\?…: unknown/)
+
+    // A flow cookie that does not open (another instance's secret, say) is told from a missing one.
+    const other = new Browser()
+    const started = await startFlow(other, harness, '/test/password?username=alice')
+    const jar = other.cookies.get('127.0.0.1')!
+    for (const [name, value] of jar) if (name.startsWith('justpass.')) jar.set(name, `${value.slice(0, -4)}AAAA`)
+    await finishFlow(other, started.callback!)
+    const otherState = started.authorize!.get('state')!
+    assert.ok(lines.some((line) => line.includes(`callback, state ${otherState.slice(0, 6)}…: its flow cookie does not open`)))
     for (const secret of secrets) assert.ok(!trace.includes(secret), 'a secret value reached the log')
   })
 })

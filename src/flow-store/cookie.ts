@@ -20,6 +20,7 @@
 import type { JustpassHostResponse } from '../host-response.js'
 import { JustpassUsageError } from '../errors.js'
 import type { Sealer } from './seal.js'
+import { log, statePrefix } from '../log.js'
 import type { JustpassMode, NewFlow, PendingFlow } from '../flow.js'
 import type { FlowExchange, JustpassFlowStore, TakenFlow } from './types.js'
 
@@ -171,9 +172,16 @@ export class CookieFlowStore implements JustpassFlowStore {
     if (!STATE.test(state)) return { status: 'unknown' }
     const name = this.cookieName(state)
     const cookie = flowCookies(exchange.req.headers.cookie, this.#name).find((each) => each.name === name)
-    if (cookie === undefined) return { status: 'unknown' }
+    if (cookie === undefined) {
+      log('callback, state %s: no flow cookie for it in this browser (not started here, already taken, or expired from the browser)', statePrefix(state))
+      return { status: 'unknown' }
+    }
     responseOf(exchange).appendHeader('Set-Cookie', `${name}=${this.#clearAttributes}`)
-    return this.#unseal(cookie, state)
+    const taken = this.#unseal(cookie, state)
+    if (taken.status === 'unknown') {
+      log('callback, state %s: its flow cookie does not open (sealed with another secret, by another instance or before a rotation, or altered)', statePrefix(state))
+    }
+    return taken
   }
 
   /**
