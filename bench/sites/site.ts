@@ -71,6 +71,8 @@ export type SiteStore = session.Store & Required<Pick<session.Store, 'length' | 
 export async function siteShell(name: SiteName, redisURL?: string): Promise<SiteShell> {
   const server = await startLoopbackServer()
   const redis = redisURL === undefined ? undefined : createClient({ url: redisURL })
+  // Without a listener, the first Redis socket error would end the process; the client reconnects on its own.
+  redis?.on('error', (err: Error) => console.error(`bench site ${name}: Redis: ${err.message}`))
   await redis?.connect()
   const store: SiteStore = redis === undefined ? new session.MemoryStore() : new RedisStore({ client: redis, prefix: `bench:${name}:sess:` })
   const app = express()
