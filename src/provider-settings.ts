@@ -56,8 +56,10 @@ export interface JustpassProviderSettings {
   clientSecret: string
   /**
    * The issuer ID tokens must carry, when it is not the one derived from `opURL` (a
-   * provider behind a proxy, whose site URL setting names another host). Not with
-   * `discovery`, where the metadata names the issuer.
+   * provider behind a proxy, whose site URL setting names another host). With
+   * `discovery`, the issuer the metadata must announce, and where it is read from
+   * (`<issuer>/.well-known/openid-configuration`): for one that ends in `/`, which `opURL`
+   * without its slash cannot name.
    */
   issuer?: string
   /**
@@ -68,10 +70,11 @@ export interface JustpassProviderSettings {
   idTokenSignedResponseAlg?: IdTokenAlgorithm
   /**
    * Client authentication at the token endpoint. Default `'client_secret_post'`, as
-   * justpass.me's clients use. With `'client_secret_basic'` the id and secret are
-   * form-encoded first (RFC 6749, 2.3.1); provider software that does not decode them
-   * (django-oidc-provider) refuses an id or secret with characters other than letters,
-   * digits and `-._~`.
+   * justpass.me's clients use. With `'client_secret_basic'` openid-client
+   * percent-encodes the id and secret first (RFC 6749, 2.3.1), every character but
+   * letters and digits (`-`, `.`, `_` and `~` too: `justpass-site` is sent as
+   * `justpass%2Dsite`); provider software that does not decode them (django-oidc-provider,
+   * Glewlwyd) then refuses an id or secret with any other character.
    */
   tokenEndpointAuthMethod?: 'client_secret_post' | 'client_secret_basic'
   /**
@@ -222,7 +225,6 @@ function resolveOpURL(settings: RawSettings): URL {
 function resolveEndpoints(settings: RawSettings, opURL: URL, discovery: boolean): JustpassEndpoints {
   const endpoints = deriveEndpoints(opURL)
   if (settings.issuer === undefined) return endpoints
-  if (discovery) throw new JustpassConfigError('issuer', 'cannot be combined with discovery: true (the discovered metadata names the issuer)')
   if (typeof settings.issuer !== 'string' || settings.issuer === '') throw new JustpassConfigError('issuer', 'must be a non-empty string (the exact "iss" of the provider\'s ID tokens)')
   plainHttpURL('issuer', settings.issuer)
   return { ...endpoints, issuer: settings.issuer }

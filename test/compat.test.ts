@@ -110,9 +110,9 @@ describe('an issuer of its own (a provider behind a proxy)', () => {
     assert.deepEqual([refused.user, refused.reason], [null, 'id_token_invalid'])
   })
 
-  test('is refused with discovery, and must be a URL', () => {
+  test('with discovery it names the issuer to discover and expect; it must be a URL', () => {
     const { callbackURL: _site, ...client } = BASE
-    assert.throws(() => justpassProvider({ ...client, opURL: 'https://a.example/openid/', issuer: 'https://b.example/openid', discovery: true }), (err: Error) => err instanceof JustpassConfigError && err.option === 'issuer')
+    assert.equal(justpassProvider({ ...client, opURL: 'https://a.example/openid/', issuer: 'https://a.example/openid/', discovery: true }).endpoints.issuer, 'https://a.example/openid/')
     assert.throws(() => justpassProvider({ ...client, opURL: 'https://a.example/openid/', issuer: 'not a url' }), (err: Error) => err instanceof JustpassConfigError && err.option === 'issuer')
   })
 })

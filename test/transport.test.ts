@@ -432,6 +432,17 @@ describe('the provider transport', { timeout: 20_000 }, () => {
       assert.equal(server.sockets.size, 1, 'both calls on one kept-alive connection')
     })
 
+    test("an issuer that ends in '/' is discovered when the issuer setting names it; one the metadata does not announce is refused", async () => {
+      server.reset((req, res) => {
+        if (req.url === '/idp/.well-known/openid-configuration') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ...metadata(server.origin), issuer: `${server.origin}/idp/` }))
+        res.writeHead(404).end()
+      })
+      const settings = { opURL: `${server.origin}/idp/`, clientID: 'a-client', clientSecret: 'a-client-secret-0123456789abcdef', discovery: true }
+      const context = await discoverProviderContext(justpassProvider({ ...settings, issuer: `${server.origin}/idp/` }), transport)
+      assert.equal(context.issuer, `${server.origin}/idp/`)
+      await assert.rejects(discoverProviderContext(justpassProvider(settings), transport), (err: unknown) => err instanceof JustpassProviderError && err.code === 'provider_metadata', 'without the setting, the issuer is opURL without its slash, which the metadata does not announce')
+    })
+
     test('a discovery document past the cap is provider_bad_response', async () => {
       server.reset((_req, res) => void streamBody(res, 2 * MAX_RESPONSE_BYTES, { 'content-type': 'application/json' }))
       await assert.rejects(discoverProviderContext(optionsFor(server.origin), transport), (err: unknown) => {
