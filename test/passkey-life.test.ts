@@ -337,7 +337,9 @@ describe('keepSessionData at LOGIN', () => {
       await browser.get(`${plain.app.origin}/test/set?key=cart&value=3 apples`)
       await run(browser, plain, '/test/password?username=alice')
       assert.equal((await whoAmI(browser, plain)).user?.username, 'alice')
-      assert.equal((await sessionOf(browser, plain)).cart, undefined)
+      const session = await sessionOf(browser, plain)
+      assert.equal(session.cart, undefined)
+      assert.equal(session.base_username, undefined, 'the password step is over: the next LOGIN names nobody')
     } finally {
       await plain.close()
     }
