@@ -3,7 +3,8 @@
  * justpass-compatible provider on http://localhost:3001, passkeys and users kept in
  * SQLite files under .data/ (`npm run reset` deletes them, to start the demo over).
  * With JUSTPASS_OP_URL, JUSTPASS_CLIENT_ID and JUSTPASS_CLIENT_SECRET set, the shop talks to justpass.me instead and no local
- * provider starts. With REDIS_URL set, sessions live in Redis, so that several instances
+ * provider starts (register the shop's callback there, and its /login as where sign-out
+ * returns). With REDIS_URL set, sessions live in Redis, so that several instances
  * (same SESSION_SECRET, same DATA_DIR) can serve one site behind a load balancer.
  */
 import { mkdirSync } from 'node:fs'
@@ -43,7 +44,8 @@ async function main(): Promise<void> {
     provider = await startLocalProvider({
       port: port('PROVIDER_PORT', 3001),
       database: join(dataDir, 'provider.sqlite'),
-      clients: [{ ...client, redirectURIs: [`${shopOrigin}/justpass/callback`] }],
+      // The shop's callback, and its login page as where the provider's sign-out sends the browser back.
+      clients: [{ ...client, redirectURIs: [`${shopOrigin}/justpass/callback`], postLogoutRedirectURIs: [`${shopOrigin}/login`] }],
     })
     justpass = { ...client, opURL: provider.opURL }
   }

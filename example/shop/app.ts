@@ -1,17 +1,18 @@
 /**
  * The example shop: an Express 5 site with a password login, passkeys from justpass.me
  * through passport-justpass as a second factor or the only one, passkey registration
- * for logged-in users, and turning passkey login off again with the password. The
- * Node.js counterpart of the Django example.
+ * for logged-in users, a passkey confirmation before the account page and before turning
+ * passkey login off (or the password again, for the latter), and logout here and at
+ * justpass.me. The Node.js counterpart of the Django example.
  */
-import express, { type ErrorRequestHandler, type Request } from 'express'
+import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express'
 import session, { type Store } from 'express-session'
 import { Passport } from 'passport'
-import { JustpassProviderError, JustpassStrategy, justpassCallback, takeJustpassNotice } from '../../src/index.ts'
+import { JustpassProviderError, JustpassStrategy, justpassCallback, justpassLogout, requireJustpassConfirmation, takeJustpassNotice } from '../../src/index.ts'
 import { ShopDatabase, type ShopUser } from './db.ts'
 import { noticeText } from './messages.ts'
 import { shopUserStore } from './user-store.ts'
-import { errorPage, homePage, loginPage } from './views.ts'
+import { accountPage, errorPage, homePage, loginPage } from './views.ts'
 
 /** How to build the shop. */
 export interface ShopOptions {
@@ -29,6 +30,11 @@ export interface ShopOptions {
   sessionSecret: string
   /** An express-session store; default the memory store (one process only). */
   sessionStore?: Store
+  /**
+   * How recent, in seconds, a passkey confirmation must be for the account page and for
+   * turning passkey login off without asking again. Default 300 (5 minutes).
+   */
+  confirmMaxAge?: number
 }
 
 /** The shop: its Express app, its database, and how to close the database. */
@@ -117,14 +123,45 @@ export function createShop(options: ShopOptions): Shop {
   app.use(express.urlencoded({ extended: false, limit: '8kb' }))
   app.use(authenticator.initialize())
   app.use(authenticator.session())
+  // Whatever a logged-in user is answered (their pages, a redirect) is theirs alone: never
+  // kept by the browser's cache (Back after logging out) or a shared one.
+  app.use((req, res, next) => {
+    if (req.user) res.set('Cache-Control', 'no-store')
+    next()
+  })
+
+  /** Only for a logged-in user; anyone else goes to the login page. */
+  const loggedIn: RequestHandler = (req, res, next) => (req.user ? next() : res.redirect('/login'))
+
+  /** The notice of the last passkey flow, in the shop's words, once. */
+  const takeNotice = (req: Request) => {
+    const notice = takeJustpassNotice(req)
+    return notice && { ok: notice.ok, text: noticeText(notice) }
+  }
+
+  // The passkey confirmation: a user with passkey login on shows it is them with the
+  // passkey again (prompt=login, max_age=0 at justpass.me) before a sensitive page or
+  // change, once every `confirmMaxAge` seconds. A user with passkey login off has no
+  // passkey to confirm with (it would be refused as passkey_login_off): the account page
+  // is theirs on their session alone, and they have no passkey login to turn off.
+  const maxAge = options.confirmMaxAge ?? 300
+  const confirmForAccount = requireJustpassConfirmation({ authenticator, maxAge })
+  // A form's POST cannot be sent again after the confirmation: back to the page with the form.
+  const confirmForTurnOff = requireJustpassConfirmation({ authenticator, maxAge, returnTo: '/' })
 
   app.get('/', (req, res) => {
     const user = req.user as ShopUser | undefined
     if (!user) return res.redirect('/login')
-    const notice = takeJustpassNotice(req)
     const own = req.session.shop_notice
     delete req.session.shop_notice
-    res.send(homePage(user, notice ? { ok: notice.ok, text: noticeText(notice) } : own))
+    res.send(homePage(user, takeNotice(req) ?? own))
+  })
+
+  // A sensitive page: the user's account, after a recent passkey confirmation.
+  app.get('/account', loggedIn, (req, res, next) => {
+    const show = () => void res.send(accountPage(req.user as ShopUser, takeNotice(req)))
+    if (!(req.user as ShopUser).justpassEnabled) return show()
+    confirmForAccount(req, res, (err?: unknown) => (err ? next(err) : show()))
   })
 
   app.get('/login', (req, res) => {
@@ -148,29 +185,53 @@ export function createShop(options: ShopOptions): Shop {
     req.logIn(user, (err) => (err ? next(err) : res.redirect('/')))
   })
 
+  // Logout here, then at justpass.me: a session that signed in (or confirmed) with a
+  // passkey kept its ID token, and the provider's sign-out ends the provider's session
+  // too, then sends the browser back to the login page (registered there for this
+  // client). A password-only session has no sign-in at the provider to end: it is
+  // logged out here only, without a detour through the provider's sign-out page.
+  const logoutAtProvider = justpassLogout({ authenticator, postLogoutRedirectURL: `${origin.origin}/login`, homeURL: '/login' })
   app.post('/logout', (req, res, next) => {
+    if (req.session.justpassIdToken !== undefined) return logoutAtProvider(req, res, next)
     req.logOut((err) => (err ? next(err) : res.redirect('/login')))
   })
 
-  // Turn passkey login off: for the logged-in user, from the shop's own page, with the
-  // password again (a session left open is not enough). Then the password alone logs in.
-  app.post('/passkey/off', async (req, res) => {
-    const user = req.user as ShopUser | undefined
-    if (!user) return res.redirect('/login')
+  /** Passkey login off for the logged-in user; home says so. */
+  const turnOff = async (req: Request, res: Response) => {
+    await users.setJustpassEnabled((req.user as ShopUser).username, false)
+    req.session.shop_notice = { ok: true, text: 'Passkey login is now off. Your password alone logs you in.' }
+    res.redirect('/')
+  }
+
+  // Turn passkey login off: for the logged-in user, from the shop's own page, with a proof
+  // that it is them (a session left open is not enough). Two forms post here. The one
+  // with a password is checked by the password: an account that has one may still use
+  // it, and a wrong one is refused, never sent on to the passkey. The one
+  // without goes through the passkey confirmation (at most `confirmMaxAge` seconds old,
+  // else asked for, then back home to press the button again), so that a user who signs
+  // in with the passkey alone, and may not remember a password, can turn it off too.
+  app.post('/passkey/off', loggedIn, async (req, res, next) => {
+    const user = req.user as ShopUser
     if (!fromShop(req, origin.origin)) {
       return void res.status(403).send(errorPage('Nothing was changed', 'That request did not come from a Corner Shop page, so nothing was changed.'))
     }
-    if (!(await db.verifyPassword(user.username, field(req.body, 'password')))) {
+    if (!user.justpassEnabled) return res.redirect('/')
+    const body = (req.body ?? {}) as Record<string, unknown>
+    if (!Object.hasOwn(body, 'password')) {
+      return confirmForTurnOff(req, res, (err?: unknown) => (err ? next(err) : turnOff(req, res).catch(next)))
+    }
+    if (!(await db.verifyPassword(user.username, field(body, 'password')))) {
       return void res.status(401).send(homePage(user, { ok: false, text: 'That password is not right, so passkey login is still on.' }))
     }
-    await users.setJustpassEnabled(user.username, false)
-    req.session.shop_notice = { ok: true, text: 'Passkey login is now off. Your password alone logs you in.' }
-    res.redirect('/')
+    await turnOff(req, res)
   })
 
   // REG needs a logged-in user: without one, passport's failure goes to the login page.
   app.get('/justpass/reg', authenticator.authenticate('justpass', { mode: 'register', failureRedirect: '/login' }))
   app.get('/justpass/login', authenticator.authenticate('justpass', { mode: 'login' }))
+  // Confirm it is you, then back to `?next=` (the guards above start the same flow themselves).
+  app.get('/justpass/confirm', authenticator.authenticate('justpass', { mode: 'confirm', failureRedirect: '/login' }))
+  // A failed confirmation goes home, with its notice; a successful one back to the page that asked.
   app.get('/justpass/callback', justpassCallback({ authenticator, homeURL: '/', loginURL: '/login' }))
 
   app.use((_req, res) => void res.status(404).send(errorPage('Page not found', 'There is no page at this address.')))

@@ -141,6 +141,11 @@ export class ShopDatabase {
     return this.#byId.get(id)?.justpass_sub ?? undefined
   }
 
+  /** Whether passkey login is on for the user with this row id, read now: `false` when it is off and for no account at all. */
+  isJustpassEnabled(id: number): boolean {
+    return this.#byId.get(id)?.justpass_enabled === 1
+  }
+
   /** Whether the user with this row id may log in: `false` for a disabled account and for no account at all. */
   isActive(id: number): boolean {
     return this.#byId.get(id)?.active === 1

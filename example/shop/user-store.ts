@@ -1,7 +1,8 @@
 /**
  * The shop's users as passport-justpass needs them: found on LOGIN, flagged (with the
- * provider `sub`) after REG, bound to that `sub` at LOGIN, refused when disabled.
- * No `createUser`: a passkey of someone without a shop account is refused (`unknown_user`).
+ * provider `sub`) after REG, bound to that `sub` at LOGIN, refused when disabled or when
+ * passkey login is off. No `createUser`: a passkey of someone without a shop account is
+ * refused (`unknown_user`).
  */
 import type { JustpassUserStore } from '../../src/index.ts'
 import type { ShopDatabase, ShopUser } from './db.ts'
@@ -9,18 +10,22 @@ import type { ShopDatabase, ShopUser } from './db.ts'
 /**
  * A `JustpassUserStore` over the shop's users table.
  *
- * A passkey logs in only a user who has passkey login on: for a user who never turned
- * it on, or turned it off, `findByUsername` finds nobody, so that a passkey still
- * registered at justpass.me does not log them in alone (`unknown_user`).
+ * `findByUsername` finds every account, whether its passkey login is on or not, so that
+ * a refusal says what is true: for a user who never turned passkey login on, or turned
+ * it off, `justpassEnabledOf` answers `false` (read from the database at that moment),
+ * and a passkey still registered at justpass.me is refused with `passkey_login_off`, in
+ * either kind of LOGIN and when confirming it is them.
  */
 export function shopUserStore(db: ShopDatabase): JustpassUserStore<ShopUser> {
   return {
     async findByUsername(username) {
-      const user = db.findByUsername(username)
-      return user?.justpassEnabled ? user : undefined
+      return db.findByUsername(username)
     },
     async setJustpassEnabled(username, enabled, details) {
       return db.setJustpassEnabled(username, enabled, details)
+    },
+    justpassEnabledOf(user) {
+      return db.isJustpassEnabled(user.id)
     },
     justpassSubOf(user) {
       return db.justpassSubOf(user.id)

@@ -1,5 +1,5 @@
 /**
- * The example shop's pages, rendered on the server: login, home, error.
+ * The example shop's pages, rendered on the server: login, home, account, error.
  */
 import type { ShopUser } from './db.ts'
 
@@ -34,6 +34,7 @@ const STYLE = `
   .pill { font-size: 13px; font-weight: 600; padding: 3px 10px; border-radius: 999px; }
   .pill.on { background: var(--ok-bg); color: var(--ok); }
   .pill.off { background: #eef1f4; color: var(--muted); }
+  .hint { margin: 6px 0 0; color: var(--muted); font-size: 13px; }
   footer { text-align: center; color: var(--muted); font-size: 13px; padding-bottom: 32px; }
 `
 
@@ -83,16 +84,21 @@ export function loginPage(error?: string): string {
 
 /**
  * The home page of a logged-in user: who, the passkey status, the notice of the last
- * passkey flow (or of turning passkey login off). With passkey login on, the form that
- * turns it off, which asks for the password again.
+ * passkey flow (or of turning passkey login off), and the way to their account page.
+ * With passkey login on, two ways to turn it off: a passkey confirmation (asked for
+ * unless the user confirmed it is them in the last few minutes), or the password again.
  */
 export function homePage(user: ShopUser, message?: { ok: boolean; text: string }): string {
   const status = user.justpassEnabled
     ? `<div class="status" data-testid="passkey-status"><span>Passkey login is on</span><span class="pill on">On</span></div>
   <form id="turn-off-passkey" method="post" action="/passkey/off">
-    <label for="confirm-password">Your password, to turn passkey login off</label>
-    <input id="confirm-password" name="password" type="password" autocomplete="current-password" required>
     <button class="secondary" type="submit">Turn off passkey login</button>
+    <p class="hint">Asks for your passkey first, unless you confirmed it is you in the last few minutes.</p>
+  </form>
+  <form id="turn-off-with-password" method="post" action="/passkey/off">
+    <label for="confirm-password">Or turn it off with your password</label>
+    <input id="confirm-password" name="password" type="password" autocomplete="current-password" required>
+    <button class="secondary" type="submit">Turn off with your password</button>
   </form>`
     : `<div class="status" data-testid="passkey-status"><span>Passkey login is off</span><span class="pill off">Off</span></div>
   <a id="enable-passkey" class="button primary" href="/justpass/reg">Enable passkey login</a>`
@@ -103,7 +109,30 @@ export function homePage(user: ShopUser, message?: { ok: boolean; text: string }
   <h1 data-testid="current-user">Signed in as <strong>${escapeHTML(user.username)}</strong></h1>
   <p class="lead">Your account, your orders, your settings.</p>
   ${status}
+  <a id="account-link" class="button secondary" href="/account">Your account</a>
   <form id="logout" method="post" action="/logout"><button class="secondary" type="submit">Log out</button></form>
+</section>`,
+  )
+}
+
+/**
+ * The account page, a sensitive one: shown to a user with passkey login on only after
+ * they confirmed it is them with their passkey (the shop's confirmation guard).
+ */
+export function accountPage(user: ShopUser, message?: { ok: boolean; text: string }): string {
+  const passkey = user.justpassEnabled
+    ? '<span>Passkey login</span><span class="pill on">On</span>'
+    : '<span>Passkey login</span><span class="pill off">Off</span>'
+  return layout(
+    'Your account',
+    `<section class="card">
+  ${message ? notice(message.ok ? 'ok' : 'bad', message.text, 'notice') : ''}
+  <h1 data-testid="account-heading">Your account</h1>
+  <p class="lead">What the Corner Shop keeps about you.</p>
+  <div class="status"><span>Username</span><strong data-testid="account-username">${escapeHTML(user.username)}</strong></div>
+  <div class="status" data-testid="account-passkey">${passkey}</div>
+  <div class="status"><span>Orders</span><span>None yet</span></div>
+  <a id="home-link" class="button secondary" href="/">Back to the shop</a>
 </section>`,
   )
 }

@@ -1,8 +1,10 @@
 /**
  * Every user journey of the example shop, end to end, in headless Chromium with a
  * WebAuthn virtual authenticator, against the local provider: real passkeys, real
- * pages, real redirects, turning passkey login off again, managing passkeys at the
- * provider (list, add, remove), and `npm run reset`. Needs Chromium at /usr/bin/chromium (Debian's `chromium`).
+ * pages, real redirects, confirming it is you with the passkey before the account page,
+ * logging out at the provider too, turning passkey login off again, managing passkeys at
+ * the provider (list, add, remove), and `npm run reset`. Needs Chromium at
+ * /usr/bin/chromium (Debian's `chromium`).
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -10,14 +12,20 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { spawn } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createHash, randomBytes } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { decodeJwt, SignJWT } from 'jose'
 import { chromium, type Browser, type CDPSession, type Page } from 'playwright-core'
 import { startLocalProvider, type LocalProvider } from '../../provider/index.ts'
 import { createShop } from '../../example/shop/app.ts'
+import { Browser as HttpClient } from '../support/browser.ts'
 import { startLoopbackServer, type LoopbackServer } from '../support/server.ts'
 
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 const CLIENT = { clientID: 'example-shop', clientSecret: 'example-shop-secret-0123456789abcdef' }
 const SHOTS = join(process.cwd(), '.test-results', 'e2e-screenshots')
+/** The shop's confirmMaxAge here: short, so that a stale confirmation takes seconds to wait for, not minutes. */
+const CONFIRM_MAX_AGE = 3
 
 describe('the example shop in a real browser, with real passkeys', () => {
   let dir: string
@@ -30,12 +38,20 @@ describe('the example shop in a real browser, with real passkeys', () => {
   let page: Page
   let cdp: CDPSession
   let authenticatorId: string
+  /** Every request to the provider's end-session endpoint, as its parameters. */
+  const signOuts: URLSearchParams[] = []
 
   const startProvider = async (port = 0) =>
-    startLocalProvider({ port, database: join(dir, 'provider.sqlite'), clients: [{ ...CLIENT, redirectURIs: [`${shopOrigin}/justpass/callback`] }] })
+    startLocalProvider({
+      port,
+      database: join(dir, 'provider.sqlite'),
+      // As example/start.ts registers the shop: its callback, and its login page as where sign-out returns.
+      clients: [{ ...CLIENT, redirectURIs: [`${shopOrigin}/justpass/callback`], postLogoutRedirectURIs: [`${shopOrigin}/login`] }],
+      onEndSession: (params) => signOuts.push(params),
+    })
 
   const startShop = () =>
-    createShop({ ...CLIENT, opURL: provider.opURL, origin: shopOrigin, database: join(dir, 'shop.sqlite'), sessionSecret: 'e2e-session-secret' })
+    createShop({ ...CLIENT, opURL: provider.opURL, origin: shopOrigin, database: join(dir, 'shop.sqlite'), sessionSecret: 'e2e-session-secret', confirmMaxAge: CONFIRM_MAX_AGE })
 
   const flag = (username: string) => shop.db.findByUsername(username)?.justpassEnabled
 
@@ -50,9 +66,10 @@ describe('the example shop in a real browser, with real passkeys', () => {
     await page.click('button[type=submit]')
   }
 
+  /** Log out: back on the shop's login page (through the provider's sign-out when the session used a passkey). */
   async function logOut(): Promise<void> {
     await page.click('#logout button')
-    await page.waitForURL(`${shopOrigin}/login`)
+    await page.waitForURL((url) => url.origin === shopOrigin && url.pathname === '/login')
   }
 
   async function atProvider(): Promise<void> {
@@ -216,17 +233,177 @@ describe('the example shop in a real browser, with real passkeys', () => {
     await shot('7-home-after-provider-restart')
   })
 
-  test('turn passkey login off: a wrong password changes nothing; with the password, the password alone logs in', async () => {
+  /** The sign count of `username`'s passkey in the authenticator: one more for each time the passkey was used. */
+  async function signCountOf(username: string): Promise<number> {
+    return (await credentialOf(username)).signCount
+  }
+
+  /**
+   * Whether the browser still has a sign-in at the provider: the answer to a silent
+   * authorization request (`prompt=none`, signed as the shop signs its requests) sent with
+   * the browser's provider cookies, outside the browser. A code while the provider
+   * session lives, `login_required` once it has ended.
+   */
+  async function providerSignedIn(): Promise<boolean> {
+    const client = new HttpClient()
+    const jar = new Map((await page.context().cookies(provider.opURL)).map((cookie) => [cookie.name, cookie.value] as const))
+    client.cookies.set(new URL(provider.opURL).hostname, jar)
+    const state = randomBytes(16).toString('base64url')
+    const verifier = randomBytes(32).toString('base64url')
+    const query = new URLSearchParams({
+      client_id: CLIENT.clientID,
+      response_type: 'code',
+      scope: 'openid',
+      redirect_uri: `${shopOrigin}/justpass/callback`,
+      state,
+      nonce: randomBytes(16).toString('base64url'),
+      prompt: 'none',
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+      signature: await new SignJWT({ state }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(CLIENT.clientSecret)),
+    })
+    const { stoppedAt } = await client.follow(`${provider.opURL}authorize/?${query}`, (next) => next.origin === shopOrigin)
+    assert.ok(stoppedAt, 'the provider answers the silent request at the shop\'s callback')
+    const answer = new URL(stoppedAt).searchParams
+    assert.equal(answer.get('state'), state)
+    if (answer.get('code')) return true
+    assert.equal(answer.get('error'), 'login_required')
+    return false
+  }
+
+  test('confirm with a passkey of another account: the provider refuses it; cancelled, the shop says nothing changed, still logged in', async () => {
+    // demo, just logged in with the passkey, has not confirmed anything in this session.
+    const bobsPasskey = provider.passkeys.passkeysOf('bob')[0]!.id
+    const demoSub = shop.db.justpassSubOf(shop.db.findByUsername('demo')!.id)
+    const callbacks: string[] = []
+    const onRequest = (request: { url(): string }) => {
+      if (request.url().startsWith(`${shopOrigin}/justpass/callback`)) callbacks.push(request.url())
+    }
+    await page.route('**/openid/interaction/*/options', async (route) => {
+      const response = await route.fetch()
+      const options = await response.json()
+      options.allowCredentials = [{ id: bobsPasskey, type: 'public-key', transports: ['internal'] }]
+      await route.fulfill({ response, json: options })
+    })
+    page.on('request', onRequest)
+    try {
+      await page.click('#account-link')
+      await atProvider()
+      assert.match((await page.textContent('main')) ?? '', /demo/, 'the provider asks for demo\'s passkey')
+      await page.click('#passkey')
+      await page.waitForSelector('#status.error')
+      assert.match((await page.textContent('#status')) ?? '', /belongs to another account/)
+      await shot('17-provider-confirm-refuses-other-users-passkey')
+    } finally {
+      await page.unroute('**/openid/interaction/*/options')
+    }
+    assert.deepEqual(callbacks, [], 'the shop was not called back with bob\'s passkey')
+    await page.click('#cancel')
+    assert.equal(await currentUser(), 'demo', 'home, still logged in as demo')
+    page.off('request', onRequest)
+    assert.equal(callbacks.length, 1, 'the cancel is the only callback')
+    assert.equal((await page.textContent('[data-testid=notice]')) ?? '', 'You did not confirm it is you, so nothing was changed.')
+    assert.equal(new URL(callbacks[0]!).searchParams.get('code'), null)
+    assert.equal(flag('demo'), true)
+    assert.equal(shop.db.justpassSubOf(shop.db.findByUsername('demo')!.id), demoSub)
+    await shot('17-home-confirm-not-done')
+  })
+
+  let confirmedAt = 0
+
+  test('confirm it is you: "Your account" asks for the passkey at the provider, then shows the page; opened again in time, it does not ask', async () => {
+    const uses = await signCountOf('demo')
+    await page.click('#account-link')
+    await atProvider()
+    assert.match((await page.textContent('main')) ?? '', /demo/)
+    await shot('18-provider-confirm')
+    await page.click('#passkey')
+    await page.waitForURL(`${shopOrigin}/account`)
+    confirmedAt = Date.now()
+    assert.equal(await page.textContent('[data-testid=notice]'), 'You confirmed it is you.')
+    assert.equal(await page.textContent('[data-testid=account-username]'), 'demo')
+    assert.equal(await signCountOf('demo'), uses + 1, 'the passkey was used')
+    await shot('18-account-after-confirming')
+
+    await page.goto(`${shopOrigin}/`)
+    await page.click('#account-link')
+    await page.waitForURL(`${shopOrigin}/account`)
+    assert.equal(await page.textContent('[data-testid=account-username]'), 'demo')
+    assert.equal(await page.$('[data-testid=notice]'), null)
+    assert.equal(await signCountOf('demo'), uses + 1, 'not asked again')
+  })
+
+  test('a stale confirmation is asked for again', async () => {
+    // Until the confirmation is older than the shop's confirmMaxAge (seconds, rounded down).
+    await sleep(Math.max(0, confirmedAt + (CONFIRM_MAX_AGE + 1) * 1000 - Date.now()))
+    const uses = await signCountOf('demo')
+    await page.click('#home-link')
+    await page.click('#account-link')
+    await atProvider()
+    await page.click('#passkey')
+    await page.waitForURL(`${shopOrigin}/account`)
+    assert.equal(await page.textContent('[data-testid=notice]'), 'You confirmed it is you.')
+    assert.equal(await signCountOf('demo'), uses + 1)
+  })
+
+  test('log out: through the provider\'s sign-out, back on the login page; the provider\'s sign-in is over and the next LOGIN asks for the passkey', async () => {
+    await page.click('#home-link')
+    assert.equal(await currentUser(), 'demo')
+    assert.equal(await providerSignedIn(), true, 'signed in at the provider before logging out')
+    const visited: string[] = []
+    const onNavigated = (frame: { url(): string }) => {
+      if (frame === page.mainFrame()) visited.push(frame.url())
+    }
+    page.on('framenavigated', onNavigated)
+    const before = signOuts.length
+    try {
+      await logOut()
+    } finally {
+      page.off('framenavigated', onNavigated)
+    }
+    assert.ok(visited.some((url) => url.startsWith(`${provider.opURL}end-session/`)), `through the provider's sign-out: ${visited.join(' ')}`)
+    assert.equal(signOuts.length, before + 1)
+    const params = signOuts.at(-1)!
+    assert.equal(params.get('post_logout_redirect_uri'), `${shopOrigin}/login`)
+    assert.equal(params.get('client_id'), CLIENT.clientID)
+    assert.equal(decodeJwt(params.get('id_token_hint')!).sub, provider.passkeys.accountByUsername('demo')!.handle)
+    assert.equal(new URL(page.url()).searchParams.get('state'), params.get('state'))
+    assert.match((await page.textContent('h1')) ?? '', /Welcome back/)
+    await shot('19-login-after-logout')
+    await page.goto(`${shopOrigin}/`)
+    await page.waitForURL(`${shopOrigin}/login`)
+    assert.equal(await providerSignedIn(), false, 'the provider\'s sign-in ended too')
+
+    const uses = await signCountOf('demo')
+    await passwordLogin('demo', 'demo-password')
+    await atProvider()
+    assert.ok(await page.isVisible('#passkey'), 'the provider\'s passkey page')
+    await page.click('#passkey')
+    assert.equal(await currentUser(), 'demo')
+    assert.equal(await signCountOf('demo'), uses + 1, 'the passkey was asked for again')
+  })
+
+  test('turn passkey login off: a wrong password changes nothing; the passkey way confirms first, then the password alone logs in', async () => {
+    // A new session since the LOGIN: nothing confirmed in it yet.
     await page.fill('#confirm-password', 'wrong-password')
-    await page.click('#turn-off-passkey button')
+    await page.click('#turn-off-with-password button')
     await page.waitForURL(`${shopOrigin}/passkey/off`)
     assert.match((await page.textContent('[data-testid=notice]')) ?? '', /password is not right/)
     assert.equal(flag('demo'), true)
-    await page.fill('#confirm-password', 'demo-password')
+
+    const uses = await signCountOf('demo')
+    await page.click('#turn-off-passkey button')
+    await atProvider()
+    await page.click('#passkey')
+    assert.equal(await currentUser(), 'demo', 'back to the page with the form')
+    assert.equal(await page.textContent('[data-testid=notice]'), 'You confirmed it is you.')
+    assert.equal(await signCountOf('demo'), uses + 1)
+    assert.equal(flag('demo'), true, 'a form is not sent again by itself: the user presses the button again')
     await page.click('#turn-off-passkey button')
     assert.equal(await currentUser(), 'demo')
     assert.match((await page.textContent('[data-testid=notice]')) ?? '', /Passkey login is now off/)
     assert.equal(flag('demo'), false)
+    assert.equal(await signCountOf('demo'), uses + 1, 'confirmed a moment ago: not asked again')
     await shot('8-home-passkey-login-off')
     await logOut()
     await passwordLogin('demo', 'demo-password')
