@@ -50,7 +50,13 @@ async function main(): Promise<void> {
     justpass = { ...client, opURL: provider.opURL }
   }
 
-  const redis = process.env.REDIS_URL ? createClient({ url: process.env.REDIS_URL }) : undefined
+  // While Redis is away, session reads and writes fail at once (no queue to wait in) and the
+  // shop answers its error page; the client reconnects on its own and the shop recovers.
+  // Without an 'error' listener, the first Redis socket error would end the process.
+  const redis = process.env.REDIS_URL
+    ? createClient({ url: process.env.REDIS_URL, disableOfflineQueue: true, socket: { reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 2_000) } })
+    : undefined
+  redis?.on('error', (err: Error) => console.error(`shop: Redis: ${err.message}`))
   await redis?.connect()
   const shop = createShop({
     ...justpass,
