@@ -19,6 +19,8 @@ import type { HostSiteInput } from './support/host-flows.ts'
 
 const { createFastifySite } = await import('../example/fastify/site.ts')
 const { hostFlowSuite } = await import('./support/host-flows.ts')
+// The package as the example imports it (src/, typed from dist/).
+const justpass = await import('passport-justpass')
 
 async function buildFastifySite(input: HostSiteInput): Promise<() => Promise<void>> {
   const app = createFastifySite({
@@ -92,5 +94,53 @@ describe('Fastify without justpassFastifyHook', () => {
     assert.equal(answer.status, 500)
     assert.ok(errors.at(-1) instanceof JustpassUsageError)
     assert.match(errors.at(-1)!.message, /justpassFastifyHook/)
+  })
+})
+
+describe('example/fastify/site.ts on https: a __Host- session cookie', () => {
+  /** The example with an https callbackURL, and alice, whose password is right. */
+  function httpsSite(): FastifyInstance {
+    return createFastifySite({
+      opURL: 'https://acme.accounts.justpass.me/openid/',
+      clientID: 'shop',
+      clientSecret: 'shop-client-secret',
+      callbackURL: 'https://shop.example.com/justpass/callback',
+      sessionSecret: 'fastify-session-secret-0123456789abcdef',
+      users: new justpass.MemoryUserStore(['alice']),
+      passwords: new Map([['alice', 'alice-password']]),
+    })
+  }
+  const passwordStep = { method: 'POST', url: '/login', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'username=alice&password=alice-password' } as const
+
+  test('the password step sets __Host-sessionId: Secure, Path=/, no Domain, SameSite=Lax', async () => {
+    const app = httpsSite()
+    // The request came over TLS, as far as Fastify can tell.
+    app.addHook('onRequest', async (request) => {
+      ;(request.raw.socket as { encrypted?: boolean }).encrypted = true
+    })
+    try {
+      const answer = await app.inject(passwordStep)
+      assert.equal(answer.headers.location, '/')
+      assert.deepEqual(answer.cookies.map((cookie) => cookie.name), ['__Host-sessionId'])
+      const [cookie] = answer.cookies
+      assert.equal(cookie!.secure, true)
+      assert.equal(cookie!.path, '/')
+      assert.equal(cookie!.domain, undefined)
+      assert.equal(cookie!.sameSite, 'Lax')
+      assert.equal(cookie!.httpOnly, true)
+    } finally {
+      await app.close()
+    }
+  })
+
+  test('over plain http (no trustProxy), @fastify/session sets no cookie at all', async () => {
+    const app = httpsSite()
+    try {
+      const answer = await app.inject(passwordStep)
+      assert.equal(answer.headers.location, '/')
+      assert.deepEqual(answer.cookies, [])
+    } finally {
+      await app.close()
+    }
   })
 })

@@ -18,6 +18,8 @@ import type { HostSiteInput } from './support/host-flows.ts'
 
 const { createKoaSite } = await import('../example/koa/site.ts')
 const { hostFlowSuite } = await import('./support/host-flows.ts')
+// The package as the example imports it (src/, typed from dist/).
+const justpass = await import('passport-justpass')
 
 async function buildKoaSite(input: HostSiteInput): Promise<() => Promise<void>> {
   const app = createKoaSite({
@@ -94,5 +96,49 @@ describe('Koa without justpassKoa', () => {
     assert.equal(answer.status, 500)
     assert.ok(errors.at(-1) instanceof JustpassUsageError)
     assert.match(errors.at(-1)!.message, /justpassKoa/)
+  })
+})
+
+describe('example/koa/site.ts on https: a __Host- session cookie', () => {
+  let server: LoopbackServer
+  let app: Koa
+  const https = { 'x-forwarded-proto': 'https' }
+
+  before(async () => {
+    server = await startLoopbackServer()
+    app = createKoaSite({
+      opURL: 'https://acme.accounts.justpass.me/openid/',
+      clientID: 'shop',
+      clientSecret: 'shop-client-secret',
+      callbackURL: 'https://shop.example.com/justpass/callback',
+      sessionKeys: ['koa-session-key-0123456789abcdef'],
+      users: new justpass.MemoryUserStore(['alice']),
+      passwords: new Map([['alice', 'alice-password']]),
+    })
+    // Behind a proxy that terminates TLS: Koa believes its X-Forwarded-Proto.
+    app.proxy = true
+    app.silent = true
+    server.handle(app.callback())
+  })
+  after(async () => {
+    await server.close()
+  })
+
+  test('the password step sets __Host-shop.sess and its signature: Secure, Path=/, no Domain, SameSite=Lax', async () => {
+    const login = await new Browser().post(`${server.origin}/login`, { username: 'alice', password: 'alice-password' }, { headers: https })
+    assert.equal(login.location, `${server.origin}/`)
+    const lines = login.headers.getSetCookie()
+    assert.deepEqual(lines.map((line) => line.slice(0, line.indexOf('='))), ['__Host-shop.sess', '__Host-shop.sess.sig'])
+    for (const line of lines) {
+      const attributes = line.split('; ').slice(1).map((attribute) => attribute.toLowerCase())
+      for (const attribute of ['path=/', 'secure', 'httponly', 'samesite=lax']) assert.ok(attributes.includes(attribute), `${attribute} in ${line}`)
+      assert.ok(!attributes.some((attribute) => attribute.startsWith('domain=')), 'no Domain')
+    }
+  })
+
+  test('a request Koa takes for plain http cannot save the session: 500, no cookie (hence app.proxy)', async () => {
+    const login = await new Browser().post(`${server.origin}/login`, { username: 'alice', password: 'alice-password' })
+    assert.equal(login.status, 500)
+    assert.deepEqual(login.headers.getSetCookie(), [])
   })
 })

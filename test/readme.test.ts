@@ -380,6 +380,62 @@ async function startStrategySite(username: string, makeStrategy: (settings: Just
   }
 }
 
+describe('example/readme/site.ts on https: a __Host- session cookie', () => {
+  // The site behind a proxy that terminates TLS: its callbackURL is https, and the proxy
+  // says so in X-Forwarded-Proto, which express-session believes with trust proxy.
+  let server: LoopbackServer
+  let db: Database.Database
+  const https = { 'x-forwarded-proto': 'https' }
+
+  before(async () => {
+    server = await startLoopbackServer()
+    let users: SqliteUserStore
+    ;({ db, users } = await sqliteUsers('alice'))
+    const app = createSite({
+      opURL: 'https://acme.accounts.justpass.me/openid/',
+      clientID: 'shop',
+      clientSecret: 'shop-client-secret',
+      callbackURL: 'https://shop.example.com/justpass/callback',
+      sessionSecret: SESSION_SECRET,
+      users,
+    })
+    app.set('trust proxy', 'loopback')
+    server.handle(app)
+  })
+  after(async () => {
+    await server.close()
+    db.close()
+  })
+
+  test('the password step sets __Host-connect.sid: Secure, Path=/, no Domain, SameSite=Lax', async () => {
+    const login = await new Browser().post(`${server.origin}/login`, { username: 'alice', password: 'alice-password' }, { headers: https })
+    assert.equal(login.location, `${server.origin}/`)
+    const lines = login.headers.getSetCookie()
+    assert.equal(lines.length, 1)
+    const [pair, ...attributes] = lines[0]!.split('; ')
+    assert.match(pair!, /^__Host-connect\.sid=s%3A/)
+    for (const attribute of ['Path=/', 'Secure', 'HttpOnly', 'SameSite=Lax']) assert.ok(attributes.includes(attribute), attribute)
+    assert.ok(!attributes.some((attribute) => /^domain=/i.test(attribute)), 'no Domain')
+  })
+
+  test('the site reads only the prefixed name: the same session planted as connect.sid logs nobody in', async () => {
+    const login = await new Browser().post(`${server.origin}/login`, { username: 'alice', password: 'alice-password' }, { headers: https })
+    const value = login.headers.getSetCookie()[0]!.split('; ')[0]!.slice('__Host-connect.sid='.length)
+    const as = async (cookie: string) => {
+      const home = await new Browser().get(`${server.origin}/`, { headers: { ...https, cookie } })
+      return (JSON.parse(home.body) as { user: string | null }).user
+    }
+    assert.equal(await as(`__Host-connect.sid=${value}`), 'alice')
+    assert.equal(await as(`connect.sid=${value}`), null)
+  })
+
+  test('without the proxy saying https, express-session sets no cookie at all (hence trust proxy)', async () => {
+    const login = await new Browser().post(`${server.origin}/login`, { username: 'alice', password: 'alice-password' })
+    assert.equal(login.location, `${server.origin}/`)
+    assert.deepEqual(login.headers.getSetCookie(), [])
+  })
+})
+
 describe('example/readme/verify.ts: a custom verify callback', () => {
   let site: Awaited<ReturnType<typeof startStrategySite>>
   before(async () => {

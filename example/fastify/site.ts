@@ -61,10 +61,19 @@ export function createFastifySite(config: FastifySiteConfig): FastifyInstance {
   passport.registerUserSerializer(async (user: MemoryUser) => user.username)
   passport.registerUserDeserializer(async (username: string) => (await users.findByUsername(username)) ?? null)
 
+  // On https the session cookie is __Host- prefixed (Secure, Path=/, no Domain), so that no
+  // other site under the same domain can plant one. Behind a proxy that terminates TLS,
+  // create the app with Fastify({ trustProxy: 1 }): the session cookie is set only over https.
+  const https = new URL(config.callbackURL).protocol === 'https:'
   const app = Fastify()
   // The session must come before passport: passport logs users in there.
   app.register(fastifyCookie)
-  app.register(fastifySession, { secret: config.sessionSecret, saveUninitialized: false, cookie: { secure: 'auto', sameSite: 'lax' } })
+  app.register(fastifySession, {
+    secret: config.sessionSecret,
+    cookieName: https ? '__Host-sessionId' : 'sessionId',
+    saveUninitialized: false,
+    cookie: { secure: https, sameSite: 'lax', path: '/' },
+  })
   app.register(passport.initialize())
   app.register(passport.secureSession())
   // Lets the strategy set its flow cookies on the reply.

@@ -63,8 +63,12 @@ export function createKoaSite(config: KoaSiteConfig): Koa {
 
   const app = new Koa()
   app.keys = config.sessionKeys
+  // On https the session cookie is __Host- prefixed (Secure, Path=/ by default, no Domain), so
+  // that no other site under the same domain can plant one. Behind a proxy that terminates TLS,
+  // set app.proxy = true: Koa refuses to send a Secure cookie over a connection it takes for http.
+  const https = new URL(config.callbackURL).protocol === 'https:'
   // The session must come before passport: passport logs users in there.
-  app.use(session({ key: 'shop.sess', sameSite: 'lax' }, app))
+  app.use(session({ key: https ? '__Host-shop.sess' : 'shop.sess', secure: https, sameSite: 'lax' }, app))
   app.use(passport.initialize())
   app.use(passport.session())
   // Lets the strategy set its flow cookies on the response.

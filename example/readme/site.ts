@@ -43,8 +43,20 @@ export function createSite(config: SiteConfig): express.Express {
   })
 
   const app = express()
+  // #region session
+  // On https the session cookie is __Host- prefixed (Secure, Path=/, no Domain), so that no
+  // other site under the same domain can plant one. Behind a proxy that terminates TLS, add
+  // app.set('trust proxy', 1): express-session sets a Secure cookie only over https.
+  const https = new URL(config.callbackURL).protocol === 'https:'
   // The session must come before passport: passport logs users in there.
-  app.use(session({ secret: config.sessionSecret, resave: false, saveUninitialized: false }))
+  app.use(session({
+    name: https ? '__Host-connect.sid' : 'connect.sid',
+    secret: config.sessionSecret,
+    resave: false,
+    saveUninitialized: false,
+    cookie: { secure: https, sameSite: 'lax', path: '/' },
+  }))
+  // #endregion
   app.use(passport.initialize())
   app.use(passport.session())
 
