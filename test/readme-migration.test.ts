@@ -66,7 +66,7 @@ describe('example/readme/django-site.ts: the Django site, step by step', () => {
     const browser = proxied()
     const login = await browser.post(`${origin}/accounts/login/`, { username: 'alice', password: 'alice-password' })
     assert.equal(login.location, `${origin}/`)
-    assert.match(login.headers.getSetCookie().find((line) => line.startsWith('connect.sid=')) ?? '', /; Secure/, 'the session cookie is Secure behind the proxy')
+    assert.match(login.headers.getSetCookie().find((line) => line.startsWith('__Host-sessionid=')) ?? '', /; Path=\/; HttpOnly; Secure; SameSite=Lax$/, 'the session cookie is a __Host- one, Secure behind the proxy')
     const { hops } = await browser.follow(`${origin}/justpass/reg`)
     assert.ok(hops.some((hop) => hop.url.startsWith(`${origin}/oidc/callback/?`)))
     assert.deepEqual(JSON.parse(hops.at(-1)!.body), { user: 'alice', reg: true })

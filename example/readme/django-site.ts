@@ -75,7 +75,8 @@ export function createDjangoSite(config: DjangoSiteConfig): express.Express {
 
   const app = express()
   app.set('trust proxy', 1) // USE_X_FORWARDED_HOST, SECURE_PROXY_SSL_HEADER: one TLS proxy in front
-  app.use(session({ secret: config.sessionSecret, resave: false, saveUninitialized: false, cookie: { secure: true } }))
+  // A __Host- session cookie: no sibling subdomain can plant one (SECURITY.md, "The site's session cookie").
+  app.use(session({ name: '__Host-sessionid', secret: config.sessionSecret, resave: false, saveUninitialized: false, cookie: { secure: true, sameSite: 'lax', path: '/' } }))
   app.use(passport.initialize())
   app.use(passport.session())
   // #endregion
