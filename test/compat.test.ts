@@ -18,7 +18,7 @@ import { buildTestApp, reserveTestApp, type TestApp } from './support/app.ts'
 import { startHostileProvider, type HostileProvider } from './support/hostile-provider.ts'
 import type { JustpassStrategyOptions, MemoryUser } from '../src/index.ts'
 
-const BASE = { clientID: 'c', clientSecret: 'a-client-secret', callbackURL: 'https://shop.example/justpass/callback' }
+const BASE = { clientID: 'c', clientSecret: 'a-client-secret-0123456789abcdef0123', callbackURL: 'https://shop.example/justpass/callback' }
 const now = () => Math.floor(Date.now() / 1000)
 
 interface Site {

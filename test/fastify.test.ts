@@ -103,7 +103,7 @@ describe('example/fastify/site.ts on https: a __Host- session cookie', () => {
     return createFastifySite({
       opURL: 'https://acme.accounts.justpass.me/openid/',
       clientID: 'shop',
-      clientSecret: 'shop-client-secret',
+      clientSecret: 'shop-client-secret-0123456789abcdef',
       callbackURL: 'https://shop.example.com/justpass/callback',
       sessionSecret: 'fastify-session-secret-0123456789abcdef',
       users: new justpass.MemoryUserStore(['alice']),

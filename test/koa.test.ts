@@ -109,7 +109,7 @@ describe('example/koa/site.ts on https: a __Host- session cookie', () => {
     app = createKoaSite({
       opURL: 'https://acme.accounts.justpass.me/openid/',
       clientID: 'shop',
-      clientSecret: 'shop-client-secret',
+      clientSecret: 'shop-client-secret-0123456789abcdef',
       callbackURL: 'https://shop.example.com/justpass/callback',
       sessionKeys: ['koa-session-key-0123456789abcdef'],
       users: new justpass.MemoryUserStore(['alice']),

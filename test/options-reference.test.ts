@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs'
 import { JustpassConfigError, JustpassStrategy, MemoryUserStore, justpassProvider } from '../src/index.ts'
 import { OPTIONS_REFERENCE, optionsOf, optionsReference } from '../tools/options-reference.ts'
 
-const CLIENT = { opURL: 'https://acme.accounts.justpass.me/openid/', clientID: 'client-1', clientSecret: 'a-client-secret' }
+const CLIENT = { opURL: 'https://acme.accounts.justpass.me/openid/', clientID: 'client-1', clientSecret: 'a-client-secret-0123456789abcdef0123' }
 const SITE = { callbackURL: 'https://shop.example/justpass/callback', userStore: new MemoryUserStore() }
 
 /** Whether the validation refuses `name` as a setting it does not know (rather than accepting it, or refusing its value). */

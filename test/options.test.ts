@@ -11,7 +11,7 @@ import { Browser } from './support/browser.ts'
 import { startHarness, type Harness } from './support/harness.ts'
 import { startLoopbackServer } from './support/server.ts'
 
-const SECRET = 'very-secret-client-secret-value'
+const SECRET = 'very-secret-client-secret-value-0123'
 const VALID: JustpassStrategyOptions = {
   opURL: 'https://acme.accounts.justpass.me/openid/',
   clientID: 'client-1',
@@ -78,6 +78,14 @@ describe('options', () => {
   for (const [option, value] of malformed) {
     test(`${option} = ${JSON.stringify(value)} is refused by name`, () => refused({ ...VALID, [option]: value }, option))
   }
+
+  test('a client secret under 32 characters may not key the flow cookies: refused, naming the fix; with a flow-store secret or the session store it is accepted', () => {
+    const short = { ...VALID, clientSecret: 'a-short-secret' }
+    assert.throws(() => new JustpassStrategy(short), (err: Error) => err instanceof JustpassConfigError && err.option === 'clientSecret' && /flowStore: \{ type: 'cookie', secret/.test(err.message))
+    assert.doesNotThrow(() => new JustpassStrategy({ ...short, flowStore: { type: 'cookie', secret: 'a-flow-cookie-secret-0123456789abcdef' } }))
+    assert.doesNotThrow(() => new JustpassStrategy({ ...short, flowStore: 'session' }))
+    assert.doesNotThrow(() => new JustpassStrategy({ ...short, clientSecret: 'x'.repeat(32) }))
+  })
 
   test('callbackURL on plain http: accepted on loopback hosts, and elsewhere only with allowInsecureHTTP', () => {
     for (const callbackURL of ['http://localhost:3000/justpass/callback', 'http://127.0.0.1:3000/justpass/callback', 'http://[::1]:3000/justpass/callback']) {

@@ -103,7 +103,7 @@ describe('passkey login turned off (justpassEnabledOf)', () => {
     const { JustpassStrategy } = await import('../src/index.ts')
     const store = { findByUsername: async () => undefined, setJustpassEnabled: async () => undefined, justpassEnabledOf: true }
     assert.throws(
-      () => new JustpassStrategy({ opURL: harness.provider.opURL, clientID: 'c', clientSecret: 's', callbackURL: harness.app.callbackURL, userStore: store as never }),
+      () => new JustpassStrategy({ opURL: harness.provider.opURL, clientID: 'c', clientSecret: 'a-client-secret-0123456789abcdef0123', callbackURL: harness.app.callbackURL, userStore: store as never }),
       (err: Error) => err instanceof JustpassConfigError && err.option === 'userStore' && /justpassEnabledOf/.test(err.message),
     )
   })

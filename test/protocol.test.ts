@@ -287,7 +287,7 @@ describe('a request signed with the wrong secret', () => {
     const server = await reserveTestApp()
     const { startTestProvider } = await import('./support/provider.ts')
     const provider = await startTestProvider({ redirectURIs: [server.callbackURL] })
-    const app = buildTestApp(server, { ...provider, clientSecret: 'not-the-client-secret' })
+    const app = buildTestApp(server, { ...provider, clientSecret: 'not-the-client-secret-0123456789abcdef' })
     try {
       await app.users.setJustpassEnabled('alice', true)
       const browser = new Browser()

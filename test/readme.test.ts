@@ -394,7 +394,7 @@ describe('example/readme/site.ts on https: a __Host- session cookie', () => {
     const app = createSite({
       opURL: 'https://acme.accounts.justpass.me/openid/',
       clientID: 'shop',
-      clientSecret: 'shop-client-secret',
+      clientSecret: 'shop-client-secret-0123456789abcdef',
       callbackURL: 'https://shop.example.com/justpass/callback',
       sessionSecret: SESSION_SECRET,
       users,
@@ -632,7 +632,7 @@ describe('docs/troubleshooting.md: what a user sees', () => {
     before(async () => {
       server = await startLoopbackServer()
       const passport = new Passport()
-      passport.use(new JustpassStrategy({ opURL: 'https://acme.accounts.justpass.me/openid/', clientID: 'c', clientSecret: 's', callbackURL: `${server.origin}/justpass/callback`, userStore: demoUsers() }))
+      passport.use(new JustpassStrategy({ opURL: 'https://acme.accounts.justpass.me/openid/', clientID: 'c', clientSecret: 'a-client-secret-0123456789abcdef0123', callbackURL: `${server.origin}/justpass/callback`, userStore: demoUsers() }))
       const app = express()
       app.use(passport.initialize())
       app.get('/justpass/login', passport.authenticate('justpass', { mode: 'login' }))
@@ -665,7 +665,7 @@ describe('docs/troubleshooting.md: what a user sees', () => {
       rs256Provider = await startProviderFor([rs256], { idTokenAlg: 'RS256' })
       ;({ db, users } = await sqliteUsers('alice'))
       const site = { sessionSecret: SESSION_SECRET, users }
-      registered.handle(createSite({ ...settingsFor(provider, registered), clientSecret: 'not-the-client-secret', ...site }))
+      registered.handle(createSite({ ...settingsFor(provider, registered), clientSecret: 'not-the-client-secret-0123456789abcdef', ...site }))
       unregistered.handle(createSite({ ...settingsFor(provider, unregistered), ...site }))
       rs256.handle(createSite({ ...settingsFor(rs256Provider, rs256), ...site }))
     })

@@ -292,7 +292,7 @@ describe('the provider down or slow', () => {
     const dead = await startLoopbackServer()
     await dead.close()
     const server = await reserveTestApp()
-    const app = buildTestApp(server, { opURL: `${dead.origin}/openid/`, clientID: 'shop-client', clientSecret: 'shop-secret' })
+    const app = buildTestApp(server, { opURL: `${dead.origin}/openid/`, clientID: 'shop-client', clientSecret: 'shop-secret-0123456789abcdef0123456789' })
     try {
       await app.users.setJustpassEnabled('alice', true)
       const browser = new Browser()
@@ -313,7 +313,7 @@ describe('the provider down or slow', () => {
     const hanging: Array<() => void> = []
     slow.handle((req) => void hanging.push(() => req.destroy()))
     const server = await reserveTestApp()
-    const app = buildTestApp(server, { opURL: `${slow.origin}/openid/`, clientID: 'shop-client', clientSecret: 'shop-secret' }, { providerSettings: { timeout: 400 } })
+    const app = buildTestApp(server, { opURL: `${slow.origin}/openid/`, clientID: 'shop-client', clientSecret: 'shop-secret-0123456789abcdef0123456789' }, { providerSettings: { timeout: 400 } })
     try {
       const browser = new Browser()
       const started = await browser.get(`${app.origin}/justpass/login`)

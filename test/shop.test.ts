@@ -930,7 +930,7 @@ describe('the example shop', () => {
     const dead = await startLoopbackServer()
     await dead.close()
     const site = await startLoopbackServer()
-    const down = createShop({ opURL: `${dead.origin}/openid/`, clientID: 'c', clientSecret: 's', origin: site.origin, database: ':memory:', sessionSecret: 'down' })
+    const down = createShop({ opURL: `${dead.origin}/openid/`, clientID: 'c', clientSecret: 'a-client-secret-0123456789abcdef0123', origin: site.origin, database: ':memory:', sessionSecret: 'down' })
     site.handle(down.app)
     t.after(async () => {
       await site.close()

@@ -97,6 +97,13 @@ function cookieStore(settings: RawSettings, binding: FlowStoreBinding): CookieFl
   refuseUnknown(settings, COOKIE_SETTINGS, { key: "the cookie store has no session key (that is flowStore: { type: 'session', key })" }, "the cookie flow store (flowStore: { type: 'cookie', … })", 'flowStore.')
   const { provider, callbackURL } = binding
   const secrets = cookieSecrets(settings.secret)
+  if (secrets.length === 0 && provider.clientSecret.length < COOKIE_SECRET_MIN) {
+    // Without a secret of their own, the flow cookies are sealed with a key derived from the client secret.
+    throw new JustpassConfigError(
+      'clientSecret',
+      `is shorter than ${COOKIE_SECRET_MIN} characters, and without a secret of their own the flow cookies are sealed with a key derived from it: give the cookie flow store a secret, flowStore: { type: 'cookie', secret: <${COOKIE_SECRET_MIN} random characters or more> }`,
+    )
+  }
   const keys =
     secrets.length > 0
       ? secrets.map((secret) => deriveSealKey(secret, 'cookieSecret', provider.clientID, callbackURL))

@@ -40,7 +40,7 @@ describe('the packed package', () => {
     writeFileSync(
       join(dir, 'esm', 'index.js'),
       `import { JustpassStrategy, MemoryUserStore, justpassCallback } from 'passport-justpass'
-const strategy = new JustpassStrategy({ opURL: 'https://acme.accounts.justpass.me/openid/', clientID: 'c', clientSecret: 's', callbackURL: 'https://shop.example/cb', userStore: new MemoryUserStore() })
+const strategy = new JustpassStrategy({ opURL: 'https://acme.accounts.justpass.me/openid/', clientID: 'c', clientSecret: 'a-client-secret-0123456789abcdef0123', callbackURL: 'https://shop.example/cb', userStore: new MemoryUserStore() })
 console.log(strategy.name, typeof justpassCallback())`,
     )
     assert.equal(run('node', ['index.js'], join(dir, 'esm')).trim(), 'justpass function')
@@ -89,7 +89,7 @@ export { onCallback, koaCallback, response, justpassFastifyHook, justpassKoa }
     writeFileSync(
       join(dir, 'cjs', 'index.js'),
       `const { JustpassStrategy, MemoryUserStore, JustpassConfigError } = require('passport-justpass')
-const strategy = new JustpassStrategy({ opURL: 'https://acme.accounts.justpass.me/openid/', clientID: 'c', clientSecret: 's', callbackURL: 'https://shop.example/cb', userStore: new MemoryUserStore() })
+const strategy = new JustpassStrategy({ opURL: 'https://acme.accounts.justpass.me/openid/', clientID: 'c', clientSecret: 'a-client-secret-0123456789abcdef0123', callbackURL: 'https://shop.example/cb', userStore: new MemoryUserStore() })
 try { new JustpassStrategy({}) } catch (err) { console.log(strategy.name, err instanceof JustpassConfigError, err.option) }`,
     )
     assert.equal(run('node', ['--no-warnings', 'index.js'], join(dir, 'cjs')).trim(), 'justpass true opURL')
@@ -115,8 +115,8 @@ const userStore: JustpassUserStore<User> = {
   async findByUsername(username) { return users.get(username) },
   async setJustpassEnabled(username, enabled) { const user = users.get(username); if (user) user.justpassEnabled = enabled; return user },
 }
-passport.use(new JustpassStrategy<User>({ opURL: 'https://acme.accounts.justpass.me/openid/', clientID: 'c', clientSecret: 's', callbackURL: 'https://shop.example/justpass/callback', userStore }))
-passport.use('justpass-custom', new JustpassStrategy<User>({ opURL: 'https://acme.accounts.justpass.me/openid/', clientID: 'c', clientSecret: 's', callbackURL: 'https://shop.example/justpass/callback', passReqToCallback: true },
+passport.use(new JustpassStrategy<User>({ opURL: 'https://acme.accounts.justpass.me/openid/', clientID: 'c', clientSecret: 'a-client-secret-0123456789abcdef0123', callbackURL: 'https://shop.example/justpass/callback', userStore }))
+passport.use('justpass-custom', new JustpassStrategy<User>({ opURL: 'https://acme.accounts.justpass.me/openid/', clientID: 'c', clientSecret: 'a-client-secret-0123456789abcdef0123', callbackURL: 'https://shop.example/justpass/callback', passReqToCallback: true },
   (req, _tokens, userinfo, info: JustpassFlowInfo, done) => done(null, users.get(userinfo.preferred_username) ?? false, { message: req.path + info.mode })))
 
 const app = express()
