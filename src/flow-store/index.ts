@@ -19,7 +19,8 @@ export interface CookieFlowStoreSettings {
   /**
    * The secret flow cookies are sealed with (a key is derived from it with HKDF): at
    * least 32 characters. An array rotates: the first seals, every one opens. Default: a
-   * key derived from the client secret under a label of its own.
+   * key derived from the client secret under a label of its own, when the client secret
+   * has 32 characters or more (a shorter one is refused: give the store a secret).
    */
   secret?: string | readonly string[]
   /** Seconds (1 to 86400) a started flow may take before its callback is refused; also the cookie's `Max-Age`. Default `600`. */
