@@ -1,11 +1,12 @@
 /**
  * The local provider's state in SQLite: oidc-provider's models (sessions, interactions,
- * grants, authorization codes, tokens), its cookie and signing keys, kept in the same file
- * as the passkeys. A restart keeps sign-ins in progress, and several instances sharing
+ * grants, authorization codes, tokens), its cookie and signing keys, and the authorization
+ * requests already used (each signed request is accepted once), kept in the same file as
+ * the passkeys. A restart keeps sign-ins in progress, and several instances sharing
  * the file (behind one address) serve one site.
  */
 import Database from 'better-sqlite3'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import type { Adapter, AdapterPayload } from 'oidc-provider'
 
 /** The models a grant's revocation removes (as oidc-provider's own adapter): never an interaction or a session. */
@@ -45,6 +46,11 @@ export class ProviderState {
         name TEXT PRIMARY KEY,
         value TEXT NOT NULL
       );
+      CREATE TABLE IF NOT EXISTS used_request_states (
+        key TEXT PRIMARY KEY,
+        expires_at INTEGER
+      );
+      CREATE INDEX IF NOT EXISTS used_request_states_expiry ON used_request_states (expires_at);
     `)
   }
 
@@ -62,9 +68,22 @@ export class ProviderState {
     return this.secret('cookie-key', () => randomBytes(32).toString('base64url'))
   }
 
-  /** Remove expired models (run now and then; `find` ignores them anyway). */
+  /** Remove expired models and used request states (run now and then; `find` ignores expired models anyway). */
   sweep(now = Date.now()): void {
     this.#db.prepare('DELETE FROM oidc_models WHERE expires_at IS NOT NULL AND expires_at <= ?').run(now)
+    this.#db.prepare('DELETE FROM used_request_states WHERE expires_at IS NOT NULL AND expires_at <= ?').run(now)
+  }
+
+  /**
+   * Record that the authorization request of `clientID` with `state` was used: true the
+   * first time, false ever after, for every instance sharing the file and after a
+   * restart. Kept (hashed) until `expiresAt` (ms since the epoch), once the request's
+   * signature is refused for its age anyway; `null` keeps it for good (a signature that
+   * carries no time never gets too old).
+   */
+  useRequestState(clientID: string, state: string, expiresAt: number | null): boolean {
+    const key = createHash('sha256').update(JSON.stringify([clientID, state])).digest('base64url')
+    return this.#db.prepare('INSERT OR IGNORE INTO used_request_states (key, expires_at) VALUES (?, ?)').run(key, expiresAt).changes === 1
   }
 
   /** The adapter class for oidc-provider's `adapter` setting. */

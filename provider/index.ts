@@ -1,10 +1,11 @@
 /**
  * A local, justpass-compatible OpenID provider: oidc-provider under `/openid/` with
  * justpass.me's paths, HS256 ID tokens, `prompt=create`, the request `signature`
- * checked, and real passkeys (@simplewebauthn) kept in SQLite. It lets anyone run a
- * site with passport-justpass offline; the tests use it too, completing the passkey
- * step programmatically. Its whole state (sign-ins in progress, sessions, codes, tokens,
- * WebAuthn challenges, cookie and signing keys) is in the same SQLite file as the passkeys.
+ * checked (each signed request accepted once, and not past its `exp`), and real passkeys
+ * (@simplewebauthn) kept in SQLite. It lets anyone run a site with passport-justpass
+ * offline; the tests use it too, completing the passkey step programmatically. Its whole
+ * state (sign-ins in progress, sessions, codes, tokens, WebAuthn challenges, the signed
+ * requests already used, cookie and signing keys) is in the same SQLite file as the passkeys.
  */
 import express, { type ErrorRequestHandler, type Request, type RequestHandler } from 'express'
 import { createRequire } from 'node:module'
@@ -12,7 +13,7 @@ import { dirname, join } from 'node:path'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createHash, randomBytes } from 'node:crypto'
-import { jwtVerify, generateKeyPair, exportJWK, importJWK, decodeJwt, decodeProtectedHeader, SignJWT, type JWTPayload } from 'jose'
+import { errors as joseErrors, jwtVerify, generateKeyPair, exportJWK, importJWK, decodeJwt, decodeProtectedHeader, SignJWT, type JWTPayload } from 'jose'
 import type { KoaContextWithOIDC } from 'oidc-provider'
 import { Provider, errors, interactionPolicy } from './oidc.ts'
 import { ProviderState } from './adapter.ts'
@@ -111,6 +112,22 @@ const BROKEN: Omit<NoticePage, 'site'> = {
   message: 'Something went wrong at the provider, so nothing was changed. Please go back to the site and try again.',
 }
 
+/**
+ * A signed authorization request the provider will not start again: already used, or its
+ * signature too old. Shown on the provider's own page, never sent back to the site: the
+ * link may be replayed from any browser, and the site has nothing to do with the answer.
+ */
+class SignInLinkOver extends errors.InvalidRequest {
+  override allow_redirect = false
+}
+
+/** The notice for a sign-in link that was already used, or has expired. */
+const LINK_OVER: Omit<NoticePage, 'site'> = {
+  heading: 'This sign-in link was already used or has expired',
+  message:
+    'A sign-in link from a site works once, for a few minutes. This one was already used, or is too old, so nothing was changed and no passkey was created or used. Go back to the site and start again from there.',
+}
+
 /** A developer detail from oidc-provider, shown only when it is one plain sentence. */
 function plainDetail(error: string, description: string | undefined): string {
   const plain = description !== undefined && description.length <= 200 && /^[\w\s'",.:;()=_\-{}]*$/.test(description) && !/\bat\s/.test(description)
@@ -120,6 +137,7 @@ function plainDetail(error: string, description: string | undefined): string {
 /** The notice for an error oidc-provider renders (requests it cannot send back to the site). */
 function providerNotice(error: Error | undefined, out: { error: string; error_description?: string }): Omit<NoticePage, 'site'> {
   if (error instanceof errors.SessionNotFound) return STALE
+  if (error instanceof SignInLinkOver) return { ...LINK_OVER, detail: plainDetail(out.error, out.error_description) }
   if (out.error === 'server_error') return BROKEN
   if (out.error === 'invalid_client') {
     return {
@@ -177,8 +195,14 @@ const SIGNED_OUT_HERE: Omit<NoticePage, 'site'> = {
 const SIGNED_OUT: Omit<NoticePage, 'site'> = {
   heading: 'Sign in again to manage your passkeys',
   message:
-    'Managing your passkeys needs a recent sign-in here with one of your passkeys (it lasts 10 minutes), and there is none. Nothing was changed. Open "Manage your passkeys" again and sign in with a passkey.',
+    'Managing your passkeys needs a recent sign-in here with one of your passkeys, and there is none: a sign-in lasts 10 minutes, and ends when you sign out, when the passkey you signed in with is removed, or when a passkey of your account is removed elsewhere. Nothing was changed. Open "Manage your passkeys" again and sign in with a passkey.',
 }
+
+/** Said on the management sign-in page when the browser's sign-in there has ended by itself. */
+const MANAGE_ENDED =
+  'Your sign-in here has ended: it lasts 10 minutes, and ends when the passkey you signed in with is removed or a passkey of your account is removed elsewhere. Sign in again with a passkey.'
+/** Said on the management sign-in page after Sign out. */
+const MANAGE_SIGNED_OUT = 'You are signed out here. Your passkeys are unchanged.'
 
 /** The notice for a state-changing request that did not come from the provider's own page. */
 const CROSS_SITE: Omit<NoticePage, 'site'> = {
@@ -220,7 +244,21 @@ function accountClaims(account: Account): { sub: string; [claim: string]: unknow
 }
 
 const SIGNATURE_HELP =
-  'the signature parameter is missing or invalid: it must be a compact HS256 JWS, keyed with the client secret, of {"state", "login_hint"}'
+  'the signature parameter is missing or invalid: it must be a compact HS256 JWS, keyed with the client secret, of {"state", "login_hint", "iat", "exp"} (login_hint when the request has one; iat and exp optional)'
+
+/**
+ * Seconds a signature's `exp` may be behind the provider's clock and still be accepted:
+ * the clocks of the site and the provider never agree exactly. 30 s, the same tolerance
+ * passport-justpass allows the provider's ID tokens by default.
+ */
+const SIGNATURE_CLOCK_TOLERANCE_S = 30
+/** Seconds a signature's `iat` may be ahead of the provider's clock: beyond, the site's clock is wrong. */
+const SIGNATURE_FUTURE_IAT_S = 60
+/**
+ * The life of a signature that has an `iat` and no `exp`, in seconds: as long as a
+ * sign-in at the provider (the Interaction ttl), and as passport-justpass's default `exp`.
+ */
+const SIGNATURE_IAT_ONLY_LIFETIME_S = 600
 
 /** Start the provider. */
 export async function startLocalProvider(options: LocalProviderOptions): Promise<LocalProvider> {
@@ -278,17 +316,40 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
     claims: { openid: ['sub', 'preferred_username'], email: ['email', 'email_verified'], profile: ['name', 'preferred_username'] },
     scopes: ['openid', 'email', 'profile'],
     extraParams: {
-      // justpass.me refuses a request that the site's backend did not sign.
+      // justpass.me refuses a request that the site's backend did not sign. Here a signed
+      // request also starts one sign-in only: refused past its `exp` (with the clock
+      // tolerance above), with an `iat` more than a minute ahead, and the second time its
+      // (client_id, state) comes. oidc-provider runs this check at the authorization
+      // endpoint (and would at a pushed request); resuming a sign-in does not run it again.
       async signature(ctx: KoaContextWithOIDC, value: unknown) {
         const params = ctx.oidc.params as Record<string, unknown>
-        const secret = secrets.get(String(params.client_id))
-        if (typeof value !== 'string' || !secret) throw new errors.InvalidRequest(SIGNATURE_HELP)
+        const clientID = String(params.client_id)
+        const secret = secrets.get(clientID)
+        if (typeof value !== 'string' || !secret || typeof params.state !== 'string' || params.state === '') throw new errors.InvalidRequest(SIGNATURE_HELP)
+        let payload: JWTPayload
         try {
-          const { payload } = await jwtVerify(value, secret, { algorithms: ['HS256'] })
-          if (payload.state !== params.state || payload.login_hint !== params.login_hint) throw new Error('payload mismatch')
-        } catch {
+          ;({ payload } = await jwtVerify(value, secret, { algorithms: ['HS256'], clockTolerance: SIGNATURE_CLOCK_TOLERANCE_S }))
+        } catch (err) {
+          // jose checks the key before the times: an expired signature is the site's own.
+          if (err instanceof joseErrors.JWTExpired) throw new SignInLinkOver('this authorization request has expired (its signature is past exp)')
           throw new errors.InvalidRequest(SIGNATURE_HELP)
         }
+        if (payload.state !== params.state || payload.login_hint !== params.login_hint) throw new errors.InvalidRequest(SIGNATURE_HELP)
+        const now = Math.floor(Date.now() / 1000)
+        if (payload.iat !== undefined && payload.iat > now + SIGNATURE_FUTURE_IAT_S) {
+          throw new errors.InvalidRequest("the signature's iat is more than a minute ahead of the provider's clock: check the site's clock")
+        }
+        // Until when the signature is accepted. Without exp: justpass.me's Django client signs
+        // only {state, login_hint}, and justpass.me accepts that, so this provider does too,
+        // once per state like any other, remembered for good (with nothing to tell its age);
+        // with an iat alone (justpass.me's Firebase client), it lives as long as a sign-in here.
+        const until = payload.exp ?? (payload.iat === undefined ? undefined : payload.iat + SIGNATURE_IAT_ONLY_LIFETIME_S)
+        if (until !== undefined && until <= now - SIGNATURE_CLOCK_TOLERANCE_S) throw new SignInLinkOver('this authorization request has expired (its signature is past iat plus 600 s)')
+        // Marked used at the authorization endpoint only: a pushed request's own check must
+        // not use up the authorization that follows it.
+        if (ctx.oidc.route !== 'authorization') return
+        const forgetAt = until === undefined ? null : (until + SIGNATURE_CLOCK_TOLERANCE_S) * 1000
+        if (!state.useRequestState(clientID, params.state, forgetAt)) throw new SignInLinkOver('this authorization request was already used (each state is accepted once)')
       },
       hint_mode: null,
       username: null,
@@ -459,8 +520,14 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
     const client = clientOf(req)
     const site = siteOfRequest(req)
     res.set('cache-control', 'no-store')
-    const session = passkeys.manageSession(cookieOf(req, MANAGE_COOKIE))
-    if (!session) return void res.type('html').send(manageSignInPage({ clientID: client, site }))
+    const token = cookieOf(req, MANAGE_COOKIE)
+    const session = passkeys.manageSession(token)
+    if (!session) {
+      // A cookie whose session is over (ended, removed, expired): said so, and the cookie goes.
+      if (token) res.set('set-cookie', manageCookie(MANAGE_COOKIE, '', 0))
+      const notice = token ? MANAGE_ENDED : req.query.done === 'signedout' ? MANAGE_SIGNED_OUT : undefined
+      return void res.type('html').send(manageSignInPage({ clientID: client, site, notice }))
+    }
     const done = req.query.done === 'added' ? 'The passkey was added.' : req.query.done === 'removed' ? 'The passkey was removed.' : undefined
     res.type('html').send(managePage({ username: session.account.username, passkeys: listed(session.account.username), csrf: session.csrf, notice: done, clientID: client, site }))
   })
@@ -484,7 +551,7 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
       if (!nonce) return void res.status(400).json({ error: 'This sign-in took too long and expired. Press the button again to start over.' })
       const verdict = await ceremonies.finish(`manage-signin:${nonce}`, req.body)
       if ('error' in verdict) return void res.status(400).json(verdict)
-      const token = passkeys.startManageSession(verdict.account, MANAGE_MS)
+      const token = passkeys.startManageSession(verdict.account, verdict.credentialID, MANAGE_MS)
       res.set('cache-control', 'no-store').set('set-cookie', [manageCookie(SIGNIN_COOKIE, '', 0), manageCookie(MANAGE_COOKIE, token, MANAGE_MS / 1000)]).json({ ok: true })
     } catch (err) {
       next(err)
@@ -526,8 +593,21 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
       const shown = { id: passkey.id, name: passkey.name, createdAt: passkey.createdAt, lastUsedAt: passkey.lastUsedAt }
       return void res.type('html').send(confirmRemovePage({ passkey: shown, csrf: session.csrf, clientID: client }))
     }
-    passkeys.removePasskey(session.account.handle, passkey.id)
+    // Every other management session of the account ends with it: one opened with a copy of
+    // a passkey does not outlive the owner's cleaning up.
+    passkeys.removePasskey(session.account.handle, passkey.id, cookieOf(req, MANAGE_COOKIE))
     res.redirect(303, manageURL('', client, 'removed'))
+  })
+
+  // Sign out of the management page: a form of the page, with its token.
+  app.post('/openid/passkeys/signout', express.urlencoded({ extended: false, limit: '4kb' }), (req, res) => {
+    const body = (req.body ?? {}) as { csrf?: unknown }
+    const session = manageSession(req, res, body.csrf)
+    if (!session) return
+    const token = cookieOf(req, MANAGE_COOKIE)
+    if (token) passkeys.endManageSession(token)
+    res.set('cache-control', 'no-store').set('set-cookie', manageCookie(MANAGE_COOKIE, '', 0))
+    res.redirect(303, manageURL('', clientOf(req), 'signedout'))
   })
 
   // The token endpoint's ID token gets at_hash, as justpass.me's has (oidc-provider 9 only

@@ -254,7 +254,7 @@ ${[page.site ? backLink(page.site) : '', page.nonce ? `<script nonce="${escapeHT
 }
 
 /** A passkey management page's own address, with the site's client id when there is one. */
-export function manageURL(path: string, clientID: string | undefined, done?: 'added' | 'removed'): string {
+export function manageURL(path: string, clientID: string | undefined, done?: 'added' | 'removed' | 'signedout'): string {
   const query = new URLSearchParams()
   if (clientID) query.set('client', clientID)
   if (done) query.set('done', done)
@@ -299,6 +299,8 @@ export interface ManageSignInPage {
   clientID?: string
   /** The site to go back to, when the provider knows it. */
   site?: SiteLink
+  /** Why the page asks again ("You are signed out here."), when it does. */
+  notice?: string
 }
 
 /** Sign in with a passkey to manage your passkeys. */
@@ -306,7 +308,7 @@ export function manageSignInPage(page: ManageSignInPage): string {
   return layout(
     'Manage your passkeys',
     `<h1>Manage your passkeys</h1>
-<p>To see, add or remove your passkeys, first sign in here with one of them. Your device will ask you to confirm.</p>
+${page.notice ? `<p class="notice" id="notice">${escapeHTML(page.notice)}</p>\n` : ''}<p>To see, add or remove your passkeys, first sign in here with one of them. Your device will ask you to confirm.</p>
 <button id="signin" class="primary" type="button">Sign in with a passkey</button>
 <div id="manage-status" class="manage-status" role="status" aria-live="polite"></div>
 ${backLink(page.site)}
@@ -380,6 +382,7 @@ export function managePage(page: ManagePage): string {
 <p>Signed in as <strong>${escapeHTML(page.username)}</strong>. A passkey you remove can no longer sign you in.</p>
 ${page.notice ? `<p class="notice" id="notice">${escapeHTML(page.notice)}</p>\n` : ''}${list}
 <button id="add" class="primary" type="button">Add a passkey</button>
+<form id="signout-form" method="post" action="${escapeHTML(manageURL('/signout', page.clientID))}"><input type="hidden" name="csrf" value="${escapeHTML(page.csrf)}"><button id="signout" class="secondary" type="submit">Sign out</button></form>
 <div id="manage-status" class="manage-status" role="status" aria-live="polite"></div>
 ${backLink(page.site)}
 ${manageScript('manage-status')}

@@ -44,6 +44,11 @@ export interface ManageSession {
   account: Account
   /** The token every state-changing request of the page must send back. */
   csrf: string
+  /**
+   * The passkey (credential id) the session was opened with: the session lasts only as
+   * long as it does. Undefined once this very session removed it (it stays open).
+   */
+  credentialID: string | undefined
 }
 
 interface PasskeyRow {
@@ -88,7 +93,8 @@ export class PasskeyStore {
     this.#db.exec(`
       CREATE TABLE IF NOT EXISTS accounts (
         handle TEXT PRIMARY KEY,
-        username TEXT NOT NULL UNIQUE
+        username TEXT NOT NULL UNIQUE,
+        passkeys_named INTEGER NOT NULL DEFAULT 0
       );
       CREATE TABLE IF NOT EXISTS passkeys (
         id TEXT PRIMARY KEY,
@@ -109,7 +115,8 @@ export class PasskeyStore {
         token_hash TEXT PRIMARY KEY,
         user_handle TEXT NOT NULL,
         csrf TEXT NOT NULL,
-        expires_at INTEGER NOT NULL
+        expires_at INTEGER NOT NULL,
+        credential_id TEXT
       );
     `)
     // Files made before passkeys had a name and a last use get the two columns.
@@ -123,6 +130,14 @@ export class PasskeyStore {
       `)
     }
     if (!columns.has('last_used_at')) this.#db.exec('ALTER TABLE passkeys ADD COLUMN last_used_at INTEGER')
+    // The highest passkey number each account was ever given (names are never reused);
+    // files made before start from the names they have (see addPasskey).
+    const accountColumns = new Set((this.#db.prepare('PRAGMA table_info(accounts)').all() as { name: string }[]).map((column) => column.name))
+    if (!accountColumns.has('passkeys_named')) this.#db.exec('ALTER TABLE accounts ADD COLUMN passkeys_named INTEGER NOT NULL DEFAULT 0')
+    // Management sessions bound to the passkey that opened them; those made before were not,
+    // so they end (they last minutes; signing in again is one passkey away).
+    const sessionColumns = new Set((this.#db.prepare('PRAGMA table_info(manage_sessions)').all() as { name: string }[]).map((column) => column.name))
+    if (!sessionColumns.has('credential_id')) this.#db.exec('DELETE FROM manage_sessions; ALTER TABLE manage_sessions ADD COLUMN credential_id TEXT')
     this.#db.pragma('busy_timeout = 5000')
   }
 
@@ -159,13 +174,24 @@ export class PasskeyStore {
     return row && toPasskey(row)
   }
 
-  /** Store a new passkey for an account, named "Passkey N" (N one more than the highest of the account's). */
+  /**
+   * Store a new passkey for an account, named "Passkey N": N one more than the highest the
+   * account was ever given, so that a name never comes back for another passkey (a removed
+   * "Passkey 1" is not followed by a new "Passkey 1"), even across instances sharing the file.
+   */
   addPasskey(account: Account, passkey: { id: string; publicKey: Uint8Array; counter: number; transports: string[] }): void {
-    const names = this.#db.prepare('SELECT name FROM passkeys WHERE user_handle = ?').all(account.handle) as { name: string | null }[]
-    const highest = Math.max(0, ...names.map((row) => Number(/^Passkey (\d+)$/.exec(row.name ?? '')?.[1] ?? 0)))
     this.#db
-      .prepare('INSERT INTO passkeys (id, user_handle, public_key, counter, transports, created_at, name) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(passkey.id, account.handle, Buffer.from(passkey.publicKey), passkey.counter, JSON.stringify(passkey.transports), Date.now(), `Passkey ${highest + 1}`)
+      .transaction(() => {
+        const names = this.#db.prepare('SELECT name FROM passkeys WHERE user_handle = ?').all(account.handle) as { name: string | null }[]
+        const highest = Math.max(0, ...names.map((row) => Number(/^Passkey (\d+)$/.exec(row.name ?? '')?.[1] ?? 0)))
+        const { named } = this.#db
+          .prepare('UPDATE accounts SET passkeys_named = MAX(passkeys_named, ?) + 1 WHERE handle = ? RETURNING passkeys_named AS named')
+          .get(highest, account.handle) as { named: number }
+        this.#db
+          .prepare('INSERT INTO passkeys (id, user_handle, public_key, counter, transports, created_at, name) VALUES (?, ?, ?, ?, ?, ?, ?)')
+          .run(passkey.id, account.handle, Buffer.from(passkey.publicKey), passkey.counter, JSON.stringify(passkey.transports), Date.now(), `Passkey ${named}`)
+      })
+      .immediate()
   }
 
   /** Record a sign-in with a passkey: the signature counter it reported, and now as its last use. */
@@ -173,30 +199,53 @@ export class PasskeyStore {
     this.#db.prepare('UPDATE passkeys SET counter = ?, last_used_at = ? WHERE id = ?').run(counter, Date.now(), id)
   }
 
-  /** Remove the passkey `id` of the account `handle`; false when that account has no such passkey. */
-  removePasskey(handle: string, id: string): boolean {
-    return this.#db.prepare('DELETE FROM passkeys WHERE id = ? AND user_handle = ?').run(id, handle).changes === 1
+  /**
+   * Remove the passkey `id` of the account `handle`, and end every management session of
+   * that account but the one of `keepToken` (the session that removed it, which stays open
+   * even when it was opened with that passkey); false, and nothing ended, when that account
+   * has no such passkey.
+   */
+  removePasskey(handle: string, id: string, keepToken?: string): boolean {
+    const keep = keepToken === undefined ? null : tokenHash(keepToken)
+    return this.#db
+      .transaction(() => {
+        if (this.#db.prepare('DELETE FROM passkeys WHERE id = ? AND user_handle = ?').run(id, handle).changes !== 1) return false
+        this.#db.prepare('DELETE FROM manage_sessions WHERE user_handle = ? AND token_hash IS NOT ?').run(handle, keep)
+        this.#db.prepare('UPDATE manage_sessions SET credential_id = NULL WHERE token_hash = ? AND credential_id = ?').run(keep, id)
+        return true
+      })
+      .immediate()
   }
 
-  /** Start a management session for `account`, lasting `ttlMs`; returns its token (kept only hashed). */
-  startManageSession(account: Account, ttlMs: number): string {
+  /**
+   * Start a management session for `account`, opened with its passkey `credentialID` and
+   * lasting `ttlMs`; returns its token (kept only hashed). The session ends with that passkey.
+   */
+  startManageSession(account: Account, credentialID: string, ttlMs: number): string {
     const token = randomBytes(32).toString('base64url')
     const now = Date.now()
     this.#db.prepare('DELETE FROM manage_sessions WHERE expires_at <= ?').run(now)
     this.#db
-      .prepare('INSERT INTO manage_sessions (token_hash, user_handle, csrf, expires_at) VALUES (?, ?, ?, ?)')
-      .run(tokenHash(token), account.handle, randomBytes(32).toString('base64url'), now + ttlMs)
+      .prepare('INSERT INTO manage_sessions (token_hash, user_handle, csrf, expires_at, credential_id) VALUES (?, ?, ?, ?, ?)')
+      .run(tokenHash(token), account.handle, randomBytes(32).toString('base64url'), now + ttlMs, credentialID)
     return token
   }
 
-  /** The live management session of `token`, if any. */
+  /**
+   * The live management session of `token`, if any: not expired, and its passkey still the
+   * account's (a session opened by a passkey that was removed since is over, even one
+   * started while the removal ran).
+   */
   manageSession(token: string | undefined): ManageSession | undefined {
     if (!token) return undefined
-    const row = this.#db.prepare('SELECT user_handle, csrf, expires_at FROM manage_sessions WHERE token_hash = ?').get(tokenHash(token)) as
-      | { user_handle: string; csrf: string; expires_at: number }
-      | undefined
-    const account = row && row.expires_at > Date.now() ? this.accountByHandle(row.user_handle) : undefined
-    return account && row ? { account, csrf: row.csrf } : undefined
+    const row = this.#db
+      .prepare(
+        `SELECT s.user_handle, s.csrf, s.credential_id FROM manage_sessions s WHERE s.token_hash = ? AND s.expires_at > ?
+           AND (s.credential_id IS NULL OR EXISTS (SELECT 1 FROM passkeys p WHERE p.id = s.credential_id AND p.user_handle = s.user_handle))`,
+      )
+      .get(tokenHash(token), Date.now()) as { user_handle: string; csrf: string; credential_id: string | null } | undefined
+    const account = row && this.accountByHandle(row.user_handle)
+    return account && row ? { account, csrf: row.csrf, credentialID: row.credential_id ?? undefined } : undefined
   }
 
   /** End the management session of `token`. */

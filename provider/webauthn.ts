@@ -21,6 +21,9 @@ type PendingCeremony = PendingChallenge
 /** A ceremony's answer to the page: options to run, an account, or why not. */
 export type Refused = { error: string }
 
+/** A passkey checked or created: whose it is, and its credential id. */
+export type Verified = { account: Account; credentialID: string }
+
 const CEREMONY_MS = 5 * 60_000
 
 /**
@@ -76,8 +79,8 @@ export class WebAuthnCeremonies {
     return { options }
   }
 
-  /** Verify the browser's answer to the interaction's pending ceremony; returns whose passkey it is. */
-  async finish(uid: string, response: unknown): Promise<{ account: Account } | Refused> {
+  /** Verify the browser's answer to the interaction's pending ceremony; returns whose passkey it is, and which. */
+  async finish(uid: string, response: unknown): Promise<Verified | Refused> {
     const pending = this.#store.takeChallenge(uid)
     if (!pending || pending.expires < Date.now()) return { error: 'This passkey step took too long and expired. Press the button again to start over.' }
     if (typeof response !== 'object' || response === null || typeof (response as { id?: unknown }).id !== 'string') {
@@ -92,7 +95,7 @@ export class WebAuthnCeremonies {
     }
   }
 
-  async #finishRegistration(pending: PendingCeremony, response: RegistrationResponseJSON): Promise<{ account: Account } | Refused> {
+  async #finishRegistration(pending: PendingCeremony, response: RegistrationResponseJSON): Promise<Verified | Refused> {
     const verification = await verifyRegistrationResponse({
       response,
       expectedChallenge: pending.challenge,
@@ -104,10 +107,10 @@ export class WebAuthnCeremonies {
     const { credential } = verification.registrationInfo
     const account = this.#store.ensureAccount(pending.username)
     this.#store.addPasskey(account, { id: credential.id, publicKey: credential.publicKey, counter: credential.counter, transports: credential.transports ?? [] })
-    return { account }
+    return { account, credentialID: credential.id }
   }
 
-  async #finishAuthentication(pending: PendingCeremony, response: AuthenticationResponseJSON): Promise<{ account: Account } | Refused> {
+  async #finishAuthentication(pending: PendingCeremony, response: AuthenticationResponseJSON): Promise<Verified | Refused> {
     const passkey = this.#store.passkey(response.id)
     if (!passkey) return { error: 'This passkey is not known here (it may have been created for another site or removed). Use another passkey, or sign in with your password at the site.' }
     if (pending.username && passkey.username !== pending.username) return { error: 'This passkey belongs to another account.' }
@@ -121,6 +124,6 @@ export class WebAuthnCeremonies {
     })
     if (!verification.verified) return { error: 'The passkey could not be checked. Please try again.' }
     this.#store.updateCounter(passkey.id, verification.authenticationInfo.newCounter)
-    return { account: { handle: passkey.handle, username: passkey.username } }
+    return { account: { handle: passkey.handle, username: passkey.username }, credentialID: passkey.id }
   }
 }
