@@ -234,6 +234,9 @@ function cookieOf(req: Request, name: string): string | undefined {
 /** The scopes the provider answers with claims. */
 const SCOPES = new Set(['openid', 'email', 'profile'])
 
+/** The authentication methods of a passkey sign-in (RFC 8176): a hardware-bound key, with the user verified. */
+const PASSKEY_AMR = ['hwk', 'user']
+
 /**
  * An account's claims: `sub`, `preferred_username` (the site's username), `name`, and
  * `email` when the username is an address (marked unverified: the provider never checks it).
@@ -313,7 +316,10 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
     routes: { authorization: '/authorize/', token: '/token/', userinfo: '/userinfo/', jwks: '/jwks', end_session: '/end-session/' },
     enabledJWA: { idTokenSigningAlgValues: ['HS256', 'RS256'] },
     acrValues: ['keys'],
-    claims: { openid: ['sub', 'preferred_username'], email: ['email', 'email_verified'], profile: ['name', 'preferred_username'] },
+    // acr and amr in every ID token of a passkey sign-in: "keys" (the level justpass.me's
+    // clients ask for) and the methods, a hardware key with user verification (RFC 8176);
+    // oidc-provider puts a session's amr only in tokens whose scope names it.
+    claims: { acr: null, openid: ['sub', 'preferred_username', 'amr'], email: ['email', 'email_verified'], profile: ['name', 'preferred_username'] },
     scopes: ['openid', 'email', 'profile'],
     extraParams: {
       // justpass.me refuses a request that the site's backend did not sign. Here a signed
@@ -411,7 +417,7 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
     const grant = existing?.accountId === account.handle ? existing : new provider.Grant({ accountId: account.handle, clientId })
     const asked = typeof scope === 'string' ? scope.split(' ').filter((name) => SCOPES.has(name)) : []
     grant.addOIDCScope([...new Set(['openid', ...asked])].join(' '))
-    return { login: { accountId: account.handle, acr: 'keys' }, consent: { grantId: await grant.save() }, create: {} }
+    return { login: { accountId: account.handle, acr: 'keys', amr: PASSKEY_AMR }, consent: { grantId: await grant.save() }, create: {} }
   }
 
   const denied = { error: 'access_denied', error_description: 'the user cancelled the passkey step' }

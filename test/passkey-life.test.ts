@@ -126,13 +126,16 @@ describe("confirm it is you (mode: 'confirm')", () => {
     assert.equal(harness.provider.authorizationRequests.length, requests)
   })
 
-  test('the local provider answers acr keys: a site with requireAcr logs in', async () => {
+  test('the local provider answers acr keys and the passkey amr: a site with requireAcr logs in', async () => {
     const strict = await startHarness({ providerSettings: { requireAcr: true } })
     try {
       await strict.app.users.setJustpassEnabled('alice', true)
       strict.provider.behaviour = { action: 'approve', account: 'alice' }
-      const { notice } = await run(new Browser(), strict, '/justpass/login')
+      const browser = new Browser()
+      const { notice } = await run(browser, strict, '/justpass/login')
       assert.deepEqual(notice, { mode: 'login', ok: true })
+      const claims = decodeJwt((await sessionOf(browser, strict)).justpassIdToken as string)
+      assert.deepEqual({ acr: claims.acr, amr: claims.amr }, { acr: 'keys', amr: ['hwk', 'user'] })
     } finally {
       await strict.close()
     }
