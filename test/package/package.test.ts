@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 
@@ -32,6 +32,16 @@ describe('the packed package', () => {
   test('holds only built JavaScript, declarations, the README, the license and package.json', () => {
     for (const file of files) assert.match(file, /^(dist\/(?:flow-store\/|hosts\/)?[\w-]+\.(js|d\.ts)|README\.md|LICENSE|package\.json)$/, `${file} does not belong in the tarball`)
     assert.ok(files.includes('dist/index.js') && files.includes('dist/index.d.ts') && files.includes('LICENSE'))
+  })
+
+  test("names its repository, home page and issue tracker, so the registry page's links to docs/ resolve", () => {
+    const installed = JSON.parse(readFileSync(join(dir, 'node_modules', 'passport-justpass', 'package.json'), 'utf8')) as Record<string, { url?: string } | string>
+    const repository = installed.repository as { type: string; url: string }
+    assert.equal(repository.type, 'git')
+    assert.match(repository.url, /^git\+https:\/\/github\.com\/[\w-]+\/passport-justpass\.git$/)
+    const base = repository.url.slice('git+'.length, -'.git'.length)
+    assert.equal(installed.homepage, `${base}#readme`)
+    assert.deepEqual(installed.bugs, { url: `${base}/issues` })
   })
 
   test('imports from ESM', () => {
