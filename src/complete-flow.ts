@@ -64,7 +64,7 @@ export async function completeFlow(
     throw classifyProviderFailure(err, 'token')
   }
   if (typeof tokens.token_type !== 'string' || tokens.token_type.toLowerCase() !== 'bearer') {
-    throw new JustpassRefusal('response_invalid', 'the token endpoint answered a token type other than Bearer')
+    throw new JustpassRefusal('response_invalid', 'The token endpoint answered a token type other than Bearer. Start again.')
   }
   // idTokenExpected: openid-client has refused an answer without an ID token.
   const claims = await idTokens.verify(tokens.id_token as string, flow)
@@ -79,11 +79,11 @@ export async function completeFlow(
   if (typeof username !== 'string' || username === '') {
     throw new JustpassRefusal(
       'userinfo_invalid',
-      'userinfo has no preferred_username: the provider releases it only for a scope that includes it, or when it is configured to add it to scope openid',
+      'The userinfo answer has no preferred_username: the provider releases it only for a scope that includes it, or when it is configured to add it to scope openid. Start again.',
     )
   }
   if (flow.username !== undefined && username !== flow.username) {
-    throw new JustpassRefusal('identity_mismatch', `the passkey belongs to another user than the one this ${FLOW_NOUN[flow.mode]} was for`)
+    throw new JustpassRefusal('identity_mismatch', `The passkey belongs to another user than the one this ${FLOW_NOUN[flow.mode]} was for. Use your own passkey.`)
   }
   return { tokens, claims, userinfo: userinfo as JustpassUserinfo, username }
 }

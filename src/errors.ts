@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import type { RefusalReason } from './flow.js'
+import type { JustpassMode, RefusalReason } from './flow.js'
 
 /** Base class of every error this package raises. */
 export class JustpassError extends Error {
@@ -57,6 +57,10 @@ export type ProviderErrorCode =
  */
 export class JustpassProviderError extends JustpassError {
   declare readonly code: ProviderErrorCode
+  /** The flow the outage interrupted, when a callback found it: the callback handlers answer with it. */
+  mode?: JustpassMode
+  /** The platform the interrupted flow started from (`app` for a mobile app), when known. */
+  platform?: string
 
   /**
    * @param code - what went wrong

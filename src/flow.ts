@@ -11,6 +11,8 @@
 export type RefusalReason =
   /** REG or a confirmation was asked for without a logged-in user. */
   | 'login_required'
+  /** A flow was started on another host name than `callbackURL`'s and could not be sent there. */
+  | 'wrong_host'
   /** The callback carried no usable `state`, or the same parameter twice. */
   | 'invalid_callback'
   /** No pending flow of this browser has this `state` (unknown, replayed, another browser's). */
@@ -111,6 +113,11 @@ export interface JustpassFailureInfo {
   platform?: string
   /** The `error` code the provider answered (`access_denied`, ...), when it answered one. */
   providerError?: string
+  /**
+   * `state_unknown` only: the callback was already used, by a flow this process finished
+   * (Back or a reload after signing in). Not set for flows finished by another instance.
+   */
+  alreadyUsed?: true
 }
 
 /**

@@ -156,7 +156,7 @@ export class IdTokenVerifier {
    */
   async verify(idToken: string, flow: PendingFlow): Promise<JWTPayload> {
     const claims = await this.#checkSignature(idToken)
-    const refuse = (detail: string): JustpassRefusal => new JustpassRefusal('id_token_invalid', `the ID token failed a check (${detail})`)
+    const refuse = (detail: string): JustpassRefusal => new JustpassRefusal('id_token_invalid', `The ID token failed a check (${detail}). Start again.`)
     if (claims.nonce !== flow.nonce) throw refuse('nonce: does not match the flow')
     if (Array.isArray(claims.aud) && claims.aud.length > 1 && claims.azp !== this.#rules.clientID) {
       throw refuse('azp: must be the client id when aud has several values')
@@ -183,7 +183,7 @@ export class IdTokenVerifier {
       if (transport) throw transport
       if (!(err instanceof errors.JOSEError)) throw err
       logClockSkew(err)
-      throw new JustpassRefusal('id_token_invalid', `the ID token failed a check (${describeFailure(err)})`)
+      throw new JustpassRefusal('id_token_invalid', `The ID token failed a check (${describeFailure(err)}). Start again.`)
     }
   }
 }
@@ -199,11 +199,11 @@ export class IdTokenVerifier {
 export function checkAuthTime(claims: JWTPayload, maxAge: number | false, tolerance: number): void {
   if (maxAge === false) return
   const authTime = claims.auth_time
-  if (typeof authTime !== 'number') throw new JustpassRefusal('id_token_invalid', 'the ID token failed a check (auth_time: missing while max_age was sent)')
+  if (typeof authTime !== 'number') throw new JustpassRefusal('id_token_invalid', 'The ID token failed a check (auth_time: missing while max_age was sent). Start again.')
   const now = Math.floor(Date.now() / 1000)
   if (now - authTime > maxAge + tolerance) {
     log('auth_time %d is %d s before this server\'s clock (%d), more than %d s: a provider that reused an older session, or a clock that is off', authTime, now - authTime, now, maxAge + tolerance)
-    throw new JustpassRefusal('auth_too_old', `the passkey step was completed more than ${maxAge} s before this sign-in (auth_time); start again`)
+    throw new JustpassRefusal('auth_too_old', `The passkey step was completed more than ${maxAge} s before this sign-in (auth_time). Start again.`)
   }
 }
 
@@ -217,7 +217,7 @@ export function checkAuthTime(claims: JWTPayload, maxAge: number | false, tolera
  */
 export function checkAuthTimeSince(claims: JWTPayload, since: number, tolerance: number): void {
   const authTime = claims.auth_time
-  if (typeof authTime !== 'number') throw new JustpassRefusal('id_token_invalid', 'the ID token failed a check (auth_time: missing while max_age was sent)')
+  if (typeof authTime !== 'number') throw new JustpassRefusal('id_token_invalid', 'The ID token failed a check (auth_time: missing while max_age was sent). Start again.')
   if (authTime < since - tolerance) {
     log('auth_time %d is before the confirmation started (%d by this server\'s clock): a provider that reused an older session, or a clock that is off', authTime, since)
     throw new JustpassRefusal('auth_too_old', 'The provider did not ask for your passkey again (auth_time is older than this confirmation). Try again.')
@@ -236,10 +236,10 @@ export function checkAcr(claims: JWTPayload, requested: string | undefined, requ
   if (requested === undefined) return
   const acr = claims.acr
   if (acr === undefined) {
-    if (required) throw new JustpassRefusal('id_token_invalid', `the ID token failed a check (acr: missing, while ${requested} was asked for)`)
+    if (required) throw new JustpassRefusal('id_token_invalid', `The ID token failed a check (acr: missing, while ${requested} was asked for). Start again.`)
     return
   }
   if (typeof acr !== 'string' || !requested.split(' ').includes(acr)) {
-    throw new JustpassRefusal('id_token_invalid', `the ID token failed a check (acr: not one of those asked for, ${requested})`)
+    throw new JustpassRefusal('id_token_invalid', `The ID token failed a check (acr: not one of those asked for, ${requested}). Start again.`)
   }
 }

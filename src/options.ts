@@ -30,7 +30,12 @@ export interface JustpassStrategyOptions<User = unknown> {
   clientID?: string
   /** Shorthand: the app's client secret. Never logged, never in a message. */
   clientSecret?: string
-  /** The site's absolute callback URL, registered at justpass.me as a redirect URI. */
+  /**
+   * The site's absolute callback URL, registered at justpass.me as a redirect URI. Its
+   * host is where flows start: a start on another host name is redirected to the same
+   * path on this origin first (or refused with `wrong_host`); serve the site on one
+   * canonical host.
+   */
   callbackURL: string
   /**
    * The site's users. Required unless a verify callback is given: the default verify

@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import { JustpassConfigError } from './errors.js'
+import { JustpassConfigError, JustpassProviderError } from './errors.js'
 import type { JustpassMode } from './flow.js'
 import type { JustpassFailureInfo, JustpassFlowInfo } from './flow.js'
 import { ID_TOKEN_KEY, OWNED_SESSION_FIELDS, SESSION_OWN_FIELDS } from './session-keys.js'
@@ -17,11 +17,21 @@ export interface JustpassNotice {
   mode: JustpassMode
   /** Whether the flow succeeded. */
   ok: boolean
-  /** On failure: the refusal's reason code. */
+  /** On failure: the refusal's reason code, or `provider_unavailable` when the provider did not answer. */
   reason?: string
-  /** On failure: the refusal's user-safe message. */
-  message?: string
+  /** What happened, as a sentence safe to show the user (docs/outcomes.md lists them). */
+  message: string
 }
+
+/** The sentences of the success notices, by mode. */
+export const SUCCESS_MESSAGES: Readonly<Record<JustpassMode, string>> = Object.freeze({
+  register: 'Passkey login is on: next time, sign in with your passkey.',
+  login: 'You are signed in with your passkey.',
+  confirm: 'Thank you: you confirmed it is you with your passkey.',
+})
+
+/** The sentence of a provider outage at the callback. */
+export const PROVIDER_UNAVAILABLE_MESSAGE = 'The passkey service did not answer, so nothing was changed. Try again in a few minutes.'
 
 /** Options every host's callback handler takes; the hooks get the host's own request objects. */
 export interface JustpassHostCallbackOptions<Hook extends unknown[], User> {
@@ -50,6 +60,13 @@ export interface JustpassHostCallbackOptions<Hook extends unknown[], User> {
   /** A confirmation failed: answer instead of the default (nothing changed). */
   onConfirmFailed?: (...args: [...Hook, Partial<JustpassFailureInfo>]) => void | Promise<void>
   /**
+   * The provider did not answer at the callback (down, too slow, a 5xx: a
+   * {@link JustpassProviderError}): answer instead of the default, a failure notice
+   * (`provider_unavailable`) and the redirect of a failed flow, or `503` JSON for a mobile
+   * app. Throw the error to hand it to the host's error handling instead.
+   */
+  onProviderUnavailable?: (...args: [...Hook, JustpassProviderError]) => void | Promise<void>
+  /**
    * Session fields that survive a LOGIN (an anonymous cart, the chosen language): copied
    * from the session the visitor had into the new one. Everything else is dropped and
    * the session id still changes. Fields that passport, the session middleware or
@@ -67,6 +84,8 @@ export interface OutcomeHost<Hook extends unknown[]> {
   session(): Record<string, unknown> | undefined
   /** Log `user` in; `keepSessionInfo` keeps the session's data (REG), else it starts afresh (LOGIN). */
   logIn(user: unknown, keepSessionInfo: boolean): Promise<void>
+  /** Whether a user is logged in on the request's session. */
+  loggedIn(): boolean
   /** Answer with a redirect to `url`. */
   redirect(url: string): void
   /** Answer `status` with a JSON `body`, never cached. */
@@ -80,7 +99,7 @@ export interface OutcomeHost<Hook extends unknown[]> {
   sessionID?(): string
 }
 
-const HOOKS = ['onRegistered', 'onRegistrationFailed', 'onLoggedIn', 'onLoginFailed', 'onConfirmed', 'onConfirmFailed', 'appToken'] as const
+const HOOKS = ['onRegistered', 'onRegistrationFailed', 'onLoggedIn', 'onLoginFailed', 'onConfirmed', 'onConfirmFailed', 'onProviderUnavailable', 'appToken'] as const
 
 /** The `keepSessionData` names, checked: strings, none of them a field someone else owns. */
 function resolveKeepSessionData(value: unknown, noticeKey: string): readonly string[] {
@@ -170,6 +189,37 @@ async function appAnswer<Hook extends unknown[], User>(host: OutcomeHost<Hook>, 
 }
 
 /**
+ * Answer a callback as the strategy reported it: an error (a provider outage becomes a
+ * failure notice, anything else is thrown to the host's error handling), `user`
+ * (success) or no user (failure, with `info`).
+ */
+export async function settleCallback<Hook extends unknown[], User>(
+  host: OutcomeHost<Hook>,
+  options: ReturnType<typeof resolveHostCallbackOptions<Hook, User>>,
+  err: unknown,
+  user: User | false | null | undefined,
+  info: unknown,
+): Promise<void> {
+  if (err instanceof JustpassProviderError) return settleOutage(host, options, err)
+  if (err) throw err
+  return settleOutcome(host, options, user, info)
+}
+
+/** Answer a provider outage at the callback: the hook, `503` JSON for an app, or a notice and the failed flow's redirect. */
+async function settleOutage<Hook extends unknown[], User>(
+  host: OutcomeHost<Hook>,
+  options: ReturnType<typeof resolveHostCallbackOptions<Hook, User>>,
+  err: JustpassProviderError,
+): Promise<void> {
+  if (options.onProviderUnavailable) return options.onProviderUnavailable(...host.hookArgs, err)
+  if (err.platform === options.appPlatform) return host.json(503, { err: PROVIDER_UNAVAILABLE_MESSAGE, reason: 'provider_unavailable' })
+  const mode = err.mode ?? 'login'
+  const session = host.session()
+  if (session) session[options.noticeKey] = { mode, ok: false, reason: 'provider_unavailable', message: PROVIDER_UNAVAILABLE_MESSAGE } satisfies JustpassNotice
+  return host.redirect(mode === 'login' ? options.loginURL : options.homeURL)
+}
+
+/**
  * Answer a callback whose strategy reported `user` (success) or no user (failure, with `info`). */
 export async function settleOutcome<Hook extends unknown[], User>(
   host: OutcomeHost<Hook>,
@@ -182,7 +232,11 @@ export async function settleOutcome<Hook extends unknown[], User>(
     const mode = failure.mode ?? 'login'
     const hook = hooksOf(options, mode).failure
     if (hook) return hook(...host.hookArgs, failure)
-    const notice: JustpassNotice = { mode, ok: false, reason: failure.reason ?? 'unknown', message: failure.message ?? 'passkey sign-in failed' }
+    const notice: JustpassNotice = { mode, ok: false, reason: failure.reason ?? 'unknown', message: failure.message ?? 'Passkey sign-in failed. Start again.' }
+    if (failure.alreadyUsed === true && failure.platform !== options.appPlatform && host.loggedIn()) {
+      // A signed-in user back on a callback already used (Back, a reload): nothing to say.
+      return host.redirect(options.homeURL)
+    }
     if (failure.platform === options.appPlatform && host.djangoJSON) {
       // The Django client answers a failed LOGIN with this; a failed REG is redirected.
       if (mode === 'login') return host.djangoJSON({ err: 'Failed' })
@@ -208,7 +262,7 @@ export async function settleOutcome<Hook extends unknown[], User>(
     return host.json(200, await appAnswer(host, options, user, flow))
   }
   const session = host.session()
-  if (session) session[options.noticeKey] = { mode: flow.mode, ok: true } satisfies JustpassNotice
+  if (session) session[options.noticeKey] = { mode: flow.mode, ok: true, message: SUCCESS_MESSAGES[flow.mode] } satisfies JustpassNotice
   host.redirect(flow.returnTo ?? options.homeURL)
 }
 

@@ -8,7 +8,7 @@
 import passport from 'passport'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import type { JustpassFailureInfo, JustpassFlowInfo } from './flow.js'
-import { JustpassConfigError } from './errors.js'
+import { JustpassConfigError, type JustpassProviderError } from './errors.js'
 import {
   afterLogoutURL,
   CONFIRMATION_REQUIRED,
@@ -20,7 +20,7 @@ import {
   type JustpassConfirmationOptions,
   type JustpassLogoutOptions,
 } from './confirm-and-logout.js'
-import { djangoJSON, resolveHostCallbackOptions, settleOutcome, takeNotice, type JustpassNotice, type OutcomeHost } from './outcome-core.js'
+import { djangoJSON, resolveHostCallbackOptions, settleCallback, takeNotice, type JustpassNotice, type OutcomeHost } from './outcome-core.js'
 
 export type { JustpassNotice } from './outcome-core.js'
 
@@ -67,6 +67,14 @@ export interface JustpassCallbackOptions {
   /** A confirmation failed: answer instead of the default (nothing changed). */
   onConfirmFailed?: JustpassOutcomeHook<Partial<JustpassFailureInfo>>
   /**
+   * The provider did not answer at the callback (down, too slow, a 5xx): answer instead
+   * of the default, which leaves a failure notice (`provider_unavailable`, "The passkey
+   * service did not answer…") and redirects as for a failed flow, or answers a mobile app
+   * `503` `{"err", "reason": "provider_unavailable"}`. Throw the error to hand it to
+   * `next(err)` instead.
+   */
+  onProviderUnavailable?: JustpassOutcomeHook<JustpassProviderError>
+  /**
    * Session fields that survive a LOGIN (an anonymous cart, the chosen language): copied
    * from the visitor's session into the new one. Everything else is dropped, and the
    * session id still changes. Fields that passport, the session middleware or
@@ -108,7 +116,10 @@ function resolveAppAnswers(value: unknown): 'justpass' | 'django' {
  * `{ username, justpassEnabled: true }` after REG, `{ username, confirmed: true }` after a
  * confirmation, and `{ err, reason }` with status 401
  * on failure. Every JSON answer carries `Cache-Control: no-store`.
- * Errors (provider down, misconfiguration) go to `next(err)`.
+ * A signed-in user back on a callback already used (Back, a reload) goes home, quietly.
+ * A provider outage (a {@link JustpassProviderError}) is a failure notice with the reason
+ * `provider_unavailable` and the failed flow's redirect, or `503` JSON for an app
+ * (`onProviderUnavailable` answers instead); other errors (misconfiguration) go to `next(err)`.
  */
 export function justpassCallback(options: JustpassCallbackOptions = {}): RequestHandler {
   const authenticator = options.authenticator ?? passport
@@ -124,6 +135,7 @@ export function justpassCallback(options: JustpassCallbackOptions = {}): Request
     const host: OutcomeHost<[Request, Response]> = {
       hookArgs: [req, res],
       session: () => (req as unknown as { session?: Record<string, unknown> }).session,
+      loggedIn: () => req.isAuthenticated?.() === true,
       logIn: (user, keepSessionInfo) =>
         new Promise<void>((resolve, reject) => req.logIn(user as Express.User, { session: true, keepSessionInfo }, (err) => (err ? reject(err) : resolve()))),
       redirect: (url) => res.redirect(url),
@@ -134,8 +146,7 @@ export function justpassCallback(options: JustpassCallbackOptions = {}): Request
       host.sessionID = () => req.sessionID
     }
     authenticator.authenticate(resolved.strategy, (err: unknown, user: Express.User | false | null, info: unknown) => {
-      if (err) return next(err)
-      settleOutcome(host, resolved, user, info).catch(next)
+      settleCallback(host, resolved, err, user, info).catch(next)
     })(req, res, next)
   }
 }

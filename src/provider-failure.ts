@@ -194,6 +194,7 @@ export type ProviderStep = 'token' | 'userinfo'
  */
 export function classifyProviderFailure(err: unknown, step: ProviderStep): Error {
   const endpoint = `the ${step} endpoint`
+  const Endpoint = `The ${step} endpoint`
   const refused: RefusalReason = step === 'token' ? 'token_rejected' : 'userinfo_invalid'
   if (isTimeout(err)) return new JustpassProviderError('provider_timeout', `${endpoint} did not answer in time`)
   const transport = transportFailure(err, endpoint)
@@ -201,11 +202,11 @@ export function classifyProviderFailure(err: unknown, step: ProviderStep): Error
   if (err instanceof client.ResponseBodyError) {
     if (err.status >= 500) return new JustpassProviderError('provider_server_error', `${endpoint} answered HTTP ${err.status}`)
     const code = safeErrorCode(err.error)
-    return new JustpassRefusal(refused, `${endpoint} refused the request (${code}, HTTP ${err.status})`, { providerError: code })
+    return new JustpassRefusal(refused, `${Endpoint} refused the request (${code}, HTTP ${err.status}). Start again.`, { providerError: code })
   }
   if (err instanceof client.WWWAuthenticateChallengeError) {
     if (err.status >= 500) return new JustpassProviderError('provider_server_error', `${endpoint} answered HTTP ${err.status}`)
-    return new JustpassRefusal(refused, `${endpoint} refused the request (HTTP ${err.status})`)
+    return new JustpassRefusal(refused, `${Endpoint} refused the request (HTTP ${err.status}). Start again.`)
   }
   if (!(err instanceof client.ClientError)) return err instanceof Error ? err : new Error(String(err))
   switch (err.code) {
@@ -213,7 +214,7 @@ export function classifyProviderFailure(err: unknown, step: ProviderStep): Error
       const status = err.cause instanceof Response ? err.cause.status : 0
       return status >= 500
         ? new JustpassProviderError('provider_server_error', `${endpoint} answered HTTP ${status}`)
-        : new JustpassRefusal(refused, `${endpoint} answered HTTP ${status || 'with an unexpected status'}`)
+        : new JustpassRefusal(refused, `${Endpoint} answered HTTP ${status || 'with an unexpected status'}. Start again.`)
     }
     case 'OAUTH_RESPONSE_IS_NOT_JSON':
       return new JustpassProviderError('provider_bad_response', `${endpoint} did not answer JSON`)
@@ -226,7 +227,7 @@ export function classifyProviderFailure(err: unknown, step: ProviderStep): Error
     return new JustpassProviderError('provider_bad_response', `${endpoint} answered something that does not parse: its body, or the ID token in it, is not JSON or not a JWT`)
   }
   if (err.code === 'OAUTH_PARSE_ERROR') return new JustpassProviderError('provider_bad_response', `${endpoint} did not answer JSON`)
-  if (step === 'userinfo') return new JustpassRefusal('userinfo_invalid', `userinfo failed a check (${describeFailure(err)})`)
-  if (concernsIdToken(err)) return new JustpassRefusal('id_token_invalid', `the ID token failed a check (${describeFailure(err)})`)
-  return new JustpassRefusal('response_invalid', `the provider's response failed a check (${describeFailure(err)})`)
+  if (step === 'userinfo') return new JustpassRefusal('userinfo_invalid', `The userinfo answer failed a check (${describeFailure(err)}). Start again.`)
+  if (concernsIdToken(err)) return new JustpassRefusal('id_token_invalid', `The ID token failed a check (${describeFailure(err)}). Start again.`)
+  return new JustpassRefusal('response_invalid', `The provider's answer failed a check (${describeFailure(err)}). Start again.`)
 }

@@ -9,8 +9,9 @@ import { randomBytes } from 'node:crypto'
 import { Strategy } from 'passport-strategy'
 import type { Request } from 'express'
 import { AuthorizationRequestBuilder, uiLocalesFromAcceptLanguage } from './authorize.js'
+import { correctHost, requestHostname } from './canonical-host.js'
 import { completeFlow, type JustpassTokens, type JustpassUserinfo, type VerifiedFlow } from './complete-flow.js'
-import { JustpassError, JustpassRefusal, JustpassUsageError } from './errors.js'
+import { JustpassError, JustpassProviderError, JustpassRefusal, JustpassUsageError } from './errors.js'
 import { ReplayGuard } from './flow-store/replay-guard.js'
 import type { FlowExchange, TakenFlow } from './flow-store/types.js'
 import { flowInfoOf, type JustpassFailureInfo, type JustpassFlowInfo, type JustpassFlowStart, type JustpassMode, type PendingFlow, type RefusalReason } from './flow.js'
@@ -120,6 +121,8 @@ interface Attempt {
   flow?: JustpassFlowInfo
   /** The flow's state, once drawn or received: its prefix marks the request's log lines. */
   state?: string
+  /** The callback's state was already used by a flow this process finished. */
+  alreadyUsed?: true
 }
 
 /** `, state abc123…` for a log line, or nothing when the state is not known yet. */
@@ -162,6 +165,8 @@ export class JustpassStrategy<User = unknown> extends Strategy {
    * session copy that still holds the flow) reach the token endpoint once.
    */
   private readonly replayGuard = new ReplayGuard(REPLAY_GUARD_CAPACITY)
+  /** `callbackURL`, parsed once: its host is where flows must start. */
+  private readonly callbackURL: URL
   /**
    * The tools built for the current provider context. A holder made at construction:
    * passport runs each request on `Object.create(strategy)`, so a value assigned to
@@ -182,6 +187,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
       throw new JustpassUsageError('the verify callback, when given, must be a function')
     }
     this.settings = resolveOptions(options, verify !== undefined)
+    this.callbackURL = new URL(this.settings.callbackURL)
     this.verify = verify
     this.provider = new ProviderContextSource(this.settings.provider)
   }
@@ -216,6 +222,10 @@ export class JustpassStrategy<User = unknown> extends Strategy {
         throw err
       })
       .catch((err: unknown) => {
+        if (err instanceof JustpassProviderError && attempt.flow !== undefined) {
+          err.mode = attempt.flow.mode
+          if (attempt.flow.platform !== undefined) err.platform = attempt.flow.platform
+        }
         log('error%s: %s', stateMark(attempt), err instanceof JustpassError ? `${err.code}: ${err.message}` : err instanceof Error ? err.name : 'unknown')
         this.error(err instanceof Error ? err : new Error(String(err)))
       })
@@ -269,10 +279,20 @@ export class JustpassStrategy<User = unknown> extends Strategy {
       throw new JustpassUsageError(`unknown mode ${JSON.stringify(mode)}: use 'register', 'login' or 'confirm'`)
     }
     attempt.flow = { mode }
+    const target = requestTarget(req)
+    const correction = correctHost(req, this.callbackURL, target.path, target.query, urlOnly)
+    if (correction !== undefined && 'redirect' in correction) {
+      log('start %s on host %s, not the callback URL\'s: sent to %s first', mode, requestHostname(req), this.callbackURL.origin)
+      return this.redirect(correction.redirect)
+    }
+    if (correction !== undefined) {
+      log('start %s on host %s refused: the callback URL is on %s (behind a proxy: does it pass the public host name on, and does the site trust it?)', mode, correction.refuse, this.callbackURL.hostname)
+      throw new JustpassRefusal('wrong_host', `Sign-in works only at ${this.callbackURL.origin}. Open the site there and try again.`)
+    }
     const start: JustpassFlowStart = { mode }
     if (mode === 'register') {
       start.username = this.usernameOf(req)
-      if (start.username === undefined) throw new JustpassRefusal('login_required', 'log in before enabling passkey login')
+      if (start.username === undefined) throw new JustpassRefusal('login_required', 'Log in before enabling passkey login.')
     } else if (mode === 'confirm') {
       start.username = this.usernameOf(req)
       if (start.username === undefined) throw new JustpassRefusal('login_required', 'Log in first: only a logged-in user can confirm it is them.')
@@ -351,21 +371,24 @@ export class JustpassStrategy<User = unknown> extends Strategy {
     const state = states[0]
     if (state) attempt.state = state
     if (states.length !== 1 || !state || query.getAll('code').length > 1 || query.getAll('error').length > 1) {
-      throw new JustpassRefusal('invalid_callback', 'the callback is malformed: it needs exactly one state')
+      throw new JustpassRefusal('invalid_callback', 'The sign-in came back malformed (it needs exactly one state). Start again.')
     }
     const taken = await this.settings.flowStore.take(this.exchangeOf(req), state)
-    const flow = this.claim(state, taken)
+    const flow = this.claim(state, taken, attempt)
     attempt.flow = flowInfoOf(flow)
-    if (taken.status === 'expired') throw new JustpassRefusal('state_expired', 'this sign-in took too long; start again')
+    if (taken.status === 'expired') throw new JustpassRefusal('state_expired', 'This sign-in took too long. Start again.')
     const providerError = query.get('error')
     if (providerError !== null) {
       const code = safeErrorCode(providerError)
-      const message = code === 'access_denied' ? 'the passkey step was cancelled' : `justpass.me did not complete the passkey step (${code})`
-      throw new JustpassRefusal('provider_denied', message, { providerError: code })
+      throw new JustpassRefusal(
+        'provider_denied',
+        code === 'access_denied' ? 'The passkey step was cancelled. Nothing was changed.' : `The passkey step did not complete at justpass.me (${code}). Start again.`,
+        { providerError: code },
+      )
     }
-    if (!query.get('code')) throw new JustpassRefusal('invalid_callback', 'the callback is malformed: it has no code')
+    if (!query.get('code')) throw new JustpassRefusal('invalid_callback', 'The sign-in came back malformed (it has no code). Start again.')
     if (flow.mode === 'register' && this.usernameOf(req) !== flow.username) {
-      throw new JustpassRefusal('identity_mismatch', 'the logged-in user changed during passkey registration')
+      throw new JustpassRefusal('identity_mismatch', 'The logged-in user changed during passkey registration. Start again.')
     }
     if (flow.mode === 'confirm' && this.usernameOf(req) !== flow.username) {
       throw new JustpassRefusal('identity_mismatch', 'The logged-in user changed while confirming it was them. Confirm again.')
@@ -382,11 +405,12 @@ export class JustpassStrategy<User = unknown> extends Strategy {
    * process: refused when the store has none (unknown, taken, another browser's) or when
    * this process already took it.
    */
-  private claim(state: string, taken: TakenFlow): PendingFlow {
+  private claim(state: string, taken: TakenFlow, attempt: Attempt): PendingFlow {
     log('callback, state %s: %s', statePrefix(state), taken.status === 'found' ? `a pending ${taken.flow.mode} flow` : taken.status)
     // Claimed only once a flow was found, so that forged states cannot fill the guard.
     if (taken.status === 'unknown' || !this.replayGuard.claim(state, (taken.flow.started + this.settings.flowMaxAge + 1) * 1000)) {
-      throw new JustpassRefusal('state_unknown', 'this sign-in link is unknown or was already used; start again')
+      if (this.replayGuard.claimed(state)) attempt.alreadyUsed = true
+      throw new JustpassRefusal('state_unknown', 'This sign-in link is unknown or was already used. Start again.')
     }
     return taken.flow
   }
@@ -410,7 +434,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
       }
     })
     if (!user) {
-      throw new JustpassRefusal(refusal?.reason ?? 'unknown_user', refusal?.message ?? 'no account on this site matches this passkey')
+      throw new JustpassRefusal(refusal?.reason ?? 'unknown_user', refusal?.message ?? 'No account on this site matches this passkey. Sign in with your password.')
     }
     // Kept out of enumeration: the info reaches the site's hooks and logs; the token only the session.
     Object.defineProperty(info, 'idToken', { value: verified.tokens.id_token, enumerable: false })
@@ -474,7 +498,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
       throw new JustpassUsageError('the user store\'s justpassSubOf must answer the recorded sub as a string, or null or undefined when none is recorded')
     }
     if (typeof recorded === 'string' && recorded !== userinfo.sub) {
-      throw new JustpassRefusal('identity_mismatch', 'this passkey belongs to another account than the one registered for passkey login')
+      throw new JustpassRefusal('identity_mismatch', 'This passkey belongs to another account than the one registered for passkey login. Use your own passkey.')
     }
     return user
   }
@@ -482,7 +506,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
   /** Refuse with `account_disabled` unless the store's `isActive`, when it has one, answers `true`. */
   private async requireActive(store: JustpassUserStore<User>, user: User): Promise<void> {
     if (store.isActive !== undefined && (await store.isActive(user)) !== true) {
-      throw new JustpassRefusal('account_disabled', 'this account is disabled')
+      throw new JustpassRefusal('account_disabled', 'This account is disabled. Contact the site if you think this is a mistake.')
     }
   }
 
@@ -537,6 +561,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
     const platform = flow?.platform ?? platformOf(req, this.settings.platformHeader)
     if (platform !== undefined) info.platform = platform
     if (refusal.providerError !== undefined) info.providerError = refusal.providerError
+    if (attempt.alreadyUsed === true && refusal.code === 'state_unknown') info.alreadyUsed = true
     if (flow?.secondFactor === true) delete sessionOf(req)[this.settings.baseUsernameKey]
     log('refused%s%s: %s (%s)', flow ? ` ${flow.mode}` : '', stateMark(attempt), refusal.code, refusal.message)
     this.fail(info, failureStatus(refusal.code))

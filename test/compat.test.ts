@@ -104,7 +104,7 @@ describe('an issuer of its own (a provider behind a proxy)', () => {
 
   test('the ID token must carry the configured issuer, not the derived one', async () => {
     site.provider.breakage = { claims: (claims) => ({ ...claims, iss: 'https://accounts.shop.example/openid' }) }
-    assert.deepEqual(await flow(site, 'login2'), { user: 'alice', ok: true, reason: undefined, message: undefined })
+    assert.deepEqual(await flow(site, 'login2'), { user: 'alice', ok: true, reason: undefined, message: 'You are signed in with your passkey.' })
     site.provider.breakage = {}
     const refused = await flow(site, 'login2')
     assert.deepEqual([refused.user, refused.reason], [null, 'id_token_invalid'])
@@ -327,9 +327,11 @@ describe("a site's own fetch for provider calls", () => {
     const browser = new Browser()
     await site.app.users.setJustpassEnabled('alice', true)
     const { stoppedAt } = await browser.follow(`${site.app.origin}/test/password?username=alice`, (next) => next.href.startsWith(site.app.callbackURL))
+    const errors = site.app.errors.length
     const [answer] = (await browser.follow(stoppedAt!)).hops
-    assert.equal(answer?.status, 502)
-    assert.equal(JSON.parse(answer!.body).error, 'provider_bad_response')
+    assert.equal(answer?.location, `${site.app.origin}/login`, 'an outage is a notice, not an error page')
+    assert.equal((await browser.json<{ notice: { reason: string } }>(`${site.app.origin}/me`)).notice.reason, 'provider_unavailable')
+    assert.equal(site.app.errors.length, errors)
   })
 
   test('must be a function', () => {

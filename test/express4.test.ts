@@ -61,7 +61,7 @@ describe('Express 4', () => {
     const browser = new Browser()
     await browser.get(`${server.origin}/login-as?username=alice`)
     const me = await run(browser, '/justpass/reg')
-    assert.deepEqual(me.notice, { mode: 'register', ok: true })
+    assert.deepEqual(me.notice, { mode: 'register', ok: true, message: 'Passkey login is on: next time, sign in with your passkey.' })
     assert.equal((await users.findByUsername('alice'))?.justpassEnabled, true)
   })
 

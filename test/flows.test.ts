@@ -33,7 +33,7 @@ describe('flows with the outcome helper', () => {
     const me = await whoAmI(browser, harness)
     assert.equal(me.user?.username, 'alice')
     assert.equal(me.user?.justpassEnabled, true)
-    assert.deepEqual(me.notice, { mode: 'register', ok: true })
+    assert.deepEqual(me.notice, { mode: 'register', ok: true, message: 'Passkey login is on: next time, sign in with your passkey.' })
     assert.equal((await harness.app.users.findByUsername('alice'))?.justpassEnabled, true)
     assert.equal((await harness.app.users.findByUsername('bob'))?.justpassEnabled, false)
   })
@@ -57,11 +57,42 @@ describe('flows with the outcome helper', () => {
     assert.equal(hops.at(-1)?.body, 'home')
     const me = await whoAmI(browser, harness)
     assert.equal(me.user?.username, 'bob')
-    assert.deepEqual(me.notice, { mode: 'login', ok: true })
+    assert.deepEqual(me.notice, { mode: 'login', ok: true, message: 'You are signed in with your passkey.' })
     assert.notEqual(browser.cookies.get('127.0.0.1')?.get('shop.sid'), before, 'login regenerates the session id')
     const session = await browser.json(`${harness.app.origin}/test/session`)
     assert.equal(session.base_username, undefined)
     assert.equal(session.justpass, undefined)
+  })
+
+  test('a start on another host name than the callback URL\'s goes there first; a URL-only start there is refused with wrong_host', async () => {
+    const browser = new Browser()
+    const other = harness.app.origin.replace('127.0.0.1', 'localhost')
+    await browser.get(`${other}/test/login-as?username=alice`)
+    const interactions = harness.provider.interactions.length
+    const moved = await browser.get(`${other}/justpass/reg`)
+    assert.equal(moved.status, 302)
+    assert.equal(moved.location, `${harness.app.origin}/justpass/reg?justpass_host=1`)
+    assert.deepEqual(moved.headers.getSetCookie(), [], 'no flow, and the session is not touched, at the other host')
+    const loop = await browser.get(`${other}/justpass/reg?justpass_host=1`)
+    assert.equal(loop.status, 401)
+    const json = await browser.get(`${other}/justpass/reg-url`)
+    assert.equal(json.status, 401)
+    assert.equal(harness.provider.interactions.length, interactions, 'no passkey step began')
+  })
+
+  test('a signed-in user back on a callback already used goes home, with no notice; signed out, it is state_unknown', async () => {
+    await harness.app.users.setJustpassEnabled('bob', true)
+    const browser = new Browser()
+    const flow = await startFlow(browser, harness, '/test/password?username=bob')
+    await finishFlow(browser, flow.callback!)
+    assert.equal((await whoAmI(browser, harness)).user?.username, 'bob')
+    const again = await browser.get(flow.callback!)
+    assert.equal(again.location, `${harness.app.origin}/`)
+    const me = await whoAmI(browser, harness)
+    assert.deepEqual([me.user?.username, me.notice], ['bob', null])
+    const stranger = new Browser()
+    assert.equal((await stranger.get(flow.callback!)).location, `${harness.app.origin}/login`)
+    assert.equal((await whoAmI(stranger, harness)).notice?.reason, 'state_unknown')
   })
 
   test('LOGIN, single factor: the passkey alone says who the user is', async () => {
@@ -306,7 +337,7 @@ describe('a mobile app\'s JSON answers, without appToken', () => {
     try {
       const browser = new Browser()
       const answer = await flow(browser, '/justpass/login')
-      assert.deepEqual(appAnswer(answer, 401), { err: 'the passkey step was cancelled', reason: 'provider_denied' })
+      assert.deepEqual(appAnswer(answer, 401), { err: 'The passkey step was cancelled. Nothing was changed.', reason: 'provider_denied' })
       assert.equal((await whoAmI(browser, harness)).user, null)
     } finally {
       harness.provider.behaviour = { action: 'approve' }
@@ -316,7 +347,7 @@ describe('a mobile app\'s JSON answers, without appToken', () => {
   test('a refusal before the flow is found (the callback names the platform): 401, no-store', async () => {
     const browser = new Browser()
     const answer = await browser.get(`${harness.app.callbackURL}?code=abc&state=never-issued`, { headers: { 'amwal-platform': 'app' } })
-    assert.deepEqual(appAnswer(answer, 401), { err: 'this sign-in link is unknown or was already used; start again', reason: 'state_unknown' })
+    assert.deepEqual(appAnswer(answer, 401), { err: 'This sign-in link is unknown or was already used. Start again.', reason: 'state_unknown' })
   })
 })
 
@@ -407,7 +438,7 @@ describe('a mobile app\'s JSON answers, with appToken', () => {
     provider.behaviour = { action: 'cancel' }
     try {
       const answer = await appFlow(new Browser(), origin, callbackURL, '/justpass/login')
-      assert.deepEqual(appAnswer(answer, 401), { err: 'the passkey step was cancelled', reason: 'provider_denied' })
+      assert.deepEqual(appAnswer(answer, 401), { err: 'The passkey step was cancelled. Nothing was changed.', reason: 'provider_denied' })
       assert.deepEqual(calls, [])
     } finally {
       provider.behaviour = { action: 'approve' }

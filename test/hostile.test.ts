@@ -33,7 +33,10 @@ const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base
 async function startSite(alg: 'HS256' | 'RS256' = 'HS256', strategy: Record<string, unknown> = {}, providerSettings: Record<string, unknown> = {}): Promise<Site> {
   const server = await reserveTestApp()
   const provider = await startHostileProvider({ redirectURI: server.callbackURL, idTokenAlg: alg })
-  const app = buildTestApp(server, provider, { strategy, providerSettings: { idTokenSignedResponseAlg: alg, timeout: 800, ...providerSettings } })
+  // An outage is handed to the error handler (the hook throws it), so that each case can
+  // check how it was classified; the default answer to an outage is tested in refusals.test.ts.
+  const callback = { onProviderUnavailable: (_req: unknown, _res: unknown, err: Error) => { throw err } }
+  const app = buildTestApp(server, provider, { strategy, callback, providerSettings: { idTokenSignedResponseAlg: alg, timeout: 800, ...providerSettings } })
   return { app, provider }
 }
 
@@ -302,7 +305,7 @@ const CASES: Case[] = [
     breakage: { token: (res) => void res.writeHead(400, json).end(JSON.stringify({ error: MARKUP })) },
     expected: { fail: 'token_rejected' },
     providerText: MARKUP,
-    message: /^the token endpoint refused the request \(invalid_error, HTTP 400\)$/,
+    message: /^The token endpoint refused the request \(invalid_error, HTTP 400\)\. Start again\.$/,
   },
   {
     name: 'token: 400 with an error code that is prose',

@@ -172,7 +172,7 @@ describe('URL-only starts', () => {
     const url = await urlFrom(browser, '/justpass/reg-url')
     assert.deepEqual([url.searchParams.get('prompt'), url.searchParams.get('login_hint')], ['create', 'alice'])
     await complete(browser, url)
-    assert.deepEqual((await whoAmI(browser, harness)).notice, { mode: 'register', ok: true })
+    assert.deepEqual((await whoAmI(browser, harness)).notice, { mode: 'register', ok: true, message: 'Passkey login is on: next time, sign in with your passkey.' })
     assert.equal((await harness.app.users.findByUsername('alice'))?.justpassEnabled, true)
   })
 
@@ -274,7 +274,7 @@ describe('passkey identity: the provider sub recorded at REG and bound at LOGIN'
     await browser.get(`${harness.app.origin}/test/login-as?username=${username}`)
     const flow = await startFlow(browser, harness, '/justpass/reg')
     await finishFlow(browser, flow.callback!)
-    assert.deepEqual((await whoAmI(browser, harness)).notice, { mode: 'register', ok: true })
+    assert.deepEqual((await whoAmI(browser, harness)).notice, { mode: 'register', ok: true, message: 'Passkey login is on: next time, sign in with your passkey.' })
   }
 
   async function singleFactor(account: string): Promise<{ user: string | null; reason: string | undefined }> {

@@ -47,7 +47,7 @@ describe('passkey login turned off (justpassEnabledOf)', () => {
     try {
       const browser = new Browser()
       const on = await run(browser, harness, '/justpass/login')
-      assert.deepEqual(on.notice, { mode: 'login', ok: true }, 'on: the passkey logs alice in')
+      assert.deepEqual(on.notice, { mode: 'login', ok: true, message: 'You are signed in with your passkey.' }, 'on: the passkey logs alice in')
       await harness.app.users.setJustpassEnabled('alice', false)
       const other = new Browser()
       const off = await run(other, harness, '/justpass/login')
@@ -78,7 +78,7 @@ describe('passkey login turned off (justpassEnabledOf)', () => {
     await harness.app.users.setJustpassEnabled('alice', false)
     const browser = await loggedIn(harness, 'alice')
     const reg = await run(browser, harness, '/justpass/reg')
-    assert.deepEqual(reg.notice, { mode: 'register', ok: true })
+    assert.deepEqual(reg.notice, { mode: 'register', ok: true, message: 'Passkey login is on: next time, sign in with your passkey.' })
     assert.equal((await harness.app.users.findByUsername('alice'))?.justpassEnabled, true)
   })
 
@@ -133,7 +133,7 @@ describe("confirm it is you (mode: 'confirm')", () => {
       strict.provider.behaviour = { action: 'approve', account: 'alice' }
       const browser = new Browser()
       const { notice } = await run(browser, strict, '/justpass/login')
-      assert.deepEqual(notice, { mode: 'login', ok: true })
+      assert.deepEqual(notice, { mode: 'login', ok: true, message: 'You are signed in with your passkey.' })
       const claims = decodeJwt((await sessionOf(browser, strict)).justpassIdToken as string)
       assert.deepEqual({ acr: claims.acr, amr: claims.amr }, { acr: 'keys', amr: ['hwk', 'user'] })
     } finally {
@@ -160,7 +160,7 @@ describe("confirm it is you (mode: 'confirm')", () => {
     const started = now()
     const { hops, notice } = await run(browser, harness, '/justpass/confirm?next=/orders')
     assert.equal(hops[0]!.location, `${harness.app.origin}/orders`)
-    assert.deepEqual(notice, { mode: 'confirm', ok: true })
+    assert.deepEqual(notice, { mode: 'confirm', ok: true, message: 'Thank you: you confirmed it is you with your passkey.' })
     const after = await whoAmI(browser, harness)
     assert.equal(after.user?.username, 'alice')
     assert.equal(after.sessionID, before.sessionID, 'the session id is kept: nobody was logged in anew')
@@ -289,7 +289,7 @@ describe('the confirmation guard (requireJustpassConfirmation)', () => {
     assert.equal(typeof (await sessionOf(browser, harness)).justpassConfirmedAt, 'number')
     const before = (await whoAmI(browser, harness)).sessionID
     const login = await run(browser, harness, '/test/password?username=alice')
-    assert.deepEqual(login.notice, { mode: 'login', ok: true })
+    assert.deepEqual(login.notice, { mode: 'login', ok: true, message: 'You are signed in with your passkey.' })
     const after = await whoAmI(browser, harness)
     assert.equal(after.user?.username, 'alice')
     assert.notEqual(after.sessionID, before)

@@ -48,7 +48,7 @@ interface Start {
   /** Who is logged in afterwards. */
   user: { username: string; justpassEnabled: boolean }
   /** The notice the site shows once afterwards. */
-  notice: { mode: string; ok: boolean } | null
+  notice: { mode: string; ok: boolean; message: string } | null
 }
 
 const STARTS: Start[] = [
@@ -62,7 +62,7 @@ const STARTS: Start[] = [
     flow: { mode: 'register', username: 'alice' },
     answer: { location: '/' },
     user: { username: 'alice', justpassEnabled: true },
-    notice: { mode: 'register', ok: true },
+    notice: { mode: 'register', ok: true, message: 'Passkey login is on: next time, sign in with your passkey.' },
   },
   {
     name: 'LOGIN, second factor: prompt=login, the base username from the session as login_hint and username',
@@ -74,7 +74,7 @@ const STARTS: Start[] = [
     flow: { mode: 'login', username: 'bob' },
     answer: { location: '/' },
     user: { username: 'bob', justpassEnabled: true },
-    notice: { mode: 'login', ok: true },
+    notice: { mode: 'login', ok: true, message: 'You are signed in with your passkey.' },
   },
   {
     name: 'LOGIN, single factor: prompt=login, no login_hint nor username, signed over {state} alone',
@@ -86,7 +86,7 @@ const STARTS: Start[] = [
     flow: { mode: 'login' },
     answer: { location: '/' },
     user: { username: 'alice', justpassEnabled: true },
-    notice: { mode: 'login', ok: true },
+    notice: { mode: 'login', ok: true, message: 'You are signed in with your passkey.' },
   },
   {
     name: 'LOGIN, single factor, with ?next=: the path is remembered, not sent, and the callback goes there',
@@ -98,7 +98,7 @@ const STARTS: Start[] = [
     flow: { mode: 'login', returnTo: '/orders?id=1' },
     answer: { location: '/orders?id=1' },
     user: { username: 'alice', justpassEnabled: true },
-    notice: { mode: 'login', ok: true },
+    notice: { mode: 'login', ok: true, message: 'You are signed in with your passkey.' },
   },
   {
     name: 'ui_locales comes from Accept-Language, in order, without weights or wildcards',
@@ -111,7 +111,7 @@ const STARTS: Start[] = [
     flow: { mode: 'login' },
     answer: { location: '/' },
     user: { username: 'alice', justpassEnabled: true },
-    notice: { mode: 'login', ok: true },
+    notice: { mode: 'login', ok: true, message: 'You are signed in with your passkey.' },
   },
   {
     name: 'LOGIN from a mobile app: the platform header is forwarded as AMWALPLATFORM and remembered, the answer is JSON',

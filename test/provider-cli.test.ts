@@ -117,7 +117,7 @@ describe('the local provider for any site: client authentication, scopes, ID tok
       const me = await browser.json<{ user: { username: string; justpassEnabled: boolean } | null; notice: unknown }>(`${app.origin}/me`)
       assert.equal(me.user?.username, 'alice')
       assert.equal(me.user?.justpassEnabled, true)
-      assert.deepEqual(me.notice, { mode: 'register', ok: true })
+      assert.deepEqual(me.notice, { mode: 'register', ok: true, message: 'Passkey login is on: next time, sign in with your passkey.' })
       assert.deepEqual(tokenRequests, [method === 'client_secret_basic' ? 'Basic' : undefined])
     })
   }

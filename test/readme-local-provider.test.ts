@@ -44,7 +44,7 @@ describe('example/readme/local-provider.ts#strategy: a site configured for npm r
   })
 
   test('LOGIN goes to the local provider, with the client id and callback URL the provider was given', async () => {
-    const hop = await new Browser().get(`${server.origin}/justpass/login`)
+    const hop = await new Browser().get(`${server.origin.replace('127.0.0.1', 'localhost')}/justpass/login`)
     assert.equal(hop.status, 302)
     const location = new URL(hop.location!)
     assert.equal(`${location.origin}${location.pathname}`, 'http://localhost:3001/openid/authorize/')
@@ -92,11 +92,11 @@ describe('example/readme/local-provider.ts#tests: the provider in a site\'s own 
   test('REG for bob after his password, then the passkey as his second factor', async () => {
     const browser = new Browser()
     assert.equal((await browser.post(`${origin}/login`, { username: 'bob', password: 'bob-password' })).location, `${origin}/`)
-    assert.deepEqual(await through(browser, '/justpass/reg'), { user: 'bob', justpassEnabled: true, notice: { mode: 'register', ok: true } })
+    assert.deepEqual(await through(browser, '/justpass/reg'), { user: 'bob', justpassEnabled: true, notice: { mode: 'register', ok: true, message: 'Passkey login is on: next time, sign in with your passkey.' } })
 
     const again = new Browser()
     assert.equal((await again.post(`${origin}/login`, { username: 'bob', password: 'bob-password' })).location, `${origin}/justpass/login`)
-    assert.deepEqual(await through(again, '/justpass/login'), { user: 'bob', justpassEnabled: true, notice: { mode: 'login', ok: true } })
+    assert.deepEqual(await through(again, '/justpass/login'), { user: 'bob', justpassEnabled: true, notice: { mode: 'login', ok: true, message: 'You are signed in with your passkey.' } })
   })
 
   test('a passkey LOGIN with nobody named presents alice\'s passkey', async () => {

@@ -199,7 +199,7 @@ describe('example/readme/firebase.ts: the Firebase extension\'s routes', () => {
 
     const cancelled = await presenting(provider, { action: 'cancel' }, () => new Browser().follow(`${origin}/authenticate`))
     assert.equal(cancelled.hops.at(-1)!.status, 401)
-    assert.deepEqual(JSON.parse(cancelled.hops.at(-1)!.body), { status: 'ERR', message: 'the passkey step was cancelled' })
+    assert.deepEqual(JSON.parse(cancelled.hops.at(-1)!.body), { status: 'ERR', message: 'The passkey step was cancelled. Nothing was changed.' })
   })
 
   test('REG with another uid\'s passkey is refused', async () => {

@@ -64,7 +64,7 @@ describe('example/readme/spa.ts: URL-only starts and LOGIN hooks', () => {
   test('a cancelled one answers the failure hook\'s JSON', async () => {
     const answer = await signIn(new Browser(), 'alice', 'cancel')
     assert.equal(answer.status, 401)
-    assert.deepEqual(JSON.parse(answer.body), { reason: 'provider_denied', message: 'the passkey step was cancelled' })
+    assert.deepEqual(JSON.parse(answer.body), { reason: 'provider_denied', message: 'The passkey step was cancelled. Nothing was changed.' })
   })
 
   test('REG without a logged-in user answers 401 and no URL', async () => {

@@ -152,6 +152,20 @@ describe('example/readme/minimal.ts: the README\'s minimal site, run as its own 
     await provider.close()
   })
 
+  test('it says where to open it when it starts; /dev-login stands in for the password step, then REG adds a passkey', async () => {
+    assert.match(output, new RegExp(`^Open ${origin}/dev-login, then ${origin}/justpass/reg to add a passkey\\.$`, 'm'))
+    const browser = new Browser()
+    const login = await browser.get(`${origin}/dev-login?username=dora`)
+    assert.equal(login.location, `${origin}/`)
+    assert.deepEqual((await browser.json<Home>(`${origin}/`)).user, { username: 'dora', justpassEnabled: false })
+    const reg = await throughJustpass(browser, `${origin}/justpass/reg`, callbackURL)
+    assert.equal(provider.authorizationRequests.at(-1)?.get('login_hint'), 'dora')
+    assert.equal(reg.callback.location, `${origin}/`)
+    assert.equal((JSON.parse(reg.last.body) as Home).user?.justpassEnabled, true)
+    await browser.get(`${origin}/dev-login?username=dora`)
+    assert.equal((await browser.json<Home>(`${origin}/`)).user?.justpassEnabled, true, 'logging in again keeps the user as it is')
+  })
+
   test('REG needs a logged-in user: 401, and nothing sent to justpass.me', async () => {
     const requests = provider.authorizationRequests.length
     const hop = await new Browser().get(`${origin}/justpass/reg`)
@@ -177,7 +191,7 @@ describe('example/readme/minimal.ts: the README\'s minimal site, run as its own 
     assert.equal(reg.callback.location, `${origin}/`)
     assert.deepEqual(JSON.parse(reg.last.body), {
       user: { username: 'alice', justpassEnabled: true, justpassSub: provider.subOf('alice') },
-      notice: { mode: 'register', ok: true },
+      notice: { mode: 'register', ok: true, message: 'Passkey login is on: next time, sign in with your passkey.' },
     })
 
     provider.behaviour = { action: 'approve', account: 'alice' }
@@ -189,7 +203,7 @@ describe('example/readme/minimal.ts: the README\'s minimal site, run as its own 
       assert.equal(login.callback.location, `${origin}/`)
       assert.deepEqual(JSON.parse(login.last.body), {
         user: { username: 'alice', justpassEnabled: true, justpassSub: provider.subOf('alice') },
-        notice: { mode: 'login', ok: true },
+        notice: { mode: 'login', ok: true, message: 'You are signed in with your passkey.' },
       })
     } finally {
       provider.behaviour = { action: 'approve' }
@@ -200,11 +214,14 @@ describe('example/readme/minimal.ts: the README\'s minimal site, run as its own 
     provider.behaviour = { action: 'cancel' }
     try {
       const browser = new Browser()
-      const { callback } = await throughJustpass(browser, `${origin}/justpass/login`, callbackURL)
+      const { callback, last: page } = await throughJustpass(browser, `${origin}/justpass/login`, callbackURL)
       assert.equal(callback.location, `${origin}/login`)
-      const home = await browser.json<Home>(`${origin}/`)
-      assert.equal(home.user, null)
-      assert.deepEqual(home.notice, { mode: 'login', ok: false, reason: 'provider_denied', message: 'the passkey step was cancelled' })
+      assert.equal(page.url, `${origin}/login`)
+      assert.equal(page.status, 200, 'the site has the /login page a failed LOGIN goes to')
+      assert.deepEqual(JSON.parse(page.body), {
+        user: null,
+        notice: { mode: 'login', ok: false, reason: 'provider_denied', message: 'The passkey step was cancelled. Nothing was changed.' },
+      })
     } finally {
       provider.behaviour = { action: 'approve' }
     }
@@ -249,7 +266,7 @@ describe('example/readme/site.ts with example/readme/user-store.ts (SQLite :memo
     assert.equal(provider.authorizationRequests.at(-1)?.get('prompt'), 'create')
     assert.equal(provider.authorizationRequests.at(-1)?.get('login_hint'), 'alice')
     assert.equal(callback.location, `${origin}/`)
-    assert.deepEqual(JSON.parse(last.body), { user: 'alice', justpassEnabled: true, notice: { mode: 'register', ok: true } })
+    assert.deepEqual(JSON.parse(last.body), { user: 'alice', justpassEnabled: true, notice: { mode: 'register', ok: true, message: 'Passkey login is on: next time, sign in with your passkey.' } })
     assert.equal(flagOf(db, 'alice'), 1)
     assert.equal(flagOf(db, 'bob'), 0)
   })
@@ -263,7 +280,7 @@ describe('example/readme/site.ts with example/readme/user-store.ts (SQLite :memo
     assert.equal(provider.authorizationRequests.at(-1)?.get('prompt'), 'login')
     assert.equal(provider.authorizationRequests.at(-1)?.get('login_hint'), 'alice')
     assert.equal(callback.location, `${origin}/`)
-    assert.deepEqual(JSON.parse(last.body), { user: 'alice', justpassEnabled: true, notice: { mode: 'login', ok: true } })
+    assert.deepEqual(JSON.parse(last.body), { user: 'alice', justpassEnabled: true, notice: { mode: 'login', ok: true, message: 'You are signed in with your passkey.' } })
     assert.notEqual(sessionCookie(browser), before, 'a new session')
   })
 
@@ -274,7 +291,7 @@ describe('example/readme/site.ts with example/readme/user-store.ts (SQLite :memo
       await logIn(browser, origin, 'alice')
       const { callback, last } = await throughJustpass(browser, `${origin}/justpass/login`, callbackURL)
       assert.equal(callback.location, `${origin}/login`)
-      assert.deepEqual(JSON.parse(last.body), { failed: true, message: 'the passkey belongs to another user than the one this login was for' })
+      assert.deepEqual(JSON.parse(last.body), { failed: true, message: 'The passkey belongs to another user than the one this login was for. Use your own passkey.' })
       assert.equal((await browser.json(`${origin}/`)).user, null)
     } finally {
       provider.behaviour = { action: 'approve' }
@@ -289,7 +306,7 @@ describe('example/readme/site.ts with example/readme/user-store.ts (SQLite :memo
       assert.equal(provider.authorizationRequests.at(-1)?.get('login_hint'), null)
       assert.equal(callback.location, `${origin}/orders`)
       assert.equal(last.status, 404, 'the example has no /orders page')
-      assert.deepEqual(await browser.json(`${origin}/`), { user: 'alice', justpassEnabled: true, notice: { mode: 'login', ok: true } })
+      assert.deepEqual(await browser.json(`${origin}/`), { user: 'alice', justpassEnabled: true, notice: { mode: 'login', ok: true, message: 'You are signed in with your passkey.' } })
     } finally {
       provider.behaviour = { action: 'approve' }
     }
@@ -301,7 +318,7 @@ describe('example/readme/site.ts with example/readme/user-store.ts (SQLite :memo
       const browser = new Browser()
       const { callback, last } = await throughJustpass(browser, `${origin}/justpass/login`, callbackURL)
       assert.equal(callback.location, `${origin}/login`)
-      assert.deepEqual(JSON.parse(last.body), { failed: true, message: 'no account on this site matches this passkey' })
+      assert.deepEqual(JSON.parse(last.body), { failed: true, message: 'No account on this site matches this passkey. Sign in with your password.' })
       assert.deepEqual(await browser.json(`${origin}/login`), { failed: false }, 'the notice is shown once')
     } finally {
       provider.behaviour = { action: 'approve' }
@@ -336,13 +353,13 @@ describe('example/readme/site.ts with example/readme/user-store.ts (SQLite :memo
     try {
       const failed = await throughJustpassAsApp(new Browser(), `${origin}/justpass/login`, callbackURL)
       assert.equal(failed.callback.status, 401)
-      assert.deepEqual(JSON.parse(failed.callback.body), { err: 'the passkey step was cancelled', reason: 'provider_denied' })
+      assert.deepEqual(JSON.parse(failed.callback.body), { err: 'The passkey step was cancelled. Nothing was changed.', reason: 'provider_denied' })
     } finally {
       provider.behaviour = { action: 'approve' }
     }
   })
 
-  test('justpass.me unavailable at the callback: the error handler answers 502', async () => {
+  test('justpass.me unavailable at the callback: the login page says so in plain words, no error page', async () => {
     provider.behaviour = { action: 'approve', account: 'alice' }
     const browser = new Browser()
     const { stoppedAt } = await browser.follow(`${origin}/justpass/login`, (next) => next.href.startsWith(`${callbackURL}?`))
@@ -350,8 +367,9 @@ describe('example/readme/site.ts with example/readme/user-store.ts (SQLite :memo
     provider.unavailable = true
     try {
       const answer = await browser.get(stoppedAt)
-      assert.equal(answer.status, 502)
-      assert.equal(answer.body, 'Passkey login is unavailable, try again later.')
+      assert.equal(answer.location, `${origin}/login`)
+      const page = await browser.json<{ failed: boolean; message: string }>(`${origin}/login`)
+      assert.deepEqual(page, { failed: true, message: 'The passkey service did not answer, so nothing was changed. Try again in a few minutes.' })
     } finally {
       provider.unavailable = false
       provider.behaviour = { action: 'approve' }
@@ -447,13 +465,13 @@ describe('example/readme/verify.ts: a custom verify callback', () => {
     const browser = new Browser()
     await logIn(browser, site.server.origin, 'alice')
     const reg = await throughJustpass(browser, `${site.server.origin}/justpass/reg`, site.callbackURL)
-    assert.deepEqual(JSON.parse(reg.last.body), { user: 'alice', justpassEnabled: true, notice: { mode: 'register', ok: true } })
+    assert.deepEqual(JSON.parse(reg.last.body), { user: 'alice', justpassEnabled: true, notice: { mode: 'register', ok: true, message: 'Passkey login is on: next time, sign in with your passkey.' } })
     assert.equal(flagOf(site.db, 'alice'), 1)
 
     const other = new Browser()
     assert.equal(await logIn(other, site.server.origin, 'alice'), '/justpass/login')
     const login = await throughJustpass(other, `${site.server.origin}/justpass/login`, site.callbackURL)
-    assert.deepEqual(JSON.parse(login.last.body), { user: 'alice', justpassEnabled: true, notice: { mode: 'login', ok: true } })
+    assert.deepEqual(JSON.parse(login.last.body), { user: 'alice', justpassEnabled: true, notice: { mode: 'login', ok: true, message: 'You are signed in with your passkey.' } })
   })
 
   test('turned off, passkey login refuses the passkey with passkey_login_off', async () => {
@@ -492,13 +510,13 @@ describe('example/readme/with-request.ts: passReqToCallback', () => {
     const browser = new Browser()
     await logIn(browser, site.server.origin, 'bob')
     const reg = await throughJustpass(browser, `${site.server.origin}/justpass/reg`, site.callbackURL)
-    assert.deepEqual(JSON.parse(reg.last.body), { user: 'bob', justpassEnabled: true, notice: { mode: 'register', ok: true } })
+    assert.deepEqual(JSON.parse(reg.last.body), { user: 'bob', justpassEnabled: true, notice: { mode: 'register', ok: true, message: 'Passkey login is on: next time, sign in with your passkey.' } })
     assert.equal(flagOf(site.db, 'bob'), 1)
 
     site.provider.behaviour = { action: 'approve', account: 'bob' }
     try {
       const login = await throughJustpass(new Browser(), `${site.server.origin}/justpass/login`, site.callbackURL)
-      assert.deepEqual(JSON.parse(login.last.body), { user: 'bob', justpassEnabled: true, notice: { mode: 'login', ok: true } })
+      assert.deepEqual(JSON.parse(login.last.body), { user: 'bob', justpassEnabled: true, notice: { mode: 'login', ok: true, message: 'You are signed in with your passkey.' } })
       await site.users.setJustpassEnabled('bob', false)
       const off = await throughJustpass(new Browser(), `${site.server.origin}/justpass/login`, site.callbackURL)
       assert.equal(off.callback.location, `${site.server.origin}/login`, 'turned off, the passkey no longer logs bob in')
@@ -612,8 +630,8 @@ describe('example/readme/nest-main.ts: the NestJS bootstrap', () => {
 describe('docs/troubleshooting.md: what a user sees', () => {
   const HTTP_OP_URL = 'passport-justpass: option "opURL" must use https: (plain http: is accepted only for loopback hosts, or with allowInsecureHTTP: true)'
   const NO_SESSION = 'passport-justpass: no session on the request: add session middleware (express-session or similar) before passport'
-  const WRONG_SECRET = 'justpass.me did not complete the passkey step (invalid_request)'
-  const WRONG_ALG = 'the ID token failed a check (alg: not the configured algorithm)'
+  const WRONG_SECRET = 'The passkey step did not complete at justpass.me (invalid_request). Start again.'
+  const WRONG_ALG = 'The ID token failed a check (alg: not the configured algorithm). Start again.'
 
   test('the guide quotes these messages exactly', () => {
     const TROUBLESHOOTING = readFileSync(`${ROOT}docs/troubleshooting.md`, 'utf8')

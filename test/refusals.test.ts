@@ -9,6 +9,8 @@ import { Browser } from './support/browser.ts'
 import { finishFlow, startFlow, startHarness, whoAmI, type Harness } from './support/harness.ts'
 import { buildTestApp, reserveTestApp } from './support/app.ts'
 import { startLoopbackServer } from './support/server.ts'
+import type { Request, Response } from 'express'
+import type { JustpassProviderError } from '../src/index.ts'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -77,7 +79,7 @@ describe('refusals against the provider', () => {
     browser.headers['amwal-platform'] = 'app'
     const hop = await browser.get(`${harness.app.callbackURL}?code=abc&state=never-issued`)
     assert.equal(hop.status, 401)
-    assert.deepEqual(JSON.parse(hop.body), { err: 'this sign-in link is unknown or was already used; start again', reason: 'state_unknown' })
+    assert.deepEqual(JSON.parse(hop.body), { err: 'This sign-in link is unknown or was already used. Start again.', reason: 'state_unknown' })
   })
 
   test('identity mismatch in REG: a passkey of another user is refused, no flag changed', async () => {
@@ -127,11 +129,17 @@ describe('refusals against the provider', () => {
     await finishFlow(browser, flow.callback!)
     assert.equal((await whoAmI(browser, harness)).notice?.ok, true)
     await harness.app.users.setJustpassEnabled('alice', false)
-    await finishFlow(browser, flow.callback!)
-    const me = await whoAmI(browser, harness)
-    assert.equal(me.notice?.ok, false)
-    assert.equal(me.notice?.reason, 'state_unknown')
+    const tokenRequests = harness.provider.tokenRequests
+    const [again] = await finishFlow(browser, flow.callback!)
+    // Refused: nothing exchanged, nothing changed; alice, still logged in, goes home without a notice.
+    assert.equal(again?.location, `${harness.app.origin}/`)
+    assert.equal(harness.provider.tokenRequests, tokenRequests)
+    assert.equal((await whoAmI(browser, harness)).notice, null)
     assert.equal((await harness.app.users.findByUsername('alice'))?.justpassEnabled, false)
+    // Logged out, the same used link is a failure with its notice.
+    const stranger = new Browser()
+    await finishFlow(stranger, flow.callback!)
+    assert.equal((await whoAmI(stranger, harness)).notice?.reason, 'state_unknown')
   })
 
   test('a callback carrying another session\'s state is refused, and the owner can still finish', async () => {
@@ -206,7 +214,7 @@ describe('refusals against the provider', () => {
     assert.equal((await whoAmI(browser, harness)).notice?.ok, true)
     await harness.app.users.setJustpassEnabled('alice', false)
     await finishFlow(browser, first.callback!)
-    assert.deepEqual((await whoAmI(browser, harness)).notice, { mode: 'register', ok: true })
+    assert.deepEqual((await whoAmI(browser, harness)).notice, { mode: 'register', ok: true, message: 'Passkey login is on: next time, sign in with your passkey.' })
     assert.equal((await harness.app.users.findByUsername('alice'))?.justpassEnabled, true)
   })
 
@@ -247,7 +255,7 @@ describe('flow state limits', () => {
     await finishFlow(browser, flows[0]!.callback!)
     assert.equal((await whoAmI(browser, harness)).notice?.reason, 'state_unknown')
     await finishFlow(browser, flows[2]!.callback!)
-    assert.deepEqual((await whoAmI(browser, harness)).notice, { mode: 'register', ok: true })
+    assert.deepEqual((await whoAmI(browser, harness)).notice, { mode: 'register', ok: true, message: 'Passkey login is on: next time, sign in with your passkey.' })
   })
 })
 
@@ -268,7 +276,7 @@ describe('the session flow store', () => {
     await finishFlow(browser, flows[0]!.callback!)
     assert.equal((await whoAmI(browser, harness)).notice?.reason, 'state_unknown')
     await finishFlow(browser, flows[2]!.callback!)
-    assert.deepEqual((await whoAmI(browser, harness)).notice, { mode: 'register', ok: true })
+    assert.deepEqual((await whoAmI(browser, harness)).notice, { mode: 'register', ok: true, message: 'Passkey login is on: next time, sign in with your passkey.' })
   })
 
   test('the logged-in user changing during REG, on a login that keeps session data, is refused before the exchange', async () => {
@@ -288,7 +296,9 @@ describe('the session flow store', () => {
 })
 
 describe('the provider down or slow', () => {
-  test('unreachable: the callback ends in an error naming the cause, not a hang', async () => {
+  const unavailable = { reason: 'provider_unavailable', message: 'The passkey service did not answer, so nothing was changed. Try again in a few minutes.' }
+
+  test('unreachable at the callback: a notice in plain words and the login page, not an error page, nobody logged in', async () => {
     const dead = await startLoopbackServer()
     await dead.close()
     const server = await reserveTestApp()
@@ -299,13 +309,73 @@ describe('the provider down or slow', () => {
       const { hops } = await browser.follow(`${app.origin}/test/password?username=alice`, (next) => next.origin === dead.origin)
       const location = new URL(hops.at(-1)!.location!)
       assert.equal(location.origin, dead.origin, 'initiation needed no network')
+      const errors = app.errors.length
       const hop = await browser.get(`${app.callbackURL}?code=abc&state=${location.searchParams.get('state')}`)
-      assert.equal(hop.status, 502)
-      assert.deepEqual(JSON.parse(hop.body), { error: 'provider_unreachable', name: 'JustpassProviderError' })
-      assert.equal((await whoAmI(browser, { app } as Harness)).user, null)
+      assert.equal(hop.status, 302)
+      assert.equal(hop.location, `${app.origin}/login`)
+      assert.equal(app.errors.length, errors, 'the error handler was not needed')
+      const after = await whoAmI(browser, { app } as Harness)
+      assert.deepEqual(after.notice, { mode: 'login', ok: false, ...unavailable })
+      assert.equal(after.user, null)
+
+      // A REG interrupted the same way goes home, the user still logged in.
+      await browser.get(`${app.origin}/test/login-as?username=bob`)
+      const reg = await browser.get(`${app.origin}/justpass/reg`)
+      const state = new URL(reg.location!).searchParams.get('state')
+      const regHop = await browser.get(`${app.callbackURL}?code=abc&state=${state}`)
+      assert.equal(regHop.location, `${app.origin}/`)
+      const afterReg = await whoAmI(browser, { app } as Harness)
+      assert.deepEqual(afterReg.notice, { mode: 'register', ok: false, ...unavailable })
+      assert.equal(afterReg.user?.username, 'bob')
     } finally {
       await app.close()
     }
+  })
+
+  test('unreachable at the callback of a mobile app: 503 JSON in plain words, never cached', async () => {
+    const dead = await startLoopbackServer()
+    await dead.close()
+    const server = await reserveTestApp()
+    const app = buildTestApp(server, { opURL: `${dead.origin}/openid/`, clientID: 'shop-client', clientSecret: 'shop-secret-0123456789abcdef0123456789' })
+    try {
+      const browser = new Browser()
+      const started = await browser.get(`${app.origin}/justpass/login`, { headers: { 'amwal-platform': 'app' } })
+      const state = new URL(started.location!).searchParams.get('state')
+      const hop = await browser.get(`${app.callbackURL}?code=abc&state=${state}`)
+      assert.equal(hop.status, 503)
+      assert.equal(hop.headers.get('cache-control'), 'no-store')
+      assert.deepEqual(JSON.parse(hop.body), { err: unavailable.message, reason: unavailable.reason })
+    } finally {
+      await app.close()
+    }
+  })
+
+  test('unreachable, with onProviderUnavailable: the hook answers; a hook that throws hands the error to the error handler', async () => {
+    const dead = await startLoopbackServer()
+    await dead.close()
+    /** The callback's answer on a site whose callback route has `hook`. */
+    async function callbackWith(hook: (req: Request, res: Response, err: JustpassProviderError) => void) {
+      const server = await reserveTestApp()
+      const app = buildTestApp(server, { opURL: `${dead.origin}/openid/`, clientID: 'shop-client', clientSecret: 'shop-secret-0123456789abcdef0123456789' }, { callback: { onProviderUnavailable: hook } })
+      try {
+        const browser = new Browser()
+        const started = await browser.get(`${app.origin}/justpass/login`)
+        return await browser.get(`${app.callbackURL}?code=abc&state=${new URL(started.location!).searchParams.get('state')}`)
+      } finally {
+        await app.close()
+      }
+    }
+    const seen: string[] = []
+    const own = await callbackWith((_req, res, err) => {
+      seen.push(err.code)
+      res.status(299).send('our own page')
+    })
+    assert.deepEqual([own.status, own.body, seen], [299, 'our own page', ['provider_unreachable']])
+    const thrown = await callbackWith((_req, _res, err) => {
+      throw err
+    })
+    assert.equal(thrown.status, 502)
+    assert.deepEqual(JSON.parse(thrown.body), { error: 'provider_unreachable', name: 'JustpassProviderError' })
   })
 
   test('slow: the timeout option is honoured', async () => {
@@ -313,7 +383,8 @@ describe('the provider down or slow', () => {
     const hanging: Array<() => void> = []
     slow.handle((req) => void hanging.push(() => req.destroy()))
     const server = await reserveTestApp()
-    const app = buildTestApp(server, { opURL: `${slow.origin}/openid/`, clientID: 'shop-client', clientSecret: 'shop-secret-0123456789abcdef0123456789' }, { providerSettings: { timeout: 400 } })
+    const rethrow = { onProviderUnavailable: (_req: unknown, _res: unknown, err: Error) => { throw err } }
+    const app = buildTestApp(server, { opURL: `${slow.origin}/openid/`, clientID: 'shop-client', clientSecret: 'shop-secret-0123456789abcdef0123456789' }, { callback: rethrow, providerSettings: { timeout: 400 } })
     try {
       const browser = new Browser()
       const started = await browser.get(`${app.origin}/justpass/login`)

@@ -19,15 +19,19 @@ passport.use(new JustpassStrategy({
 }))
 passport.serializeUser<string>((user, done) => done(null, (user as MemoryUser).username))
 passport.deserializeUser<string>((name, done) => void users.findByUsername(name).then((user) => done(null, user ?? false), done))
-
 const app = express()
 app.use(session({ secret: process.env.SESSION_SECRET!, resave: false, saveUninitialized: false }))
 app.use(passport.initialize())
 app.use(passport.session())
-// Your password step logs users in, or sets req.session.base_username for a second factor.
+// For trying it out only: stands in for your password step, which logs users in (or sets req.session.base_username).
+app.get('/dev-login', async (req, res, next) => {
+  const name = String(req.query.username ?? 'alice')
+  req.logIn((await users.findByUsername(name)) ?? users.add(name), (err) => (err ? next(err) : res.redirect('/')))
+})
 app.get('/justpass/reg', passport.authenticate('justpass', { mode: 'register' })) // REG: a logged-in user adds a passkey
 app.get('/justpass/login', passport.authenticate('justpass', { mode: 'login' })) // LOGIN: second or only factor
 app.get('/justpass/callback', justpassCallback())
-app.get('/', (req, res) => void res.json({ user: req.user ?? null, notice: takeJustpassNotice(req) }))
-app.listen(Number(process.env.PORT ?? 3000))
+app.get(['/', '/login'], (req, res) => void res.json({ user: req.user ?? null, notice: takeJustpassNotice(req) }))
+const port = Number(process.env.PORT ?? 4000), site = new URL(process.env.JUSTPASS_CALLBACK_URL!).origin
+app.listen(port, () => console.log(`Open ${site}/dev-login, then ${site}/justpass/reg to add a passkey.`))
 // #endregion

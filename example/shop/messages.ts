@@ -22,6 +22,8 @@ export function noticeText(notice: JustpassNotice): string {
     case 'state_expired':
     case 'state_unknown':
       return 'That sign-in link expired or was already used. Please try again.'
+    case 'provider_unavailable':
+      return 'justpass.me could not be reached, so nothing was changed. Please try again in a moment.'
     default:
       return register ? 'Passkey registration failed. Please try again.' : 'Passkey sign-in failed. Please try again.'
   }

@@ -40,6 +40,12 @@ export class ReplayGuard {
     return true
   }
 
+  /** Whether `state` was claimed and its flow has not expired yet: a callback already used in this process. */
+  claimed(state: string): boolean {
+    const expiresAt = this.#claimed.get(state)
+    return expiresAt !== undefined && expiresAt >= Date.now()
+  }
+
   /** Drop claims from the front while they have expired (claims are mostly in expiry order). */
   #forgetExpired(now: number): void {
     for (const [state, expiresAt] of this.#claimed) {

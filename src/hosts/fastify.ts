@@ -8,7 +8,7 @@
  */
 import type { JustpassAuthenticateOptions } from '../strategy.js'
 import type { JustpassHostResponse } from '../host-response.js'
-import { resolveHostCallbackOptions, settleOutcome, takeNotice, type JustpassHostCallbackOptions, type JustpassNotice } from '../outcome-core.js'
+import { resolveHostCallbackOptions, settleCallback, takeNotice, type JustpassHostCallbackOptions, type JustpassNotice } from '../outcome-core.js'
 import {
   afterLogoutURL,
   CONFIRMATION_REQUIRED,
@@ -136,7 +136,8 @@ export interface JustpassFastifyCallbackOptions<Request extends JustpassFastifyR
  * justpassFastifyCallback({ authenticator: fastifyPassport }))`. The outcomes are those
  * of the Express `justpassCallback`: REG and LOGIN success and failure, the notice in the
  * session, JSON answers for a mobile app (the platform header), and the four hooks.
- * Errors (provider down, misconfiguration) are thrown to Fastify's error handler.
+ * A provider outage is a `provider_unavailable` failure notice (or `503` JSON for an app),
+ * as on Express; other errors (misconfiguration) are thrown to Fastify's error handler.
  */
 export function justpassFastifyCallback<Request extends JustpassFastifyRequest = JustpassFastifyRequest, Reply extends JustpassFastifyReply = JustpassFastifyReply>(
   options: JustpassFastifyCallbackOptions<Request, Reply>,
@@ -145,13 +146,13 @@ export function justpassFastifyCallback<Request extends JustpassFastifyRequest =
   if (typeof authenticator?.authenticate !== 'function') throw new TypeError('justpassFastifyCallback: options.authenticator must be the @fastify/passport instance')
   const resolved = resolveHostCallbackOptions<[Request, Reply], unknown>(options)
   const callback = async (request: unknown, reply: unknown, err: null | Error, user?: unknown, info?: unknown): Promise<void> => {
-    if (err) throw err
     const req = request as Request
     const res = reply as Reply
-    await settleOutcome<[Request, Reply], unknown>(
+    await settleCallback<[Request, Reply], unknown>(
       {
         hookArgs: [req, res],
         session: () => req.session as Record<string, unknown> | undefined,
+        loggedIn: () => (req as { isAuthenticated?: () => boolean }).isAuthenticated?.() === true,
         logIn: (who, keepSessionInfo) => req.logIn(who, { session: true, keepSessionInfo }),
         redirect: (url) => void res.redirect(url),
         json: (status, body) => {
@@ -161,6 +162,7 @@ export function justpassFastifyCallback<Request extends JustpassFastifyRequest =
         },
       },
       resolved,
+      err,
       user,
       info,
     )

@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import type { JustpassHostResponse } from '../host-response.js'
-import { resolveHostCallbackOptions, settleOutcome, takeNotice, type JustpassHostCallbackOptions, type JustpassNotice } from '../outcome-core.js'
+import { resolveHostCallbackOptions, settleCallback, takeNotice, type JustpassHostCallbackOptions, type JustpassNotice } from '../outcome-core.js'
 import {
   afterLogoutURL,
   CONFIRMATION_REQUIRED,
@@ -121,7 +121,8 @@ export interface JustpassKoaCallbackOptions<Context extends JustpassKoaContext =
  * justpassKoaCallback({ authenticator: passport }))`. The outcomes are those of the
  * Express `justpassCallback`: REG and LOGIN success and failure, the notice in the
  * session, JSON answers for a mobile app (the platform header), and the four hooks.
- * Errors (provider down, misconfiguration) are thrown to Koa's error handling.
+ * A provider outage is a `provider_unavailable` failure notice (or `503` JSON for an app),
+ * as on Express; other errors (misconfiguration) are thrown to Koa's error handling.
  */
 export function justpassKoaCallback<Context extends JustpassKoaContext = JustpassKoaContext>(options: JustpassKoaCallbackOptions<Context>): JustpassKoaMiddleware<Context> {
   const { authenticator } = options
@@ -129,11 +130,11 @@ export function justpassKoaCallback<Context extends JustpassKoaContext = Justpas
   const resolved = resolveHostCallbackOptions<[Context], unknown>(options)
   return async function justpassKoaCallbackMiddleware(ctx, next) {
     const middleware = authenticator.authenticate(resolved.strategy, (async (err: unknown, user: unknown, info: unknown) => {
-      if (err) throw err
-      await settleOutcome<[Context], unknown>(
+      await settleCallback<[Context], unknown>(
         {
           hookArgs: [ctx],
           session: () => ctx.session as Record<string, unknown> | undefined,
+          loggedIn: () => (ctx as { isAuthenticated?: () => boolean }).isAuthenticated?.() === true,
           logIn: (who, keepSessionInfo) => ctx.login(who, { session: true, keepSessionInfo }),
           redirect: (url) => ctx.redirect(url),
           json: (status, body) => {
@@ -143,6 +144,7 @@ export function justpassKoaCallback<Context extends JustpassKoaContext = Justpas
           },
         },
         resolved,
+        err,
         user,
         info,
       )

@@ -109,8 +109,42 @@ export function hostFlowSuite(name: string, flowStore: 'cookie' | 'session', bui
       assert.equal(pages[0]!.location, `${server.origin}/`)
       assert.deepEqual(flowCookies(browser), [], 'the callback clears the flow cookie')
       const me = await home(browser)
-      assert.deepEqual(me, { user: 'alice', justpassEnabled: true, notice: { mode: 'register', ok: true } })
+      assert.deepEqual(me, { user: 'alice', justpassEnabled: true, notice: { mode: 'register', ok: true, message: 'Passkey login is on: next time, sign in with your passkey.' } })
       assert.equal((await users.findByUsername('alice'))?.justpassEnabled, true)
+    })
+
+    test('a start on another host name than the callback URL\'s goes to the callback URL\'s host first; sent back again, it is refused', async () => {
+      await users.setJustpassEnabled('ken', true)
+      const browser = new Browser()
+      const other = server.origin.replace('127.0.0.1', 'localhost')
+      const requests = provider.authorizationRequests.length
+      const moved = await browser.get(`${other}/justpass/login?next=/orders`)
+      assert.equal(moved.status, 302)
+      assert.equal(moved.location, `${server.origin}/justpass/login?next=/orders&justpass_host=1`)
+      assert.deepEqual(moved.headers.getSetCookie().filter((line) => line.startsWith('justpass.') || line.startsWith('__Host-justpass.')), [], 'no flow at the other host')
+      const loop = await browser.get(`${other}/justpass/login?justpass_host=1`)
+      assert.equal(loop.status, 401, 'a host that still differs after the redirect is refused, not redirected again')
+      assert.equal(loop.location, undefined)
+      assert.equal(provider.authorizationRequests.length, requests)
+      const pages = await withBehaviour({ action: 'approve', account: 'ken' }, async () => finish(browser, (await toCallback(browser, '/justpass/login?next=/orders&justpass_host=1')).callback))
+      assert.equal(pages[0]!.location, `${server.origin}/orders`)
+      assert.equal((await home(browser)).user, 'ken')
+    })
+
+    test('a signed-in user back on a callback already used goes home, with no notice', async () => {
+      await users.setJustpassEnabled('bob', true)
+      const browser = new Browser()
+      await password(browser, 'bob')
+      const { callback } = await toCallback(browser, '/justpass/login')
+      await finish(browser, callback)
+      assert.equal((await home(browser)).user, 'bob')
+      const again = await browser.get(callback)
+      assert.equal(again.location, `${server.origin}/`)
+      assert.deepEqual(await home(browser), { user: 'bob', justpassEnabled: true, notice: null })
+      const stranger = new Browser()
+      const refused = await stranger.get(callback)
+      assert.equal(refused.location, `${server.origin}/login`, 'signed out, the same link is a failure with its notice')
+      assert.equal((await loginPage(stranger)).reason, 'state_unknown')
     })
 
     test('REG needs a logged-in user', async () => {
@@ -134,7 +168,7 @@ export function hostFlowSuite(name: string, flowStore: 'cookie' | 'session', bui
       assert.equal(provider.authorizationRequests.at(-1)?.get('login_hint'), 'bob')
       const pages = await finish(browser, callback)
       assert.equal(pages[0]!.location, `${server.origin}/`)
-      assert.deepEqual(await home(browser), { user: 'bob', justpassEnabled: true, notice: { mode: 'login', ok: true } })
+      assert.deepEqual(await home(browser), { user: 'bob', justpassEnabled: true, notice: { mode: 'login', ok: true, message: 'You are signed in with your passkey.' } })
       assert.deepEqual(flowCookies(browser), [])
     })
 
@@ -148,7 +182,7 @@ export function hostFlowSuite(name: string, flowStore: 'cookie' | 'session', bui
         return home(browser)
       })
       assert.equal(me.user, 'carol')
-      assert.deepEqual(me.notice, { mode: 'login', ok: true })
+      assert.deepEqual(me.notice, { mode: 'login', ok: true, message: 'You are signed in with your passkey.' })
     })
 
     test('cancel: the login page with the reason; nobody logged in; the password step must be done again', async () => {
@@ -223,7 +257,7 @@ export function hostFlowSuite(name: string, flowStore: 'cookie' | 'session', bui
       const denied = await withBehaviour({ action: 'cancel' }, async () => app.get((await toCallback(app, '/justpass/login')).callback))
       assert.equal(denied.status, 401)
       assert.equal(denied.headers.get('cache-control'), 'no-store')
-      assert.deepEqual(JSON.parse(denied.body), { err: 'the passkey step was cancelled', reason: 'provider_denied' })
+      assert.deepEqual(JSON.parse(denied.body), { err: 'The passkey step was cancelled. Nothing was changed.', reason: 'provider_denied' })
     })
 
     test('a URL-only start answers {url} as JSON, and the flow it stored completes', async () => {
@@ -241,7 +275,7 @@ export function hostFlowSuite(name: string, flowStore: 'cookie' | 'session', bui
       await finish(browser, stoppedAt)
       const me = await home(browser)
       assert.equal(me.user, 'alice')
-      assert.deepEqual(me.notice, { mode: 'login', ok: true })
+      assert.deepEqual(me.notice, { mode: 'login', ok: true, message: 'You are signed in with your passkey.' })
     })
 
     test('passkey login turned off: the passkey still registered at the provider is refused, in both kinds of LOGIN', async () => {
