@@ -12,10 +12,17 @@ import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { RedisStore } from 'connect-redis'
 import { createClient } from 'redis'
-import { startLocalProvider, type LocalProvider } from '../provider/index.ts'
+import { PortInUseError, startLocalProvider, type LocalProvider } from '../provider/index.ts'
 import { createShop } from './shop/app.ts'
 
 const DEMO = { username: 'demo', password: 'demo-password' }
+
+/** A port that is taken, with the environment variable that chooses another. */
+class BusyPort extends Error {
+  constructor(readonly port: number, readonly variable: string) {
+    super(`Port ${port} is already in use (is npm start already running?). Start with ${variable}=<another port> npm start.`)
+  }
+}
 
 function port(name: string, fallback: number): number {
   const value = Number(process.env[name] ?? fallback)
@@ -41,11 +48,14 @@ async function main(): Promise<void> {
     justpass = { opURL: process.env.JUSTPASS_OP_URL!, clientID: process.env.JUSTPASS_CLIENT_ID!, clientSecret: process.env.JUSTPASS_CLIENT_SECRET! }
   } else {
     const client = { clientID: 'example-shop', clientSecret: randomBytes(32).toString('base64url') }
+    const providerPort = port('PROVIDER_PORT', 3001)
     provider = await startLocalProvider({
-      port: port('PROVIDER_PORT', 3001),
+      port: providerPort,
       database: join(dataDir, 'provider.sqlite'),
       // The shop's callback, and its login page as where the provider's sign-out sends the browser back.
-      clients: [{ ...client, redirectURIs: [`${shopOrigin}/justpass/callback`], postLogoutRedirectURIs: [`${shopOrigin}/login`] }],
+      clients: [{ ...client, clientName: 'Example shop', redirectURIs: [`${shopOrigin}/justpass/callback`], postLogoutRedirectURIs: [`${shopOrigin}/login`] }],
+    }).catch((err: unknown) => {
+      throw err instanceof PortInUseError ? new BusyPort(providerPort, 'PROVIDER_PORT') : err
     })
     justpass = { ...client, opURL: provider.opURL }
   }
@@ -74,7 +84,14 @@ async function main(): Promise<void> {
     }
   }
   const server = shop.app.listen(shopPort, '127.0.0.1')
-  await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject))
+  try {
+    await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject))
+  } catch (err) {
+    shop.close()
+    await provider?.close()
+    await redis?.quit()
+    throw (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? new BusyPort(shopPort, 'PORT') : err
+  }
 
   console.log(`
   passport-justpass example shop
@@ -102,6 +119,6 @@ ${provider ? `    passkeys   managed at ${provider.issuer}/passkeys
 }
 
 main().catch((err: unknown) => {
-  console.error(`could not start: ${err instanceof Error ? err.message : String(err)}`)
+  console.error(err instanceof BusyPort ? err.message : `The shop could not start: ${err instanceof Error ? err.message : String(err)}`)
   process.exit(1)
 })

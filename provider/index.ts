@@ -24,6 +24,8 @@ import { WebAuthnCeremonies } from './webauthn.ts'
 /** A site registered at the provider. */
 export interface LocalClient {
   clientID: string
+  /** The site's name, as the provider's pages show it. Default: the client id. */
+  clientName?: string
   clientSecret: string
   redirectURIs: string[]
   /**
@@ -263,11 +265,26 @@ const SIGNATURE_FUTURE_IAT_S = 60
  */
 const SIGNATURE_IAT_ONLY_LIFETIME_S = 600
 
+/** A port that another process already listens on: the message names it. */
+export class PortInUseError extends Error {
+  /** @param port - the port asked for */
+  constructor(readonly port: number) {
+    super(`Port ${port} is already in use.`)
+    this.name = 'PortInUseError'
+  }
+}
+
+/** A listen error as the caller can say it: {@link PortInUseError} for a port in use. */
+function portError(err: Error, port: number): Error {
+  return (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? new PortInUseError(port) : err
+}
+
 /** Start the provider. */
 export async function startLocalProvider(options: LocalProviderOptions): Promise<LocalProvider> {
   const app = express()
   const server: Server = await new Promise((resolve, reject) => {
-    const listening = app.listen(options.port ?? 0, '127.0.0.1', () => resolve(listening)).once('error', reject)
+    // Express 5 hands a listen error (a port in use) to this callback.
+    const listening = app.listen(options.port ?? 0, '127.0.0.1', (err?: Error) => (err ? reject(portError(err, options.port ?? 0)) : resolve(listening)))
   })
   const port = (server.address() as AddressInfo).port
   const origin = options.origin?.replace(/\/+$/, '') ?? `http://${options.hostname ?? 'localhost'}:${port}`
@@ -281,7 +298,7 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
   const sites = new Map<string, SiteLink>()
   for (const client of options.clients) {
     const callback = client.redirectURIs[0]
-    if (callback) sites.set(client.clientID, { href: `${new URL(callback).origin}/`, name: client.clientID })
+    if (callback) sites.set(client.clientID, { href: `${new URL(callback).origin}/`, name: client.clientName ?? client.clientID })
   }
   /** The site of `clientID` when it is registered; the only site when there is one. */
   const siteOf = (clientID: unknown): SiteLink | undefined =>
@@ -450,7 +467,8 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
         await provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false })
         return
       }
-      res.type('html').send(passkeyPage({ uid: details.uid, mode, username, clientID: String(params.client_id), site: siteOf(params.client_id) }))
+      const site = siteOf(params.client_id)
+      res.type('html').send(passkeyPage({ uid: details.uid, mode, username, clientID: String(params.client_id), siteName: site?.name ?? String(params.client_id), site }))
     } catch (err) {
       next(err)
     }

@@ -63,7 +63,7 @@ function layout(title: string, body: string): string {
 export interface SiteLink {
   /** The site's address (the origin of its registered callback URL, with a `/`). */
   href: string
-  /** How to name it: the site's client id. */
+  /** How to name it: the site's client name, else its client id. */
   name: string
 }
 
@@ -73,8 +73,10 @@ export interface PasskeyPage {
   mode: 'register' | 'login'
   /** The username from `login_hint`, when the site sent one. */
   username?: string
-  /** The site's client id, to name it. */
+  /** The site's client id, for the links that carry it. */
   clientID: string
+  /** The site's name, as the page shows it (its client name, else its client id). */
+  siteName: string
   /** The site, for the link back when the step cannot go on. */
   site?: SiteLink
 }
@@ -92,8 +94,8 @@ export function passkeyPage(page: PasskeyPage): string {
   const heading = page.mode === 'register' ? 'Create a passkey' : 'Sign in with your passkey'
   const lead =
     page.mode === 'register'
-      ? `<code>${escapeHTML(page.clientID)}</code> asks to add a passkey${who}. Your device will ask you to confirm.`
-      : `<code>${escapeHTML(page.clientID)}</code> asks you to confirm it is you${who}.`
+      ? `${escapeHTML(page.siteName)} asks to add a passkey${who}. Your device will ask you to confirm.`
+      : `${escapeHTML(page.siteName)} asks you to confirm it is you${who}.`
   const query = `?client=${encodeURIComponent(page.clientID)}`
   const base = `/openid/interaction/${encodeURIComponent(page.uid)}`
   return layout(

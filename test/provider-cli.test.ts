@@ -4,13 +4,17 @@
  * strategy; the `email` and `profile` scopes; ID tokens with `auth_time` and `at_hash`.
  * Real processes and servers on 127.0.0.1; every process started is stopped.
  */
-import { after, describe, test } from 'node:test'
+import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { decodeJwt, jwtVerify, SignJWT } from 'jose'
 import { startLocalProvider, type LocalProvider } from '../provider/index.ts'
-import { FLAGS } from '../provider/cli.ts'
+import { FLAGS, generatedSecretFile, parseCommand } from '../provider/cli.ts'
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { startLoopbackServer } from './support/server.ts'
 import { Browser } from './support/browser.ts'
 import { buildTestApp, reserveTestApp } from './support/app.ts'
 
@@ -46,11 +50,31 @@ describe('npm run provider', () => {
     }
   })
 
+  test('--help aligns its columns: every flag, variable and meaning starts at the same column, wrapped lines under the meaning', async () => {
+    const { stdout } = await runCommand(['--help'])
+    const rows = stdout.split('\n').filter((line) => /^ {2}--/.test(line))
+    assert.equal(rows.length, Object.keys(FLAGS).length + 1)
+    const meaning = stdout.split('\n').find((line) => line.includes('environment variable'))!.indexOf('meaning')
+    for (const row of rows.filter((line) => !line.startsWith('  --help'))) {
+      const env = /JUSTPASS_\w+/.exec(row)!
+      assert.equal(env.index, rows[0]!.indexOf('JUSTPASS_'), row)
+      assert.equal(row.slice(meaning - 2, meaning), '  ', `two spaces before the meaning: ${row}`)
+      assert.notEqual(row[meaning], ' ', row)
+    }
+    const continued = stdout.split('\n').filter((line) => /^ {20,}\S/.test(line))
+    assert.ok(continued.length > 0, 'long meanings wrap')
+    for (const line of continued) assert.equal(line.search(/\S/), meaning, line)
+    assert.ok(stdout.split('\n').every((line) => line.length <= 120), 'no line runs past 120 columns')
+  })
+
   test('a usage mistake names the flag, exits 2, and shows the help', async () => {
-    const missing = await runCommand(['--client-id', 'site'])
-    assert.equal(missing.code, 2)
-    assert.match(missing.output, /--client-secret \(or JUSTPASS_PROVIDER_CLIENT_SECRET\) is required/)
-    assert.match(missing.output, /Usage: npm run provider/)
+    const both = await runCommand(['--client-secret', SECRET, '--client-secret-file', 'secret.txt'])
+    assert.equal(both.code, 2)
+    assert.match(both.output, /give the client secret once/)
+    assert.match(both.output, /Usage: npm run provider/)
+    const unreadable = await runCommand(['--client-secret-file', '/nonexistent/secret.txt'])
+    assert.equal(unreadable.code, 2)
+    assert.match(unreadable.output, /--client-secret-file "\/nonexistent\/secret.txt" cannot be read/)
     const short = await runCommand(['--client-id', 'site', '--client-secret', 'short', '--redirect-uri', 'http://localhost:4000/cb'])
     assert.equal(short.code, 2)
     assert.match(short.output, /32 characters or more/)
@@ -60,7 +84,7 @@ describe('npm run provider', () => {
     assert.match(unknown.output, /Unknown option '--bogus'/)
   })
 
-  test('from environment variables: prints the opURL to configure (never the secret), serves it, creates the accounts, stops on SIGTERM', async () => {
+  test('from environment variables: prints the site\'s settings (never a secret it was given), serves them, creates the accounts, stops on SIGTERM', async () => {
     const env = {
       JUSTPASS_PROVIDER_CLIENT_ID: 'env-site',
       JUSTPASS_PROVIDER_CLIENT_SECRET: SECRET,
@@ -71,9 +95,11 @@ describe('npm run provider', () => {
     const run = await runCommand(['--users', 'alice,bob'], env, /Ctrl-C stops it/)
     try {
       assert.equal(run.code, null, run.output)
-      const opURL = /opURL\s+(\S+)/.exec(run.stdout)?.[1]
+      const opURL = /^export JUSTPASS_OP_URL=(\S+)$/m.exec(run.stdout)?.[1]
       assert.ok(opURL?.startsWith('http://localhost:') && opURL.endsWith('/openid/'), run.stdout)
-      assert.match(run.stdout, /client id\s+env-site/)
+      assert.match(run.stdout, /site\s+env-site \(client id env-site\)/)
+      assert.match(run.stdout, /^# JUSTPASS_CLIENT_SECRET: the secret you gave the provider \(--client-secret or JUSTPASS_PROVIDER_CLIENT_SECRET\)$/m)
+      assert.match(run.stdout, /^export JUSTPASS_CALLBACK_URL=http:\/\/localhost:4000\/justpass\/callback$/m)
       assert.match(run.stdout, /accounts\s+alice, bob/)
       assert.ok(!run.output.includes(SECRET), 'the secret is never printed')
       assert.doesNotMatch(run.output, /WARNING/)
@@ -85,6 +111,107 @@ describe('npm run provider', () => {
       const exited = new Promise((resolve) => run.child.once('exit', resolve))
       run.child.kill('SIGTERM')
       assert.equal(await exited, 0, 'stopped cleanly')
+    }
+  })
+})
+
+describe('npm run provider for a site owner: no flags needed, the secret kept, a busy port said plainly', () => {
+  let dir: string
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'justpass-cli-'))
+  })
+  after(() => rmSync(dir, { recursive: true, force: true }))
+
+  /** Stop a running command and wait for it. */
+  async function stop(child: ChildProcess): Promise<void> {
+    if (child.exitCode !== null) return
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    child.kill('SIGTERM')
+    await exited
+  }
+
+  test('with no flags: the README site\'s settings, a generated secret printed as a line to paste, kept for the next start', async () => {
+    const database = join(dir, 'first.sqlite')
+    const first = await runCommand(['--port', '0', '--database', database], {}, /Ctrl-C stops it/)
+    let secret: string
+    try {
+      assert.equal(first.code, null, first.output)
+      assert.match(first.stdout, /^export JUSTPASS_CLIENT_ID=my-site$/m)
+      assert.match(first.stdout, /^export JUSTPASS_CALLBACK_URL=http:\/\/localhost:4000\/justpass\/callback$/m)
+      secret = /^export JUSTPASS_CLIENT_SECRET=(\S+)$/m.exec(first.stdout)?.[1] ?? ''
+      assert.ok(secret.length >= 43, first.stdout)
+      assert.equal(readFileSync(join(dir, 'first.client-secret'), 'utf8'), `${secret}\n`)
+      assert.equal(statSync(join(dir, 'first.client-secret')).mode & 0o777, 0o600)
+      assert.match(first.stdout, /generated for development and is kept in/)
+      const opURL = /^export JUSTPASS_OP_URL=(\S+)$/m.exec(first.stdout)![1]!
+      // The printed secret is the client's: it signs requests the provider accepts.
+      const signature = await new SignJWT({ state: 's1' }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(secret))
+      const query = new URLSearchParams({ client_id: 'my-site', response_type: 'code', scope: 'openid', redirect_uri: 'http://localhost:4000/justpass/callback', state: 's1', signature, prompt: 'login' })
+      const answer = await new Browser().get(`${opURL}authorize/?${query}`)
+      assert.equal(answer.status, 303, answer.body)
+      assert.match(answer.location ?? '', /\/openid\/interaction\//)
+    } finally {
+      await stop(first.child)
+    }
+    const second = await runCommand(['--port', '0', '--database', database], {}, /Ctrl-C stops it/)
+    try {
+      assert.match(second.stdout, new RegExp(`^export JUSTPASS_CLIENT_SECRET=${secret}$`, 'm'), 'a restart keeps the secret')
+      assert.match(second.stdout, /generated on an earlier start and is kept/)
+    } finally {
+      await stop(second.child)
+    }
+  })
+
+  test('its own data file by default, not the example shop\'s', () => {
+    const command = parseCommand(['--client-secret', SECRET], {})
+    assert.ok(command !== 'help')
+    assert.equal(command.database, resolve('.data', 'local-provider.sqlite'))
+    assert.equal(generatedSecretFile(command.database), resolve('.data', 'local-provider.client-secret'))
+    assert.equal(command.port, 4001)
+  })
+
+  test('--client-secret-file: the secret from the file, its final newline ignored, never printed', async () => {
+    const file = join(dir, 'secret.txt')
+    writeFileSync(file, `${SECRET}\n`)
+    const run = await runCommand(['--port', '0', '--database', ':memory:', '--client-secret-file', file], {}, /Ctrl-C stops it/)
+    try {
+      assert.ok(!run.output.includes(SECRET))
+      assert.match(run.stdout, /^# JUSTPASS_CLIENT_SECRET: the secret you gave the provider \(in its --client-secret-file\)$/m)
+      const opURL = /^export JUSTPASS_OP_URL=(\S+)$/m.exec(run.stdout)![1]!
+      const signature = await new SignJWT({ state: 's2' }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(SECRET))
+      const query = new URLSearchParams({ client_id: 'my-site', response_type: 'code', scope: 'openid', redirect_uri: 'http://localhost:4000/justpass/callback', state: 's2', signature, prompt: 'login' })
+      assert.equal((await new Browser().get(`${opURL}authorize/?${query}`)).status, 303)
+    } finally {
+      await stop(run.child)
+    }
+  })
+
+  test('--client-name: the pages name the site by it, in plain text', async () => {
+    const run = await runCommand(['--port', '0', '--database', ':memory:', '--client-secret', SECRET, '--client-name', 'Acme & Co'], {}, /Ctrl-C stops it/)
+    try {
+      assert.match(run.stdout, /site\s+Acme & Co \(client id my-site\)/)
+      const opURL = /^export JUSTPASS_OP_URL=(\S+)$/m.exec(run.stdout)![1]!
+      const browser = new Browser()
+      const signature = await new SignJWT({ state: 's3', login_hint: 'alice' }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(SECRET))
+      const query = new URLSearchParams({ client_id: 'my-site', response_type: 'code', scope: 'openid', redirect_uri: 'http://localhost:4000/justpass/callback', state: 's3', login_hint: 'alice', signature, prompt: 'login' })
+      const { hops } = await browser.follow(`${opURL}authorize/?${query}`)
+      const page = hops.at(-1)!.body
+      assert.match(page, /<p>Acme (?:&amp;|&#38;) Co asks you to confirm it is you for <strong>alice<\/strong>\.<\/p>/)
+      assert.doesNotMatch(page, /<code>my-site<\/code>/)
+    } finally {
+      await stop(run.child)
+    }
+  })
+
+  test('a busy port: one line naming the port and the flag or variable that changes it, exit 1', async () => {
+    const holder = await startLoopbackServer()
+    try {
+      const port = new URL(holder.origin).port
+      const run = await runCommand(['--port', port, '--database', ':memory:'])
+      assert.equal(run.code, 1)
+      assert.equal(run.output, `Port ${port} is already in use (is another provider, or npm start, running?). Start with --port <another port> or JUSTPASS_PROVIDER_PORT.\n`)
+    } finally {
+      await holder.close()
     }
   })
 })

@@ -5,13 +5,13 @@
 import { JustpassStrategy, type JustpassUserStore } from 'passport-justpass'
 import { startLocalProvider, type LocalProvider } from '../../provider/index.ts'
 
-/** The strategy of a site on http://localhost:4000 against `npm run provider -- --port 3001`. */
+/** The strategy of a site on http://localhost:4000 against `npm run provider` (its defaults). */
 export function localStrategy<User>(userStore: JustpassUserStore<User>): JustpassStrategy<User> {
   // #region strategy
   return new JustpassStrategy({
-    opURL: 'http://localhost:3001/openid/',
-    clientID: 'shop-dev',
-    clientSecret: process.env.JUSTPASS_CLIENT_SECRET!, // the secret given to npm run provider
+    opURL: 'http://localhost:4001/openid/',
+    clientID: 'my-site',
+    clientSecret: process.env.JUSTPASS_CLIENT_SECRET!, // the secret npm run provider printed
     callbackURL: 'http://localhost:4000/justpass/callback',
     userStore,
   })
