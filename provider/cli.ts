@@ -15,6 +15,8 @@ import { PortInUseError, startLocalProvider, type LocalProvider } from './index.
 /** The site the provider serves when no flag names one: the README's minimal site. */
 export const DEFAULTS = {
   clientID: 'my-site',
+  /** The name of the default site on the provider's pages (a site given by --client-id is named by its id). */
+  clientName: 'My site',
   redirectURI: 'http://localhost:4000/justpass/callback',
   port: 4001,
   database: '.data/local-provider.sqlite',
@@ -23,7 +25,7 @@ export const DEFAULTS = {
 /** The command's flags, with their environment variables and what they mean. */
 export const FLAGS = {
   'client-id': { env: 'JUSTPASS_PROVIDER_CLIENT_ID', help: `the site's client id (default ${DEFAULTS.clientID})` },
-  'client-name': { env: 'JUSTPASS_PROVIDER_CLIENT_NAME', help: "the site's name, as the provider's pages show it (default: the client id)" },
+  'client-name': { env: 'JUSTPASS_PROVIDER_CLIENT_NAME', help: `the site's name, as the provider's pages show it (default ${DEFAULTS.clientName} for ${DEFAULTS.clientID}, else the client id)` },
   'client-secret': {
     env: 'JUSTPASS_PROVIDER_CLIENT_SECRET',
     help: "the site's client secret, also the key of its HS256 ID tokens (32 characters or more; default: one generated, kept beside the data file, and printed)",
@@ -153,7 +155,7 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): ProviderCo
   if (secret.value.length < 32) throw new UsageError(`the client secret (${secret.named}) must be 32 characters or more: it keys HS256 ID tokens`)
   return {
     clientID,
-    clientName: value('client-name'),
+    clientName: value('client-name') ?? (value('client-id') === undefined ? DEFAULTS.clientName : undefined),
     clientSecret: secret.value,
     secretSource: secret.source,
     secretFile: secret.file,

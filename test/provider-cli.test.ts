@@ -137,6 +137,7 @@ describe('npm run provider for a site owner: no flags needed, the secret kept, a
     try {
       assert.equal(first.code, null, first.output)
       assert.match(first.stdout, /^export JUSTPASS_CLIENT_ID=my-site$/m)
+      assert.match(first.stdout, /site\s+My site \(client id my-site\)/)
       assert.match(first.stdout, /^export JUSTPASS_CALLBACK_URL=http:\/\/localhost:4000\/justpass\/callback$/m)
       secret = /^export JUSTPASS_CLIENT_SECRET=(\S+)$/m.exec(first.stdout)?.[1] ?? ''
       assert.ok(secret.length >= 43, first.stdout)
