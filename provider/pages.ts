@@ -153,9 +153,9 @@ export function passkeyPage(page: PasskeyPage): string {
     if (name === 'NotAllowedError' || name === 'AbortError' || code === 'ERROR_CEREMONY_ABORTED') {
       if (elapsed >= timeout * 0.95) return { text: 'The passkey step timed out: your device got no answer in time. Press ' + again + ' to try again.' }
       if (ceremony === 'login') {
-        return { text: 'No passkey was used. If you cancelled, press Use passkey to try again. If this device has no passkey for this site, use the device (or phone) where you created it, or sign in with your password at the site and create a passkey on this device.' }
+        return { text: 'No passkey was used. If you cancelled, press Use passkey to try again. If your passkey is on another device (or phone), use that one. If you lost it, press Cancel and use the "Lost your passkey?" link of the site to get back in.', neutral: true }
       }
-      return { text: 'Creating the passkey was cancelled. Press Create passkey to try again, or Cancel to go back to the site.' }
+      return { text: 'Creating the passkey was cancelled. Press Create passkey to try again, or Cancel to go back to the site.', neutral: true }
     }
     if (name === 'SecurityError' || code === 'ERROR_INVALID_DOMAIN' || code === 'ERROR_INVALID_RP_ID') {
       return { text: 'This browser refuses passkeys at this address. Open the site at its localhost address (not an IP address), or over HTTPS.' }
@@ -186,7 +186,8 @@ export function passkeyPage(page: PasskeyPage): string {
         show(err.message, true)
       } else {
         const outcome = explain(err, ceremony, Date.now() - started, (optionsJSON && optionsJSON.timeout) || 60000)
-        show(outcome.text, true)
+        // The user's own cancel is no error: said in plain colours.
+        show(outcome.text, !outcome.neutral)
         if (outcome.existing) useExisting.hidden = false
       }
     }

@@ -21,6 +21,8 @@ export interface JustpassNotice {
   reason?: string
   /** What happened, as a sentence safe to show the user (docs/outcomes.md lists them). */
   message: string
+  /** On `provider_denied`: the provider's `error` code; `access_denied` is the user's own cancel. */
+  providerError?: string
 }
 
 /** The sentences of the success notices, by mode. */
@@ -233,6 +235,7 @@ export async function settleOutcome<Hook extends unknown[], User>(
     const hook = hooksOf(options, mode).failure
     if (hook) return hook(...host.hookArgs, failure)
     const notice: JustpassNotice = { mode, ok: false, reason: failure.reason ?? 'unknown', message: failure.message ?? 'Passkey sign-in failed. Start again.' }
+    if (failure.providerError !== undefined) notice.providerError = failure.providerError
     if (failure.alreadyUsed === true && failure.platform !== options.appPlatform && host.loggedIn()) {
       // A signed-in user back on a callback already used (Back, a reload): nothing to say.
       return host.redirect(options.homeURL)

@@ -10,9 +10,9 @@ import session, { type Store } from 'express-session'
 import { Passport } from 'passport'
 import { JustpassProviderError, JustpassStrategy, justpassCallback, justpassLogout, requireJustpassConfirmation, takeJustpassNotice } from '../../src/index.ts'
 import { ShopDatabase, type ShopUser } from './db.ts'
-import { noticeText } from './messages.ts'
+import { noticeKind, noticeText } from './messages.ts'
 import { shopUserStore } from './user-store.ts'
-import { accountPage, errorPage, homePage, loginPage } from './views.ts'
+import { accountPage, errorPage, homePage, loginPage, recoveredPage, recoverFailedPage, recoverPasswordPage, recoverRequestPage } from './views.ts'
 
 /** How to build the shop. */
 export interface ShopOptions {
@@ -28,6 +28,11 @@ export interface ShopOptions {
   database: string
   /** Signs the session cookie; the same for every instance of the shop. */
   sessionSecret: string
+  /**
+   * Sends a user their one-time recovery link (the stand-in for an e-mail). Default: one
+   * line in the shop's console.
+   */
+  sendRecoveryLink?: (username: string, link: string) => void
   /** An express-session store; default the memory store (one process only). */
   sessionStore?: Store
   /**
@@ -51,8 +56,15 @@ declare module 'express-session' {
   interface SessionData {
     /** The shop's own notice for the next home page (after turning passkey login off), shown once. */
     shop_notice?: { ok: boolean; text: string }
+    /** The user a recovery link signed in, and when (seconds): they may turn passkey login off without asking again, for a few minutes. */
+    recovered?: { username: string; at: number }
   }
 }
+
+/** How long a recovery link works, in seconds. */
+export const RECOVERY_LINK_TTL = 15 * 60
+/** How long after signing in with a recovery link passkey login can be turned off without another proof, in seconds. */
+const RECOVERED_TURN_OFF_WINDOW = 10 * 60
 
 /** The form field `name` when it is a single string, else `''`. */
 function field(body: unknown, name: string): string {
@@ -136,7 +148,7 @@ export function createShop(options: ShopOptions): Shop {
   /** The notice of the last passkey flow, in the shop's words, once. */
   const takeNotice = (req: Request) => {
     const notice = takeJustpassNotice(req)
-    return notice && { ok: notice.ok, text: noticeText(notice) }
+    return notice && { ok: notice.ok, text: noticeText(notice), info: noticeKind(notice) === 'info' }
   }
 
   // The passkey confirmation: a user with passkey login on shows it is them with the
@@ -164,10 +176,71 @@ export function createShop(options: ShopOptions): Shop {
     confirmForAccount(req, res, (err?: unknown) => (err ? next(err) : show()))
   })
 
+  // A signed-in user has nothing to do on the login page: home.
   app.get('/login', (req, res) => {
+    if (req.user) return res.redirect('/')
     const notice = takeJustpassNotice(req)
-    res.send(loginPage(notice && !notice.ok ? noticeText(notice) : undefined))
+    res.send(loginPage(notice && !notice.ok ? noticeText(notice) : undefined, notice && noticeKind(notice) === 'info' ? 'info' : 'bad'))
   })
+
+  // Lost passkey recovery. "Lost your passkey?" asks for the username and sends a one-time
+  // link (here: the console, standing in for e-mail), valid 15 minutes, kept as a hash.
+  // The page says the same whether the account exists or not. The link alone signs
+  // nobody in: its page asks for the account's password too. Then the user creates a new
+  // passkey (REG) or turns passkey login off.
+  const sendRecoveryLink = options.sendRecoveryLink ?? ((username: string, link: string) => console.log(`Recovery link for ${username} (valid 15 minutes, used once): ${link}`))
+  app.get('/recover', (req, res) => {
+    const known = typeof req.session.base_username === 'string' ? req.session.base_username : ''
+    res.send(recoverRequestPage(known, false))
+  })
+  app.post('/recover', (req, res) => {
+    if (!fromShop(req, origin.origin)) return void res.status(403).send(errorPage('Nothing was sent', 'That request did not come from a Corner Shop page, so nothing was sent.'))
+    const username = field(req.body, 'username')
+    const user = db.findByUsername(username)
+    if (user?.active) sendRecoveryLink(user.username, `${origin.origin}/recover/${db.createRecoveryToken(user.username, RECOVERY_LINK_TTL)}`)
+    res.send(recoverRequestPage(username, true))
+  })
+  // Before /recover/:token, which would otherwise take "off" for a token.
+  app.post('/recover/off', loggedIn, async (req, res, next) => {
+    const user = req.user as ShopUser
+    const recovered = req.session.recovered
+    if (!fromShop(req, origin.origin)) return void res.status(403).send(errorPage('Nothing was changed', 'That request did not come from a Corner Shop page, so nothing was changed.'))
+    if (recovered?.username !== user.username || Math.floor(Date.now() / 1000) - recovered.at > RECOVERED_TURN_OFF_WINDOW) {
+      return void res.status(403).send(errorPage('Nothing was changed', 'Turning passkey login off from here works for a few minutes after a recovery link. Use the button on the home page instead.'))
+    }
+    delete req.session.recovered
+    turnOff(req, res).catch(next)
+  })
+  const RECOVERY_FAILED = {
+    unknown: 'This recovery link is not one the shop sent, or it was copied only in part.',
+    expired: 'This recovery link has expired: links work for 15 minutes.',
+    used: 'This recovery link was already used: each link works once.',
+  } as const
+  app.get('/recover/:token', (req, res) => {
+    res.set('Cache-Control', 'no-store')
+    const link = db.peekRecoveryToken(req.params.token)
+    if (typeof link === 'string') return void res.status(410).send(recoverFailedPage(`${RECOVERY_FAILED[link]} Ask for a new one.`))
+    res.send(recoverPasswordPage(link.username, `/recover/${encodeURIComponent(req.params.token)}`))
+  })
+  app.post('/recover/:token', async (req, res, next) => {
+    res.set('Cache-Control', 'no-store')
+    if (!fromShop(req, origin.origin)) return void res.status(403).send(errorPage('Nothing was changed', 'That request did not come from a Corner Shop page, so nothing was changed.'))
+    const link = db.peekRecoveryToken(req.params.token)
+    if (typeof link === 'string') return void res.status(410).send(recoverFailedPage(`${RECOVERY_FAILED[link]} Ask for a new one.`))
+    const user = await db.verifyPassword(link.username, field(req.body, 'password'))
+    if (!user || !user.active) {
+      return void res.status(401).send(recoverPasswordPage(link.username, `/recover/${encodeURIComponent(req.params.token)}`, 'That password is not right. The link still works, until it expires.'))
+    }
+    // Used once, checked and marked in one statement: a second use at the same time fails.
+    const used = db.useRecoveryToken(req.params.token)
+    if (typeof used === 'string') return void res.status(410).send(recoverFailedPage(`${RECOVERY_FAILED[used]} Ask for a new one.`))
+    req.logIn(user, (err) => {
+      if (err) return next(err)
+      req.session.recovered = { username: user.username, at: Math.floor(Date.now() / 1000) }
+      res.redirect('/recovered')
+    })
+  })
+  app.get('/recovered', loggedIn, (req, res) => void res.send(recoveredPage(req.user as ShopUser)))
 
   // The password step. A user with passkey login goes on to the passkey (the second
   // factor), with the base username in the session and nobody logged in yet; the

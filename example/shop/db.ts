@@ -1,10 +1,11 @@
 /**
  * The example shop's users, in SQLite (better-sqlite3): username, scrypt password hash,
  * the `justpass_enabled` flag of the Django integration, the provider `sub` recorded at
- * REG (`justpass_sub`), and whether the account may log in at all (`active`).
+ * REG (`justpass_sub`), and whether the account may log in at all (`active`); and the
+ * one-time recovery links of users who lost their passkey (kept as hashes only).
  */
 import Database from 'better-sqlite3'
-import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto'
+import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto'
 
 /** A shop user, as the site sees it (never with the password hash). */
 export interface ShopUser {
@@ -32,6 +33,14 @@ const ADDED_COLUMNS: ReadonlyArray<readonly [name: string, definition: string]> 
   ['justpass_sub', 'justpass_sub TEXT'],
   ['active', 'active INTEGER NOT NULL DEFAULT 1'],
 ]
+
+/** What a recovery link's token turned out to be when it was used. */
+export type RecoveryUse = { username: string } | 'unknown' | 'expired' | 'used'
+
+/** The SHA-256 of a recovery token, the only form the database keeps. */
+function tokenHash(token: string): string {
+  return createHash('sha256').update(token).digest('base64url')
+}
 
 const SALT_BYTES = 16
 const KEY_LENGTH = 32
@@ -88,6 +97,12 @@ export class ShopDatabase {
         justpass_enabled INTEGER NOT NULL DEFAULT 0,
         justpass_sub TEXT,
         active INTEGER NOT NULL DEFAULT 1
+      )`)
+      this.#db.exec(`CREATE TABLE IF NOT EXISTS recovery_links (
+        token_hash TEXT PRIMARY KEY,
+        username TEXT NOT NULL,
+        expires INTEGER NOT NULL,
+        used INTEGER NOT NULL DEFAULT 0
       )`)
       const columns = new Set(this.#db.prepare<[], string>("SELECT name FROM pragma_table_info('users')").pluck().all())
       for (const [name, definition] of ADDED_COLUMNS) {
@@ -155,6 +170,33 @@ export class ShopDatabase {
   setActive(username: string, active: boolean): ShopUser | undefined {
     this.#db.prepare('UPDATE users SET active = ? WHERE username = ?').run(active ? 1 : 0, username)
     return this.findByUsername(username)
+  }
+
+  /**
+   * A one-time recovery link's token for `username`, valid `ttlSeconds`: 32 random bytes,
+   * of which the database keeps only the SHA-256.
+   */
+  createRecoveryToken(username: string, ttlSeconds: number): string {
+    const token = randomBytes(32).toString('base64url')
+    this.#db.prepare('DELETE FROM recovery_links WHERE expires < ?').run(Math.floor(Date.now() / 1000))
+    this.#db.prepare('INSERT INTO recovery_links (token_hash, username, expires) VALUES (?, ?, ?)').run(tokenHash(token), username, Math.floor(Date.now() / 1000) + ttlSeconds)
+    return token
+  }
+
+  /** What `token` is, without using it: whose live link, or why it is not one. */
+  peekRecoveryToken(token: string): RecoveryUse {
+    const row = this.#db.prepare<[string], { username: string; expires: number; used: number }>('SELECT username, expires, used FROM recovery_links WHERE token_hash = ?').get(tokenHash(token))
+    if (!row) return 'unknown'
+    if (row.used === 1) return 'used'
+    if (row.expires < Math.floor(Date.now() / 1000)) return 'expired'
+    return { username: row.username }
+  }
+
+  /** Use `token` once: marked used in the same statement that checks it, so that two uses at once cannot both succeed. */
+  useRecoveryToken(token: string): RecoveryUse {
+    const now = Math.floor(Date.now() / 1000)
+    const used = this.#db.prepare<[string, number], { username: string }>('UPDATE recovery_links SET used = 1 WHERE token_hash = ? AND used = 0 AND expires >= ? RETURNING username').get(tokenHash(token), now)
+    return used ? { username: used.username } : this.peekRecoveryToken(token)
   }
 
   /** Close the database. */

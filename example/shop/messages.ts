@@ -3,6 +3,12 @@
  */
 import type { JustpassNotice } from '../../src/index.ts'
 
+/** How the shop shows a notice: a success, a failure, or information (the user's own cancel, which is no error). */
+export function noticeKind(notice: JustpassNotice): 'ok' | 'bad' | 'info' {
+  if (notice.ok) return 'ok'
+  return notice.reason === 'provider_denied' && notice.providerError === 'access_denied' ? 'info' : 'bad'
+}
+
 /** The sentence shown for a notice left by `justpassCallback`, phrased for its mode. */
 export function noticeText(notice: JustpassNotice): string {
   if (notice.mode === 'confirm') return confirmText(notice)
@@ -10,6 +16,7 @@ export function noticeText(notice: JustpassNotice): string {
   if (notice.ok) return register ? 'Passkey login is now enabled for your account.' : 'Welcome back.'
   switch (notice.reason) {
     case 'provider_denied':
+      if (notice.providerError !== 'access_denied') return register ? 'Passkey registration did not complete at justpass.me. Please try again.' : 'Passkey sign-in did not complete at justpass.me. Please try again.'
       return register ? 'Passkey registration was cancelled.' : 'Passkey sign-in was cancelled.'
     case 'identity_mismatch':
       return 'That passkey belongs to another account.'

@@ -1,5 +1,5 @@
 /**
- * The example shop's pages, rendered on the server: login, home, account, error.
+ * The example shop's pages, rendered on the server: login, home, account, recovery, error.
  */
 import type { ShopUser } from './db.ts'
 
@@ -30,6 +30,8 @@ const STYLE = `
   .notice { padding: 12px 14px; border-radius: 10px; margin: 0 0 20px; font-size: 15px; }
   .notice.ok { background: var(--ok-bg); color: var(--ok); }
   .notice.bad { background: var(--bad-bg); color: var(--bad); }
+  .notice.info { background: #eef1f4; color: var(--ink); }
+  .small-link { display: block; margin-top: 14px; text-align: center; color: var(--muted); font-size: 14px; }
   .status { display: flex; justify-content: space-between; align-items: center; padding: 14px 16px; border: 1px solid #e3e7eb; border-radius: 12px; margin: 0 0 8px; }
   .pill { font-size: 13px; font-weight: 600; padding: 3px 10px; border-radius: 999px; }
   .pill.on { background: var(--ok-bg); color: var(--ok); }
@@ -56,19 +58,25 @@ export function layout(title: string, body: string): string {
 </html>`
 }
 
+/** How a notice looks: a success, a failure, or information (a user's own cancel). */
+export type NoticeKind = 'ok' | 'bad' | 'info'
+
 /** A colored notice box; failures are announced at once to screen readers. */
-function notice(kind: 'ok' | 'bad', text: string, testid: string): string {
-  return `<div class="notice ${kind}" data-testid="${testid}" role="${kind === 'ok' ? 'status' : 'alert'}">${escapeHTML(text)}</div>`
+function notice(kind: NoticeKind, text: string, testid: string): string {
+  return `<div class="notice ${kind}" data-testid="${testid}" role="${kind === 'bad' ? 'alert' : 'status'}">${escapeHTML(text)}</div>`
 }
 
-/** The login page: username and password, or a passkey alone; `error` in a red notice. */
-export function loginPage(error?: string): string {
+/**
+ * The login page: username and password, or a passkey alone, and the way back in for a
+ * user who lost their passkey; `error` in a red notice (grey for `kind: 'info'`).
+ */
+export function loginPage(error?: string, kind: 'bad' | 'info' = 'bad'): string {
   return layout(
     'Log in',
     `<section class="card">
   <h1>Welcome back</h1>
   <p class="lead">Log in to your Corner Shop account.</p>
-  ${error ? notice('bad', error, 'error') : ''}
+  ${error ? notice(kind, error, 'error') : ''}
   <form method="post" action="/login">
     <label for="username">Username</label>
     <input id="username" name="username" autocomplete="username" required>
@@ -78,6 +86,75 @@ export function loginPage(error?: string): string {
   </form>
   <div class="divider">or</div>
   <a id="passkey-login" class="button secondary" href="/justpass/login">Log in with a passkey</a>
+  <a id="lost-passkey" class="small-link" href="/recover">Lost your passkey?</a>
+</section>`,
+  )
+}
+
+/**
+ * "Lost your passkey?": the username, for a one-time recovery link. After a request,
+ * `sent` says the same whatever the username, so that the page tells nobody which
+ * accounts exist.
+ */
+export function recoverRequestPage(username: string, sent: boolean): string {
+  return layout(
+    'Lost your passkey?',
+    `<section class="card">
+  <h1>Lost your passkey?</h1>
+  ${sent
+    ? notice('ok', 'If that account exists, a recovery link is on its way to its e-mail address. In this demo, the link is printed in the shop\'s console. It works once, within 15 minutes.', 'notice')
+    : '<p class="lead">We send you a one-time link. With it and your password you get back in, and can create a new passkey or turn passkey login off.</p>'}
+  <form method="post" action="/recover">
+    <label for="recover-username">Username</label>
+    <input id="recover-username" name="username" autocomplete="username" value="${escapeHTML(username)}" required>
+    <button class="primary" type="submit">Send me a recovery link</button>
+  </form>
+  <a class="small-link" href="/login">Back to log in</a>
+</section>`,
+  )
+}
+
+/** A recovery link's page: the account's password, which the link alone does not replace. */
+export function recoverPasswordPage(username: string, action: string, error?: string): string {
+  return layout(
+    'Get back in',
+    `<section class="card">
+  <h1>Get back in</h1>
+  <p class="lead">Your recovery link is for <strong>${escapeHTML(username)}</strong>. Enter your password to sign in.</p>
+  ${error ? notice('bad', error, 'error') : ''}
+  <form method="post" action="${escapeHTML(action)}">
+    <label for="recover-password">Password</label>
+    <input id="recover-password" name="password" type="password" autocomplete="current-password" required>
+    <button class="primary" type="submit">Sign in</button>
+  </form>
+</section>`,
+  )
+}
+
+/** Signed in by a recovery link: a new passkey, or passkey login off. */
+export function recoveredPage(user: ShopUser): string {
+  return layout(
+    'You are back in',
+    `<section class="card">
+  ${notice('ok', 'You are signed in. Create a new passkey on this device, or turn passkey login off. If your lost passkey may be in someone else\'s hands, remove it at justpass.me too (Manage your passkeys).', 'notice')}
+  <h1 data-testid="current-user">Signed in as <strong>${escapeHTML(user.username)}</strong></h1>
+  <p class="lead">What would you like to do?</p>
+  <a id="recover-new-passkey" class="button primary" href="/justpass/reg">Create a new passkey</a>
+  <form id="recover-turn-off" method="post" action="/recover/off"><button class="secondary" type="submit">Turn passkey login off</button></form>
+  <a class="small-link" href="/">Not now: to the shop</a>
+</section>`,
+  )
+}
+
+/** A recovery link that cannot be used: why, and the way to a new one. */
+export function recoverFailedPage(text: string): string {
+  return layout(
+    'Recovery link',
+    `<section class="card">
+  <h1>This link cannot be used</h1>
+  ${notice('bad', text, 'error')}
+  <a id="recover-again" class="button primary" href="/recover">Ask for a new link</a>
+  <a class="small-link" href="/login">Back to log in</a>
 </section>`,
   )
 }
@@ -88,7 +165,7 @@ export function loginPage(error?: string): string {
  * With passkey login on, two ways to turn it off: a passkey confirmation (asked for
  * unless the user confirmed it is them in the last few minutes), or the password again.
  */
-export function homePage(user: ShopUser, message?: { ok: boolean; text: string }): string {
+export function homePage(user: ShopUser, message?: { ok: boolean; text: string; info?: boolean }): string {
   const status = user.justpassEnabled
     ? `<div class="status" data-testid="passkey-status"><span>Passkey login is on</span><span class="pill on">On</span></div>
   <form id="turn-off-passkey" method="post" action="/passkey/off">
@@ -105,7 +182,7 @@ export function homePage(user: ShopUser, message?: { ok: boolean; text: string }
   return layout(
     'Home',
     `<section class="card">
-  ${message ? notice(message.ok ? 'ok' : 'bad', message.text, 'notice') : ''}
+  ${message ? notice(message.info ? 'info' : message.ok ? 'ok' : 'bad', message.text, 'notice') : ''}
   <h1 data-testid="current-user">Signed in as <strong>${escapeHTML(user.username)}</strong></h1>
   <p class="lead">Your account, your orders, your settings.</p>
   ${status}

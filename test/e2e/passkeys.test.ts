@@ -50,8 +50,18 @@ describe('the example shop in a real browser, with real passkeys', () => {
       onEndSession: (params) => signOuts.push(params),
     })
 
+  /** The recovery links the shop "sent" (its stand-in for e-mail). */
+  const recoveryLinks: Array<{ username: string; link: string }> = []
   const startShop = () =>
-    createShop({ ...CLIENT, opURL: provider.opURL, origin: shopOrigin, database: join(dir, 'shop.sqlite'), sessionSecret: 'e2e-session-secret', confirmMaxAge: CONFIRM_MAX_AGE })
+    createShop({
+      ...CLIENT,
+      opURL: provider.opURL,
+      origin: shopOrigin,
+      database: join(dir, 'shop.sqlite'),
+      sessionSecret: 'e2e-session-secret',
+      confirmMaxAge: CONFIRM_MAX_AGE,
+      sendRecoveryLink: (username, link) => void recoveryLinks.push({ username, link }),
+    })
 
   const flag = (username: string) => shop.db.findByUsername(username)?.justpassEnabled
 
@@ -606,16 +616,54 @@ describe('the example shop in a real browser, with real passkeys', () => {
     await atProvider()
     const before = await layoutBox()
     await page.click('#passkey')
-    await page.waitForSelector('#status.error')
+    await page.waitForFunction('/No passkey was used/.test(document.getElementById("status-text").textContent)')
     const text = (await page.textContent('#status-text')) ?? ''
     assert.match(text, /No passkey was used/)
-    assert.match(text, /this device has no passkey for this site, use the device \(or phone\) where you created it, or sign in with your password/)
+    assert.match(text, /If you lost it, press Cancel and use the "Lost your passkey\?" link of the site to get back in\./)
+    assert.doesNotMatch(text, /sign in with your password/, 'no advice that leads back to this step')
+    assert.equal(await page.getAttribute('#status', 'class'), '', 'a cancel is shown as information, not as an error')
     assert.doesNotMatch(text, /NotAllowedError|timed out or was not allowed|privacy-considerations/)
     assert.deepEqual(await layoutBox(), before, 'the layout does not jump')
     assert.ok(await page.isEnabled('#passkey'), 'trying again stays possible')
     await shot('13-provider-no-passkey-on-device')
     await page.click('#cancel')
     await page.waitForURL(`${shopOrigin}/login`)
+    assert.equal(await page.getAttribute('[data-testid=error]', 'class'), 'notice info', 'the shop shows the cancel as information too')
+  })
+
+  test('lost passkey: "Lost your passkey?", the one-time link, the password, then a new passkey that logs in', async () => {
+    // demo's passkey is gone from this device (the test before cleared the authenticator).
+    await page.goto(`${shopOrigin}/login`)
+    await page.click('#lost-passkey')
+    await page.waitForURL(`${shopOrigin}/recover`)
+    await page.fill('#recover-username', 'demo')
+    await page.click('button[type=submit]')
+    assert.match((await page.textContent('[data-testid=notice]')) ?? '', /If that account exists, a recovery link is on its way/)
+    const sent = recoveryLinks.at(-1)
+    assert.equal(sent?.username, 'demo')
+    await page.goto(sent!.link)
+    await page.fill('#recover-password', 'demo-password')
+    await page.click('button[type=submit]')
+    await page.waitForURL(`${shopOrigin}/recovered`)
+    await shot('14-recovered')
+    await page.click('#recover-new-passkey')
+    await atProvider()
+    await page.click('#passkey')
+    assert.equal(await currentUser(), 'demo')
+    assert.equal(flag('demo'), true)
+    const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId })
+    assert.equal(credentials.length, 1, 'a new passkey on this device')
+    // The link worked once.
+    await page.goto(sent!.link)
+    assert.match((await page.textContent('[data-testid=error]')) ?? '', /already used/)
+    // The new passkey is demo's second factor now.
+    await page.goto(`${shopOrigin}/`)
+    await logOut()
+    await passwordLogin('demo', 'demo-password')
+    await atProvider()
+    await page.click('#passkey')
+    assert.equal(await currentUser(), 'demo')
+    await logOut()
   })
 
   test('npm run reset: the provider\'s and the shop\'s data are gone; the demo user has no passkey and the password alone logs in', async () => {
