@@ -149,7 +149,7 @@ describe('README and guides: the code blocks', () => {
         if (!block.marker) continue
         const { file, region } = block.marker
         test(`line ${block.line} equals ${file}${region ? `#${region}` : ''}`, () => {
-          assert.match(file, /^example\/(readme|nestjs|fastify|koa)\/[\w.-]+\.ts$/, 'markers name a file under example/readme/, example/nestjs/, example/fastify/ or example/koa/')
+          assert.match(file, /^example\/(readme|nestjs|fastify|koa|shop)\/[\w.-]+\.ts$/, 'markers name a file under example/readme/, example/nestjs/, example/fastify/, example/koa/ or example/shop/')
           assert.ok(existsSync(join(ROOT, file)), `${file} does not exist`)
           assert.deepEqual(normalize(block.content), exampleLines(file, region))
         })
@@ -162,8 +162,8 @@ describe('README and guides: the code blocks', () => {
       CHECKED_DOCUMENTS.flatMap((document) => codeBlocks(read(document), document).flatMap((block) => (block.marker ? [block.marker.file] : []))),
     )
     const tests = readdirSync(join(ROOT, 'test'))
-      // The readme tests, and the host tests that run the Fastify and Koa sites.
-      .filter((name) => /^(readme(-[\w-]+)?|fastify|koa)\.test\.ts$/.test(name))
+      // The readme tests, the host tests that run the Fastify and Koa sites, and the shop's.
+      .filter((name) => /^(readme(-[\w-]+)?|fastify|koa|shop(-[\w-]+)?)\.test\.ts$/.test(name))
       .map((name) => read(`test/${name}`))
       .join('\n')
     const ran = (file: string) => {

@@ -188,6 +188,7 @@ export function createShop(options: ShopOptions): Shop {
   // The page says the same whether the account exists or not. The link alone signs
   // nobody in: its page asks for the account's password too. Then the user creates a new
   // passkey (REG) or turns passkey login off.
+  // #region recovery
   const sendRecoveryLink = options.sendRecoveryLink ?? ((username: string, link: string) => console.log(`Recovery link for ${username} (valid 15 minutes, used once): ${link}`))
   app.get('/recover', (req, res) => {
     const known = typeof req.session.base_username === 'string' ? req.session.base_username : ''
@@ -240,6 +241,7 @@ export function createShop(options: ShopOptions): Shop {
       res.redirect('/recovered')
     })
   })
+  // #endregion
   app.get('/recovered', loggedIn, (req, res) => void res.send(recoveredPage(req.user as ShopUser)))
 
   // The password step. A user with passkey login goes on to the passkey (the second

@@ -172,6 +172,7 @@ export class ShopDatabase {
     return this.findByUsername(username)
   }
 
+  // #region tokens
   /**
    * A one-time recovery link's token for `username`, valid `ttlSeconds`: 32 random bytes,
    * of which the database keeps only the SHA-256.
@@ -198,6 +199,7 @@ export class ShopDatabase {
     const used = this.#db.prepare<[string, number], { username: string }>('UPDATE recovery_links SET used = 1 WHERE token_hash = ? AND used = 0 AND expires >= ? RETURNING username').get(tokenHash(token), now)
     return used ? { username: used.username } : this.peekRecoveryToken(token)
   }
+  // #endregion
 
   /** Close the database. */
   close(): void {
