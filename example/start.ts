@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import { RedisStore } from 'connect-redis'
 import { createClient } from 'redis'
 import { PortInUseError, startLocalProvider, type LocalProvider } from '../provider/index.ts'
+import { markRunning } from './reset.ts'
 import { createShop } from './shop/app.ts'
 
 const DEMO = { username: 'demo', password: 'demo-password' }
@@ -93,6 +94,7 @@ async function main(): Promise<void> {
     throw (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? new BusyPort(shopPort, 'PORT') : err
   }
 
+  const unmark = markRunning(dataDir)
   console.log(`
   passport-justpass example shop
 
@@ -107,6 +109,7 @@ ${provider ? `    passkeys   managed at ${provider.issuer}/passkeys
 `)
 
   const stop = async () => {
+    unmark()
     server.closeAllConnections()
     server.close()
     shop.close()
