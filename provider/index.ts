@@ -440,6 +440,17 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
   const denied = { error: 'access_denied', error_description: 'the user cancelled the passkey step' }
 
   if (options.onRequest) app.use(options.onRequest)
+  // Opened at another host name (127.0.0.1 for localhost), its pages could not use the
+  // passkeys (which belong to the configured host name) nor its cookies: a GET goes to the
+  // same address on the configured origin first, as the example shop does. Behind a proxy
+  // (`origin` given), the proxy decides the host names.
+  if (options.origin === undefined) {
+    const own = new URL(origin).host
+    app.use((req, res, next) => {
+      if (req.headers.host === own || (req.method !== 'GET' && req.method !== 'HEAD')) return next()
+      res.redirect(302, `${origin}${req.originalUrl.startsWith('/') ? req.originalUrl : '/'}`)
+    })
+  }
   const bundle = join(dirname(createRequire(import.meta.url).resolve('@simplewebauthn/browser')), '..', 'dist', 'bundle', 'index.umd.min.js')
   app.get('/openid/assets/simplewebauthn-browser.js', (_req, res) => res.sendFile(bundle))
 
