@@ -149,7 +149,7 @@ describe('README and guides: the code blocks', () => {
         if (!block.marker) continue
         const { file, region } = block.marker
         test(`line ${block.line} equals ${file}${region ? `#${region}` : ''}`, () => {
-          assert.match(file, /^example\/(readme|nestjs|fastify|koa|shop)\/[\w.-]+\.ts$/, 'markers name a file under example/readme/, example/nestjs/, example/fastify/, example/koa/ or example/shop/')
+          assert.match(file, /^example\/(readme|nestjs|fastify|koa|shop|existing-app)\/[\w.-]+\.ts$/, 'markers name a file under example/readme/, example/nestjs/, example/fastify/, example/koa/, example/shop/ or example/existing-app/')
           assert.ok(existsSync(join(ROOT, file)), `${file} does not exist`)
           assert.deepEqual(normalize(block.content), exampleLines(file, region))
         })
@@ -163,7 +163,7 @@ describe('README and guides: the code blocks', () => {
     )
     const tests = readdirSync(join(ROOT, 'test'))
       // The readme tests, the host tests that run the Fastify and Koa sites, and the shop's.
-      .filter((name) => /^(readme(-[\w-]+)?|fastify|koa|shop(-[\w-]+)?)\.test\.ts$/.test(name))
+      .filter((name) => /^(readme(-[\w-]+)?|fastify|koa|shop(-[\w-]+)?|existing-app)\.test\.ts$/.test(name))
       .map((name) => read(`test/${name}`))
       .join('\n')
     const ran = (file: string) => {
