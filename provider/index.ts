@@ -502,7 +502,7 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
   app.post('/openid/interaction/:uid/verify', express.json({ limit: '64kb' }), async (req, res, next) => {
     try {
       const details = await liveInteraction(req, res)
-      const verdict = await ceremonies.finish(details.uid, req.body)
+      const verdict = await ceremonies.finish(details.uid, req.body, req.get('user-agent'))
       if ('error' in verdict) return void res.status(400).json(verdict)
       const result = await loginResult(details.grantId, String(details.params.client_id), verdict.account, details.params.scope)
       res.json({ redirectTo: await provider.interactionResult(req, res, result, { mergeWithLastSubmission: false }) })
@@ -530,7 +530,7 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
   const manageCookie = (name: string, value: string, maxAgeS: number) => `${name}=${value}; Path=/openid/passkeys; HttpOnly; SameSite=Strict; Max-Age=${maxAgeS}${secure}`
   const clientOf = (req: Request): string | undefined => (typeof req.query.client === 'string' && sites.has(req.query.client) ? req.query.client : undefined)
   const listed = (username: string): ListedPasskey[] =>
-    passkeys.passkeysOf(username).map((passkey) => ({ id: passkey.id, name: passkey.name, createdAt: passkey.createdAt, lastUsedAt: passkey.lastUsedAt }))
+    passkeys.passkeysOf(username).map((passkey) => ({ id: passkey.id, name: passkey.name, createdAt: passkey.createdAt, device: passkey.device, lastUsedAt: passkey.lastUsedAt }))
   /** Refuse, in the page's own terms: JSON for its calls, the provider's page for its forms. */
   const refuse = (req: Request, res: express.Response, status: number, notice: Omit<NoticePage, 'site'>) => {
     res.set('cache-control', 'no-store')
@@ -608,7 +608,7 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
     try {
       const session = manageSession(req, res, req.get('x-csrf-token'))
       if (!session) return
-      const verdict = await ceremonies.finish(`manage-add:${session.csrf}`, req.body)
+      const verdict = await ceremonies.finish(`manage-add:${session.csrf}`, req.body, req.get('user-agent'))
       if ('error' in verdict) return void res.status(400).json(verdict)
       res.set('cache-control', 'no-store').json({ ok: true })
     } catch (err) {
@@ -625,7 +625,7 @@ export async function startLocalProvider(options: LocalProviderOptions): Promise
     const client = clientOf(req)
     res.set('cache-control', 'no-store')
     if (passkeys.passkeysOf(session.account.username).length === 1 && body.confirm !== 'yes') {
-      const shown = { id: passkey.id, name: passkey.name, createdAt: passkey.createdAt, lastUsedAt: passkey.lastUsedAt }
+      const shown = { id: passkey.id, name: passkey.name, createdAt: passkey.createdAt, device: passkey.device, lastUsedAt: passkey.lastUsedAt }
       return void res.type('html').send(confirmRemovePage({ passkey: shown, csrf: session.csrf, clientID: client }))
     }
     // Every other management session of the account ends with it: one opened with a copy of

@@ -14,7 +14,7 @@ export function escapeHTML(value: string): string {
 const STYLE = `
   :root { color-scheme: light; --ink: #1d2330; --muted: #5b6475; --accent: #4b3fd1; --danger: #b42318; }
   * { box-sizing: border-box; }
-  body { margin: 0; min-height: 100vh; display: grid; place-items: center; background: linear-gradient(160deg, #eef0ff, #f8f9fc);
+  body { margin: 0; min-height: 100vh; display: grid; justify-items: center; align-items: start; padding-top: 12vh; background: linear-gradient(160deg, #eef0ff, #f8f9fc);
          font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink); }
   main { width: min(420px, calc(100vw - 32px)); background: #fff; border-radius: 16px; padding: 32px;
          box-shadow: 0 12px 40px rgba(29, 35, 48, .12); }
@@ -24,8 +24,9 @@ const STYLE = `
   button { width: 100%; padding: 12px 16px; border-radius: 10px; font: inherit; font-weight: 600; cursor: pointer; border: 0; }
   .primary { background: var(--accent); color: #fff; margin-bottom: 12px; }
   .secondary { background: #eef0f5; color: var(--ink); }
-  /* Room for the longest message and its action, so that nothing moves when one appears. */
-  #status { height: 10.5em; margin: 16px 0 0; font-size: 14px; color: var(--muted); overflow: hidden; }
+  /* The card hangs from the top and messages appear below the buttons: a message makes the
+     card longer without moving what the user is about to press, and no room is kept empty. */
+  #status { min-height: 1.5em; margin: 16px 0 0; font-size: 14px; color: var(--muted); }
   #status .inline { width: auto; padding: 6px 12px; margin-top: 8px; font-size: 14px; }
   #status.error { color: var(--danger); }
   .back { display: inline-block; margin-top: 8px; color: var(--accent); font-weight: 600; text-decoration: none; }
@@ -38,6 +39,7 @@ const STYLE = `
   .passkeys li:last-child { border-bottom: 1px solid #eef0f5; }
   .passkeys .about { flex: 1; font-size: 14px; color: var(--muted); }
   .passkeys .about strong { display: block; font-size: 16px; color: var(--ink); }
+  .passkeys .when { white-space: nowrap; }
   .passkeys form { margin: 0; }
   .passkeys button, .danger { width: auto; padding: 6px 12px; font-size: 14px; }
   .danger { background: var(--danger); color: #fff; }
@@ -345,6 +347,8 @@ export interface ListedPasskey {
   name: string
   /** When it was created, in ms since the epoch. */
   createdAt: number
+  /** Where it was made ("Chrome on Linux"), when known. */
+  device: string | undefined
   /** When it last signed in, in ms since the epoch; undefined when it never has. */
   lastUsedAt: number | undefined
 }
@@ -374,7 +378,7 @@ function when(ms: number): string {
 export function managePage(page: ManagePage): string {
   const rows = page.passkeys
     .map(
-      (passkey) => `<li data-passkey="${escapeHTML(passkey.id)}"><span class="about"><strong>${escapeHTML(passkey.name)}</strong>Created ${escapeHTML(when(passkey.createdAt))}<br>${passkey.lastUsedAt === undefined ? 'Never used to sign in' : `Last used ${escapeHTML(when(passkey.lastUsedAt))}`}</span>
+      (passkey) => `<li data-passkey="${escapeHTML(passkey.id)}"><span class="about"><strong>${escapeHTML(passkey.name)}</strong>Made with ${escapeHTML(passkey.device ?? 'an unknown device')}, <span class="when">${escapeHTML(when(passkey.createdAt))}</span><br>${passkey.lastUsedAt === undefined ? 'Never used to sign in' : `Last used <span class="when">${escapeHTML(when(passkey.lastUsedAt))}</span>`}</span>
 <form method="post" action="${escapeHTML(manageURL('/remove', page.clientID))}"><input type="hidden" name="csrf" value="${escapeHTML(page.csrf)}"><input type="hidden" name="id" value="${escapeHTML(passkey.id)}"><button class="secondary remove" type="submit">Remove</button></form></li>`,
     )
     .join('\n')

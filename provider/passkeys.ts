@@ -34,6 +34,8 @@ export interface StoredPasskey {
   name: string
   /** When it was created, in ms since the epoch. */
   createdAt: number
+  /** Where it was made ("Chrome on Linux"), when the browser said; undefined for passkeys made before this was kept. */
+  device: string | undefined
   /** When it last signed in, in ms since the epoch; undefined when it never has. */
   lastUsedAt: number | undefined
 }
@@ -61,6 +63,7 @@ interface PasskeyRow {
   name: string | null
   created_at: number
   last_used_at: number | null
+  device: string | null
 }
 
 /** A token as it is kept: its SHA-256, so that the database alone signs nobody in. */
@@ -78,6 +81,7 @@ function toPasskey(row: PasskeyRow): StoredPasskey {
     transports: JSON.parse(row.transports) as string[],
     name: row.name ?? 'Passkey',
     createdAt: row.created_at,
+    device: row.device ?? undefined,
     lastUsedAt: row.last_used_at ?? undefined,
   }
 }
@@ -130,6 +134,7 @@ export class PasskeyStore {
       `)
     }
     if (!columns.has('last_used_at')) this.#db.exec('ALTER TABLE passkeys ADD COLUMN last_used_at INTEGER')
+    if (!columns.has('device')) this.#db.exec('ALTER TABLE passkeys ADD COLUMN device TEXT')
     // The highest passkey number each account was ever given (names are never reused);
     // files made before start from the names they have (see addPasskey).
     const accountColumns = new Set((this.#db.prepare('PRAGMA table_info(accounts)').all() as { name: string }[]).map((column) => column.name))
@@ -179,7 +184,7 @@ export class PasskeyStore {
    * account was ever given, so that a name never comes back for another passkey (a removed
    * "Passkey 1" is not followed by a new "Passkey 1"), even across instances sharing the file.
    */
-  addPasskey(account: Account, passkey: { id: string; publicKey: Uint8Array; counter: number; transports: string[] }): void {
+  addPasskey(account: Account, passkey: { id: string; publicKey: Uint8Array; counter: number; transports: string[]; device?: string | undefined }): void {
     this.#db
       .transaction(() => {
         const names = this.#db.prepare('SELECT name FROM passkeys WHERE user_handle = ?').all(account.handle) as { name: string | null }[]
@@ -188,8 +193,8 @@ export class PasskeyStore {
           .prepare('UPDATE accounts SET passkeys_named = MAX(passkeys_named, ?) + 1 WHERE handle = ? RETURNING passkeys_named AS named')
           .get(highest, account.handle) as { named: number }
         this.#db
-          .prepare('INSERT INTO passkeys (id, user_handle, public_key, counter, transports, created_at, name) VALUES (?, ?, ?, ?, ?, ?, ?)')
-          .run(passkey.id, account.handle, Buffer.from(passkey.publicKey), passkey.counter, JSON.stringify(passkey.transports), Date.now(), `Passkey ${named}`)
+          .prepare('INSERT INTO passkeys (id, user_handle, public_key, counter, transports, created_at, name, device) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+          .run(passkey.id, account.handle, Buffer.from(passkey.publicKey), passkey.counter, JSON.stringify(passkey.transports), Date.now(), `Passkey ${named}`, passkey.device ?? null)
       })
       .immediate()
   }

@@ -80,7 +80,7 @@ export class WebAuthnCeremonies {
   }
 
   /** Verify the browser's answer to the interaction's pending ceremony; returns whose passkey it is, and which. */
-  async finish(uid: string, response: unknown): Promise<Verified | Refused> {
+  async finish(uid: string, response: unknown, userAgent?: string): Promise<Verified | Refused> {
     const pending = this.#store.takeChallenge(uid)
     if (!pending || pending.expires < Date.now()) return { error: 'This passkey step took too long and expired. Press the button again to start over.' }
     if (typeof response !== 'object' || response === null || typeof (response as { id?: unknown }).id !== 'string') {
@@ -88,14 +88,14 @@ export class WebAuthnCeremonies {
     }
     try {
       return pending.mode === 'register'
-        ? await this.#finishRegistration(pending, response as RegistrationResponseJSON)
+        ? await this.#finishRegistration(pending, response as RegistrationResponseJSON, userAgent)
         : await this.#finishAuthentication(pending, response as AuthenticationResponseJSON)
     } catch {
       return { error: 'The passkey could not be checked. Please try again.' }
     }
   }
 
-  async #finishRegistration(pending: PendingCeremony, response: RegistrationResponseJSON): Promise<Verified | Refused> {
+  async #finishRegistration(pending: PendingCeremony, response: RegistrationResponseJSON, userAgent: string | undefined): Promise<Verified | Refused> {
     const verification = await verifyRegistrationResponse({
       response,
       expectedChallenge: pending.challenge,
@@ -106,7 +106,7 @@ export class WebAuthnCeremonies {
     if (!verification.verified || !pending.username) return { error: 'The passkey could not be checked. Please try again.' }
     const { credential } = verification.registrationInfo
     const account = this.#store.ensureAccount(pending.username)
-    this.#store.addPasskey(account, { id: credential.id, publicKey: credential.publicKey, counter: credential.counter, transports: credential.transports ?? [] })
+    this.#store.addPasskey(account, { id: credential.id, publicKey: credential.publicKey, counter: credential.counter, transports: credential.transports ?? [], device: deviceOf(userAgent) })
     return { account, credentialID: credential.id }
   }
 
@@ -126,4 +126,17 @@ export class WebAuthnCeremonies {
     this.#store.updateCounter(passkey.id, verification.authenticationInfo.newCounter)
     return { account: { handle: passkey.handle, username: passkey.username }, credentialID: passkey.id }
   }
+}
+
+/** Browsers and systems a User-Agent names, most specific first. */
+const BROWSERS: ReadonlyArray<readonly [RegExp, string]> = [[/Edg\//, 'Edge'], [/OPR\//, 'Opera'], [/Firefox\//, 'Firefox'], [/Chrom(e|ium)\//, 'Chrome'], [/Safari\//, 'Safari']]
+const SYSTEMS: ReadonlyArray<readonly [RegExp, string]> = [[/Android/, 'Android'], [/iPhone|iPad/, 'iOS'], [/Mac OS X|Macintosh/, 'macOS'], [/Windows/, 'Windows'], [/CrOS/, 'ChromeOS'], [/Linux/, 'Linux']]
+
+/** Where a passkey was made, as a person recognises it: "Chrome on Linux", from the User-Agent of its creation; `undefined` when it says nothing known. */
+export function deviceOf(userAgent: string | undefined): string | undefined {
+  if (!userAgent) return undefined
+  const browser = BROWSERS.find(([pattern]) => pattern.test(userAgent))?.[1]
+  const system = SYSTEMS.find(([pattern]) => pattern.test(userAgent))?.[1]
+  if (browser && system) return `${browser} on ${system}`
+  return browser ?? system
 }

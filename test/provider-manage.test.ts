@@ -157,7 +157,7 @@ describe('the local provider\'s passkey management page refuses', () => {
     const { cookie, csrf } = signIn(carol)
     const list = await (await fetch(`${base}/openid/passkeys`, { headers: { cookie } })).text()
     assert.match(list, /Signed in as <strong>carol<\/strong>/)
-    assert.match(list, /Passkey 1<\/strong>Created [^<]+<br>Never used to sign in/)
+    assert.match(list, /Passkey 1<\/strong>Made with an unknown device, <span class="when">[^<]+<\/span><br>Never used to sign in/)
     assert.match(list, /Passkey 2<\/strong>/)
 
     const removed = await remove({ id: first, csrf }, { origin: base, cookie })
@@ -357,5 +357,17 @@ describe('the local provider\'s passkey management sessions end when they must',
     } finally {
       store.close()
     }
+  })
+})
+
+describe('where a passkey was made, from the User-Agent of its creation', () => {
+  test('browser and system in words; an unknown agent says nothing', async () => {
+    const { deviceOf } = await import('../provider/webauthn.ts')
+    assert.equal(deviceOf('Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36'), 'Chrome on Linux')
+    assert.equal(deviceOf('Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1'), 'Safari on iOS')
+    assert.equal(deviceOf('Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0'), 'Edge on Windows')
+    assert.equal(deviceOf('Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:128.0) Gecko/20100101 Firefox/128.0'), 'Firefox on macOS')
+    assert.equal(deviceOf('node'), undefined)
+    assert.equal(deviceOf(undefined), undefined)
   })
 })

@@ -468,10 +468,18 @@ describe('the example shop in a real browser, with real passkeys', () => {
   })
 
   /** The card's height and the Cancel button's place: an outcome shown must move neither. */
-  async function layoutBox(): Promise<{ height: number; cancelY: number }> {
+  /** Where the card and its buttons are: a message must move none of them. */
+  async function layoutBox(): Promise<{ top: number; passkeyY: number; cancelY: number }> {
     const main = await page.locator('main').boundingBox()
+    const passkey = await page.locator('#passkey').boundingBox()
     const cancel = await page.locator('#cancel').boundingBox()
-    return { height: main!.height, cancelY: cancel!.y }
+    return { top: main!.y, passkeyY: passkey!.y, cancelY: cancel!.y }
+  }
+
+  /** The card keeps no empty room for messages to come: its status line is one line high while empty. */
+  async function assertNoEmptyBlock(): Promise<void> {
+    const status = await page.locator('#status').boundingBox()
+    assert.ok(status!.height < 30, `the empty status takes ${status!.height}px`)
   }
 
   test('a passkey already on this device when creating one: said plainly, and signing in with it instead enables passkey login', async () => {
@@ -480,12 +488,13 @@ describe('the example shop in a real browser, with real passkeys', () => {
     assert.equal(flag('demo'), false, 'passkey login was turned off, the passkey kept')
     await page.click('#enable-passkey')
     await atProvider()
+    await assertNoEmptyBlock()
     const before = await layoutBox()
     await page.click('#passkey')
     await page.waitForSelector('#status.error')
     assert.match((await page.textContent('#status-text')) ?? '', /already has a passkey for this account here/)
     assert.ok(await page.isVisible('#use-existing'))
-    assert.deepEqual(await layoutBox(), before, 'the layout does not jump')
+    assert.deepEqual(await layoutBox(), before, 'nothing the user presses moves')
     await shot('11-provider-already-registered')
     await page.click('#use-existing')
     assert.equal(await currentUser(), 'demo')
@@ -552,7 +561,7 @@ describe('the example shop in a real browser, with real passkeys', () => {
     const text = (await page.textContent('main')) ?? ''
     assert.match(text, /Signed in as demo/)
     assert.equal(await page.locator('#passkeys li').count(), 1)
-    assert.match((await page.textContent('#passkeys li')) ?? '', /Passkey 1Created .+Last used /)
+    assert.match((await page.textContent('#passkeys li')) ?? '', /Passkey 1Made with Chrome on Linux, .+Last used /)
     assert.equal(await page.getAttribute('#back', 'href'), `${shopOrigin}/`, 'the way back to the shop')
     assert.ok(provider.passkeys.passkeysOf('demo')[0]!.lastUsedAt, 'the sign-in recorded its last use')
     await shot('14-provider-manage-list')
@@ -564,7 +573,11 @@ describe('the example shop in a real browser, with real passkeys', () => {
     await page.waitForSelector('#notice')
     assert.match((await page.textContent('#notice')) ?? '', /The passkey was added/)
     assert.equal(await page.locator('#passkeys li').count(), 2)
-    assert.match((await page.textContent('#passkeys li:nth-child(2)')) ?? '', /Passkey 2Created .+Never used to sign in/)
+    assert.match((await page.textContent('#passkeys li:nth-child(2)')) ?? '', /Passkey 2Made with Chrome on Linux, .+Never used to sign in/)
+    for (const when of await page.locator('#passkeys .when').all()) {
+      const box = await when.boundingBox()
+      assert.ok(box && box.height < 30, 'a date and time stay on one line')
+    }
     assert.equal(provider.passkeys.passkeysOf('demo').length, 2)
     demoSecond = await credentialOf('demo')
     assert.notEqual(demoSecond.credentialId, demoFirst.credentialId)
@@ -614,6 +627,7 @@ describe('the example shop in a real browser, with real passkeys', () => {
     await cdp.send('WebAuthn.clearCredentials', { authenticatorId })
     await passwordLogin('demo', 'demo-password')
     await atProvider()
+    await assertNoEmptyBlock()
     const before = await layoutBox()
     await page.click('#passkey')
     await page.waitForFunction('/No passkey was used/.test(document.getElementById("status-text").textContent)')
@@ -623,7 +637,7 @@ describe('the example shop in a real browser, with real passkeys', () => {
     assert.doesNotMatch(text, /sign in with your password/, 'no advice that leads back to this step')
     assert.equal(await page.getAttribute('#status', 'class'), '', 'a cancel is shown as information, not as an error')
     assert.doesNotMatch(text, /NotAllowedError|timed out or was not allowed|privacy-considerations/)
-    assert.deepEqual(await layoutBox(), before, 'the layout does not jump')
+    assert.deepEqual(await layoutBox(), before, 'nothing the user presses moves')
     assert.ok(await page.isEnabled('#passkey'), 'trying again stays possible')
     await shot('13-provider-no-passkey-on-device')
     await page.click('#cancel')
