@@ -165,6 +165,8 @@ describe('README and guides: the code blocks', () => {
       // The readme tests, the host tests that run the Fastify and Koa sites, and the shop's.
       .filter((name) => /^(readme(-[\w-]+)?|fastify|koa|shop(-[\w-]+)?|existing-app)\.test\.ts$/.test(name))
       .map((name) => read(`test/${name}`))
+      // The package tests run files of the examples too (a declaration file, in a fresh project).
+      .concat(readdirSync(join(ROOT, 'test', 'package')).map((name) => read(`test/package/${name}`)))
       .join('\n')
     const ran = (file: string) => {
       const base = file.replace(/^example\//, '').replace(/\.ts$/, '')

@@ -1,7 +1,8 @@
 /**
  * The install commands of docs/fastify.md and docs/koa.md, run as written (the package
  * itself from its tarball) in fresh projects on this Node.js: npm prints no EBADENGINE
- * warning. The temporary projects are deleted afterwards.
+ * warning, and the Fastify example site type-checks without skipLibCheck with the guide's
+ * declaration file. The temporary projects are deleted afterwards.
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -43,6 +44,19 @@ describe('the Fastify and Koa guides\' install commands', () => {
         assert.equal(run.status, 0, `${command}: ${run.stderr}`)
         assert.doesNotMatch(`${run.stdout}${run.stderr}`, /EBADENGINE/, command)
       }
+      if (guide !== 'fastify.md') return
+      // The guide's site type-checks with its libraries (skipLibCheck: false), given the guide's declaration file.
+      const install = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '-D', 'typescript@5.9', '@types/node@20'], { cwd: project, encoding: 'utf8' })
+      assert.equal(install.status, 0, install.stderr)
+      // example/fastify/secure-session.d.ts, which the guide shows (the docs test keeps the two equal).
+      writeFileSync(join(project, 'secure-session.d.ts'), readFileSync(join(ROOT, 'example', 'fastify', 'secure-session.d.ts'), 'utf8'))
+      writeFileSync(join(project, 'site.ts'), readFileSync(join(ROOT, 'example', 'fastify', 'site.ts'), 'utf8'))
+      writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({
+        compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: false, noEmit: true },
+        files: ['site.ts', 'secure-session.d.ts'],
+      }))
+      const check = spawnSync(process.execPath, [join(project, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: project, encoding: 'utf8' })
+      assert.equal(check.status, 0, check.stdout)
     })
   }
 })

@@ -1,0 +1,4 @@
+// secure-session.d.ts: what @fastify/flash's types import from @fastify/secure-session.
+declare module '@fastify/secure-session' {
+  interface SessionData {}
+}
