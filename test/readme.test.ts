@@ -220,7 +220,7 @@ describe('example/readme/minimal.ts: the README\'s minimal site, run as its own 
       assert.equal(page.status, 200, 'the site has the /login page a failed LOGIN goes to')
       assert.deepEqual(JSON.parse(page.body), {
         user: null,
-        notice: { mode: 'login', ok: false, reason: 'provider_denied', message: 'The passkey step was cancelled. Nothing was changed.' },
+        notice: { mode: 'login', ok: false, reason: 'provider_denied', message: 'The passkey step was cancelled. Nothing was changed.', providerError: 'access_denied' },
       })
     } finally {
       provider.behaviour = { action: 'approve' }
@@ -705,7 +705,7 @@ describe('docs/troubleshooting.md: what a user sees', () => {
         assert.match(back.get('error_description') ?? '', /signature/)
         assert.equal(provider.interactions.length, 0, 'no passkey step was offered')
         const home = await browser.json(`${registered.origin}/`)
-        assert.deepEqual(home.notice, { mode: 'login', ok: false, reason: 'provider_denied', message: WRONG_SECRET })
+        assert.deepEqual(home.notice, { mode: 'login', ok: false, reason: 'provider_denied', message: WRONG_SECRET, providerError: 'invalid_request' })
       } finally {
         provider.behaviour = { action: 'approve' }
       }
