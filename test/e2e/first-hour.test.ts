@@ -13,10 +13,10 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
+import { launchWithPasskeys } from '../support/chromium.ts'
 
 const ROOT = resolve(import.meta.dirname, '..', '..')
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 const SITE = 'http://localhost:4000'
 
 /** The README's minimal site, as its code block shows it. */
@@ -90,15 +90,9 @@ describe("a site owner's first hour: npm run provider, the README's minimal site
     site = ran.child
     assert.match(ran.output(), new RegExp(`^Open ${SITE}/dev-login, then ${SITE}/justpass/reg to add a passkey\\.$`, 'm'))
 
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS })
-    page = await browser.newPage()
+    ;({ browser, page } = await launchWithPasskeys())
     page.on('response', (response) => {
       if (response.request().isNavigationRequest() && response.status() >= 400) errorPages.push(`${response.status()} ${response.url()}`)
-    })
-    const cdp = await page.context().newCDPSession(page)
-    await cdp.send('WebAuthn.enable')
-    await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
     })
   })
 

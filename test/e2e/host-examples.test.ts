@@ -7,11 +7,11 @@
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
+import { launchWithPasskeys } from '../support/chromium.ts'
 import { runHost } from '../../example/run-host.ts'
 import { startLoopbackServer } from '../support/server.ts'
 
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 
 /** A port free now. */
 async function freePort(): Promise<number> {
@@ -28,13 +28,7 @@ for (const host of ['fastify', 'koa'] as const) {
 
     before(async () => {
       running = await runHost(host, await freePort(), await freePort())
-      browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS })
-      page = await browser.newPage()
-      const cdp = await page.context().newCDPSession(page)
-      await cdp.send('WebAuthn.enable')
-      await cdp.send('WebAuthn.addVirtualAuthenticator', {
-        options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
-      })
+      ;({ browser, page } = await launchWithPasskeys())
     })
     after(async () => {
       await browser?.close()
