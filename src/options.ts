@@ -121,22 +121,19 @@ const STRATEGY_OPTIONS = new Set([
 ])
 
 const TO_HOOK = 'the authorization parameters come from the authorizationParams(req, flow) method: override it in a subclass'
-/** Options that have an owner of their own, and where each went: every provider setting but the shorthand, then the rest. */
+/**
+ * Options that belong elsewhere, and where: every provider setting but the shorthand, and
+ * names other passport strategies use (`sessionKey`, `acrValues`, `uiLocales`).
+ */
 const MOVED: Record<string, string> = {
   ...Object.fromEntries(
     [...PROVIDER_SETTINGS]
       .filter((name) => !(PROVIDER_SHORTHAND as readonly string[]).includes(name))
       .map((name) => [name, `it belongs to the provider settings: provider: justpassProvider({ …, ${name} })`]),
   ),
-  cookieSecret: "it belongs to the cookie flow store: flowStore: { type: 'cookie', secret }",
-  flowMaxAge:
-    "it belongs to the flow store: flowStore: { type: 'cookie', maxAge } (or type: 'session'; a store of your own declares a maxAge property). The strategy's own maxAge is another setting: the OpenID max_age sent",
-  maxPendingFlows: "it belongs to the flow store: flowStore: { type: 'cookie', maxPending } (or type: 'session')",
   sessionKey: "it belongs to the session flow store: flowStore: { type: 'session', key }",
   acrValues: TO_HOOK,
-  hintMode: TO_HOOK,
   uiLocales: TO_HOOK,
-  platformParam: TO_HOOK,
 }
 
 const HEADER_NAME = /^[A-Za-z0-9-]+$/

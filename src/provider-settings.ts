@@ -192,7 +192,7 @@ export function isLoopback(hostname: string): boolean {
 }
 
 /** Derive the issuer and endpoints from the provider base URL, as justpass.me lays them out. */
-export function deriveEndpoints(opURL: URL | string): JustpassEndpoints {
+function deriveEndpoints(opURL: URL | string): JustpassEndpoints {
   const href = new URL(opURL).href
   const base = href.endsWith('/') ? href : `${href}/`
   return {

@@ -12,7 +12,8 @@ import { JustpassUsageError } from '../src/errors.ts'
 import { CookieFlowStore } from '../src/flow-store/cookie.ts'
 import { SessionFlowStore } from '../src/flow-store/session.ts'
 import { deriveSealKey, Sealer } from '../src/flow-store/seal.ts'
-import type { FlowExchange, NewFlow, PendingFlow, TakenFlow } from '../src/flow-store/types.ts'
+import type { FlowExchange, TakenFlow } from '../src/flow-store/types.ts'
+import type { NewFlow, PendingFlow } from '../src/flow.ts'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -609,15 +610,6 @@ describe('SessionFlowStore', () => {
     assert.deepEqual(taken, { status: 'found', flow: stored })
     assert.deepEqual(session, { passport: { user: 'alice' } }, 'the last flow taken removes the key')
     assert.deepEqual(store.take(sessionExchange(session), state), { status: 'unknown' })
-  })
-
-  test('a flow kept by an earlier version, its username under expected, keeps its identity binding', () => {
-    const store = new SessionFlowStore(KEY, 600, 5)
-    const state = newState()
-    const legacy = { mode: 'login', expected: 'alice', verifier: 'v'.repeat(44), nonce: 'n'.repeat(44), started: nowInSeconds() }
-    const session: Record<string, unknown> = { [KEY]: { [state]: legacy } }
-    const { expected: _expected, ...rest } = legacy
-    assert.deepEqual(store.take(sessionExchange(session), state), { status: 'found', flow: { ...rest, username: 'alice' } })
   })
 
   test('the session store never touches the response', () => {

@@ -24,16 +24,6 @@ function sessionOf(exchange: FlowExchange): Session {
   return session as Session
 }
 
-/**
- * A flow as earlier versions kept it in the session, the username under `expected`:
- * read the same, so that a flow started before an upgrade keeps its identity binding.
- */
-function withUsername(flow: PendingFlow & { expected?: string }): PendingFlow {
-  if (flow.username !== undefined || typeof flow.expected !== 'string') return flow
-  const { expected, ...rest } = flow
-  return { ...rest, username: expected }
-}
-
 /** Keeps pending flows in `req.session[sessionKey]`, each taken at most once, expiring, bounded. */
 export class SessionFlowStore implements JustpassFlowStore {
   /** Seconds a flow stays valid. */
@@ -80,7 +70,7 @@ export class SessionFlowStore implements JustpassFlowStore {
     const flows = session[this.#key]
     if (typeof flows !== 'object' || flows === null || !Object.hasOwn(flows, state)) return { status: 'unknown' }
     const pending = flows as PendingFlows
-    const flow = withUsername(pending[state] as PendingFlow & { expected?: string })
+    const flow = pending[state] as PendingFlow
     delete pending[state]
     if (Object.keys(pending).length === 0) delete session[this.#key]
     if (nowInSeconds() - flow.started > this.maxAge) return { status: 'expired', flow }

@@ -8,8 +8,6 @@ import type { JustpassHostResponse } from '../host-response.js'
 import type { Request } from 'express'
 import type { NewFlow, PendingFlow } from '../flow.js'
 
-export type { JustpassMode, NewFlow, PendingFlow } from '../flow.js'
-
 /** The result of taking a flow back: the flow, or why there is none. */
 export type TakenFlow =
   | {
