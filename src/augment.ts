@@ -7,7 +7,7 @@
  */
 import type { JustpassMode } from './flow.js'
 import type { PendingFlows } from './flow-store/session.js'
-import type { JustpassNotice } from './outcome.js'
+import type { JustpassNotice } from './hosts/callback-answer.js'
 import type {} from 'express-session'
 
 declare module 'passport' {

@@ -7,7 +7,7 @@
  *
  * @packageDocumentation
  */
-import type { Request } from 'express'
+import type { JustpassRequest } from './host-objects.js'
 
 /** The query parameter a start redirected to the canonical host carries, so that it is redirected once only. */
 export const CANONICAL_MARK = 'justpass_host'
@@ -17,7 +17,7 @@ export const CANONICAL_MARK = 'justpass_host'
  * (`req.hostname` on Express, Fastify and Koa, which honour a trusted proxy's
  * `X-Forwarded-Host`), else from the `Host` header; `undefined` when neither says.
  */
-export function requestHostname(req: Request): string | undefined {
+export function requestHostname(req: JustpassRequest): string | undefined {
   const named = (req as { hostname?: unknown }).hostname
   if (typeof named === 'string' && named !== '') return named.toLowerCase()
   const header = req.headers?.host
@@ -43,7 +43,7 @@ export type HostCorrection = { redirect: string } | { refuse: string }
  * @param path - the request's path; `query`: its raw query string
  * @param urlOnly - whether the start answers JSON instead of redirecting
  */
-export function correctHost(req: Request, callbackURL: URL, path: string, query: string, urlOnly: boolean): HostCorrection | undefined {
+export function correctHost(req: JustpassRequest, callbackURL: URL, path: string, query: string, urlOnly: boolean): HostCorrection | undefined {
   const hostname = requestHostname(req)
   if (hostname === undefined || hostname === callbackURL.hostname) return undefined
   const params = new URLSearchParams(query)

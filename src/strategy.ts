@@ -7,21 +7,20 @@
  */
 import { randomBytes } from 'node:crypto'
 import { Strategy } from 'passport-strategy'
-import type { Request } from 'express'
 import { AuthorizationRequestBuilder, uiLocalesFromAcceptLanguage } from './authorize.js'
 import { correctHost, requestHostname } from './canonical-host.js'
-import { completeFlow, type JustpassTokens, type JustpassUserinfo, type VerifiedFlow } from './complete-flow.js'
+import { exchangeCode, type JustpassTokens, type JustpassUserinfo, type VerifiedFlow } from './code-exchange.js'
 import { JustpassError, JustpassProviderError, JustpassRefusal, JustpassUsageError } from './errors.js'
-import { ReplayGuard } from './flow-store/replay-guard.js'
+import { ReplayGuard } from './replay-guard.js'
 import type { FlowExchange, TakenFlow } from './flow-store/types.js'
 import { flowInfoOf, type JustpassFailureInfo, type JustpassFlowInfo, type JustpassFlowStart, type JustpassMode, type PendingFlow, type RefusalReason } from './flow.js'
 import { IdTokenVerifier } from './id-token.js'
 import { resolveOptions, type JustpassStrategyOptions, type JustpassStrategyOptionsWithRequest, type StrategySettings } from './options.js'
-import { ProviderContextSource, type ProviderContext } from './provider-context.js'
+import { ProviderConnectionSource, type ProviderConnection } from './provider-connection.js'
 import { safeErrorCode } from './provider-failure.js'
 import { safeReturnTo } from './return-to.js'
 import type { JustpassUserStore } from './user-store.js'
-import type { JustpassHostResponse } from './host-response.js'
+import type { JustpassHostResponse, JustpassRequest } from './host-objects.js'
 import { log, statePrefix } from './log.js'
 import { CONFIRMED_AT_KEY } from './session-keys.js'
 
@@ -32,8 +31,8 @@ export type JustpassVerifyDone<User> = (err: Error | null | undefined, user?: Us
 export type JustpassVerify<User> = (tokens: JustpassTokens, userinfo: JustpassUserinfo, info: JustpassFlowInfo, done: JustpassVerifyDone<User>) => void
 
 /** A verify callback that receives the request first (`passReqToCallback: true`). */
-export type JustpassVerifyWithRequest<User> = (
-  req: Request,
+export type JustpassVerifyWithRequest<User, Req extends JustpassRequest = JustpassRequest> = (
+  req: Req,
   tokens: JustpassTokens,
   userinfo: JustpassUserinfo,
   info: JustpassFlowInfo,
@@ -70,6 +69,25 @@ export interface JustpassLogoutRequest {
   postLogoutRedirectURL?: string
 }
 
+/** What passport gives a strategy for the request it runs: passport-strategy's actions, described here so that the declarations need no passport types. */
+interface PassportStrategyActions {
+  /** The strategy's name, under which `passport.use` registers it. */
+  name?: string
+  /** Log `user` in. */
+  success(user: unknown, info?: unknown): void
+  /** Refuse the request. */
+  fail(challenge?: unknown, status?: number): void
+  /** Send the browser to `url`. */
+  redirect(url: string, status?: number): void
+  /** Let the request go on untouched. */
+  pass(): void
+  /** Hand `err` to the host's error handling. */
+  error(err: Error): void
+}
+
+/** passport-strategy's `Strategy`, typed by {@link PassportStrategyActions}. */
+const PassportStrategy = Strategy as unknown as new () => PassportStrategyActions
+
 /** The HTTP status of a refusal: 400 for a malformed callback, 401 for the rest. */
 function failureStatus(reason: RefusalReason): number {
   return reason === 'invalid_callback' ? 400 : 401
@@ -77,14 +95,14 @@ function failureStatus(reason: RefusalReason): number {
 const PLATFORM_VALUE = /^[A-Za-z0-9_.-]{1,32}$/
 
 /** The path and the raw query string (without `?`) of a request, as it was sent. */
-function requestTarget(req: Request): { path: string; query: string } {
+function requestTarget(req: JustpassRequest): { path: string; query: string } {
   const url = req.originalUrl ?? req.url ?? ''
   const at = url.indexOf('?')
   return at === -1 ? { path: url, query: '' } : { path: url.slice(0, at), query: url.slice(at + 1) }
 }
 
 /** The platform the request names in `header` (`app` for a mobile app), when well-formed. */
-function platformOf(req: Request, header: string): string | undefined {
+function platformOf(req: JustpassRequest, header: string): string | undefined {
   const value = req.headers[header]
   return typeof value === 'string' && PLATFORM_VALUE.test(value) ? value : undefined
 }
@@ -94,7 +112,7 @@ function platformOf(req: Request, header: string): string | undefined {
  * there), but starting one does not write to it: with the cookie flow store an
  * anonymous start leaves the session uninitialized, and express-session then stores nothing.
  */
-function sessionOf(req: Request): Record<string, unknown> {
+function sessionOf(req: JustpassRequest): Record<string, unknown> {
   const session = (req as { session?: unknown }).session
   if (typeof session !== 'object' || session === null) {
     throw new JustpassUsageError('no session on the request: add session middleware (express-session or similar) before passport')
@@ -132,7 +150,7 @@ function stateMark(attempt: Attempt): string {
 
 /** What the strategy builds once per provider context: the authorization requests and the ID token checks. */
 interface ContextTools {
-  context: ProviderContext
+  context: ProviderConnection
   authorization: AuthorizationRequestBuilder
   idTokens: IdTokenVerifier
 }
@@ -147,17 +165,19 @@ interface ContextTools {
  * `PassportStrategy(JustpassStrategy)` or a plain `class extends JustpassStrategy`):
  * {@link JustpassStrategy.authorizationParams}, {@link JustpassStrategy.isCallback},
  * {@link JustpassStrategy.usernameOf}, {@link JustpassStrategy.responseOf} and
- * {@link JustpassStrategy.defaultVerify}.
+ * {@link JustpassStrategy.verifyWithSessionUser}.
  *
  * @typeParam User - the site's user object, as it ends up in `req.user`
+ * @typeParam Req - the request a `passReqToCallback` verify callback receives: the host's own
+ *   request type (`express.Request`, say); by default the members the strategy reads
  */
-export class JustpassStrategy<User = unknown> extends Strategy {
+export class JustpassStrategy<User = unknown, Req extends JustpassRequest = JustpassRequest> extends PassportStrategy {
   /** The name passport knows the strategy by: `'justpass'`. */
-  name = 'justpass'
+  override name = 'justpass'
   /** The validated options, defaults applied, stores built. */
   private readonly settings: StrategySettings<User>
   /** The provider: its openid-client configuration and ID token key. */
-  private readonly provider: ProviderContextSource
+  private readonly provider: ProviderConnectionSource
   private readonly verify: JustpassVerify<User> | JustpassVerifyWithRequest<User> | undefined
   /**
    * States whose callback this process has taken, until their flow would expire. Two
@@ -179,17 +199,18 @@ export class JustpassStrategy<User = unknown> extends Strategy {
    * @param verify - optional; without it the `userStore` decides who logs in
    * @throws {@link JustpassConfigError} naming the first option that is missing or malformed
    */
-  constructor(options: JustpassStrategyOptionsWithRequest<User>, verify: JustpassVerifyWithRequest<User>)
+  constructor(options: JustpassStrategyOptionsWithRequest<User>, verify: JustpassVerifyWithRequest<User, Req>)
   constructor(options: JustpassStrategyOptions<User>, verify?: JustpassVerify<User>)
-  constructor(options: JustpassStrategyOptions<User> | JustpassStrategyOptionsWithRequest<User>, verify?: JustpassVerify<User> | JustpassVerifyWithRequest<User>) {
+  constructor(options: JustpassStrategyOptions<User> | JustpassStrategyOptionsWithRequest<User>, verify?: JustpassVerify<User> | JustpassVerifyWithRequest<User, Req>) {
     super()
     if (verify !== undefined && typeof verify !== 'function') {
       throw new JustpassUsageError('the verify callback, when given, must be a function')
     }
     this.settings = resolveOptions(options, verify !== undefined)
     this.callbackURL = new URL(this.settings.callbackURL)
-    this.verify = verify
-    this.provider = new ProviderContextSource(this.settings.provider)
+    // The host hands the strategy its own request, of the type the verify callback was written for.
+    this.verify = verify as JustpassVerify<User> | JustpassVerifyWithRequest<User> | undefined
+    this.provider = new ProviderConnectionSource(this.settings.provider)
   }
 
   /**
@@ -198,7 +219,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
    * finishes one. Every refusal on the way is a thrown {@link JustpassRefusal}, reported
    * here, and only here, through passport's `fail()`.
    */
-  override authenticate(req: Request, options: JustpassAuthenticateOptions = {}): void {
+  authenticate(req: JustpassRequest, options: JustpassAuthenticateOptions = {}): void {
     // What is known of the flow, once started or found: whatever throws a refusal (a
     // check, a verify callback, an override), it is reported with the flow it refused.
     const attempt: Attempt = {}
@@ -243,7 +264,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
    * @param query - the request's query parameters
    * @param options - the options given to `passport.authenticate`
    */
-  protected isCallback(req: Request, query: URLSearchParams, options: JustpassAuthenticateOptions): boolean {
+  protected isCallback(req: JustpassRequest, query: URLSearchParams, options: JustpassAuthenticateOptions): boolean {
     if (options.mode !== undefined) return false
     return requestTarget(req).path === this.settings.callbackPath || query.has('code') || query.has('error') || query.has('state')
   }
@@ -262,7 +283,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
    *
    * @param flow - who the flow is for: mode, username, platform, return path
    */
-  protected authorizationParams(req: Request, flow: Readonly<JustpassFlowStart>): Record<string, string | undefined> {
+  protected authorizationParams(req: JustpassRequest, flow: Readonly<JustpassFlowStart>): Record<string, string | undefined> {
     return {
       hint_mode: 'token',
       acr_values: 'keys',
@@ -272,7 +293,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
   }
 
   /** Initiation: decide who the flow is for, remember it, redirect to justpass.me. */
-  private async start(req: Request, query: URLSearchParams, options: JustpassAuthenticateOptions, attempt: Attempt): Promise<void> {
+  private async start(req: JustpassRequest, query: URLSearchParams, options: JustpassAuthenticateOptions, attempt: Attempt): Promise<void> {
     const mode = options.mode ?? 'login'
     const urlOnly = options.urlOnly === true
     if (mode !== 'register' && mode !== 'login' && mode !== 'confirm') {
@@ -306,7 +327,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
     if (returnTo !== undefined) start.returnTo = returnTo
 
     const exchange = this.exchangeOf(req)
-    if (urlOnly && exchange.res === undefined) throw new JustpassUsageError('urlOnly needs the response (req.res, or the host adapter: justpassFastifyHook, justpassKoa), which this host does not provide')
+    if (urlOnly && exchange.res === undefined) throw new JustpassUsageError('urlOnly needs the response (req.res, or justpassSetup() of passport-justpass/fastify or passport-justpass/koa), which this host does not provide')
     const { authorization } = this.toolsFor(await this.provider.get())
     // The hook sees a frozen copy: what the flow is bound to (username, return path) stays the strategy's.
     const request = authorization.build(start, this.authorizationParams(req, Object.freeze({ ...start })))
@@ -324,10 +345,10 @@ export class JustpassStrategy<User = unknown> extends Strategy {
    * By default: the one a host adapter attached to the request (`req.justpassResponse`:
    * Fastify, Koa), else `req.res` (Express, Connect, NestJS on Express); `undefined`
    * when neither is there, or when it cannot add a header (koa-passport's `req.res`
-   * without `justpassKoa`), so that the cookie store and `urlOnly` refuse with a usage
+   * without `justpassSetup`), so that the cookie store and `urlOnly` refuse with a usage
    * error that names the fix.
    */
-  protected responseOf(req: Request): JustpassHostResponse | undefined {
+  protected responseOf(req: JustpassRequest): JustpassHostResponse | undefined {
     const host = req as { justpassResponse?: JustpassHostResponse; res?: JustpassHostResponse }
     const res = host.justpassResponse ?? host.res
     return typeof res?.appendHeader === 'function' ? res : undefined
@@ -338,12 +359,12 @@ export class JustpassStrategy<User = unknown> extends Strategy {
    * response but `Set-Cookie` lines (`appendHeader`), which every
    * {@link JustpassHostResponse} provides.
    */
-  private exchangeOf(req: Request): FlowExchange {
+  private exchangeOf(req: JustpassRequest): FlowExchange {
     return { req, res: this.responseOf(req) }
   }
 
   /** The authorization request builder and the ID token verifier for `context`, made once per context. */
-  private toolsFor(context: ProviderContext): ContextTools {
+  private toolsFor(context: ProviderConnection): ContextTools {
     const current = this.tools.current
     if (current !== undefined && current.context === context) return current
     const endpoint = context.config.serverMetadata().authorization_endpoint
@@ -366,7 +387,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
   }
 
   /** Callback: take the flow back, check everything, and let verify pick the user. */
-  private async finish(req: Request, query: URLSearchParams, rawQuery: string, attempt: Attempt): Promise<void> {
+  private async finish(req: JustpassRequest, query: URLSearchParams, rawQuery: string, attempt: Attempt): Promise<void> {
     const states = query.getAll('state')
     const state = states[0]
     if (state) attempt.state = state
@@ -396,7 +417,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
     const context = await this.provider.get()
     const callbackURL = new URL(this.settings.callbackURL)
     callbackURL.search = rawQuery
-    const verified = await completeFlow(context, this.toolsFor(context).idTokens, flow, state, callbackURL)
+    const verified = await exchangeCode(context, this.toolsFor(context).idTokens, flow, state, callbackURL)
     await this.decide(req, flow, verified, attempt)
   }
 
@@ -416,7 +437,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
   }
 
   /** Run the verify callback (or the user store) and report its decision. */
-  private async decide(req: Request, flow: PendingFlow, verified: VerifiedFlow, attempt: Attempt): Promise<void> {
+  private async decide(req: JustpassRequest, flow: PendingFlow, verified: VerifiedFlow, attempt: Attempt): Promise<void> {
     const info: JustpassFlowInfo = { ...flowInfoOf(flow), username: verified.username }
     const { user, refusal } = await new Promise<{ user?: User; refusal?: Partial<JustpassFailureInfo> }>((resolve, reject) => {
       const done: JustpassVerifyDone<User> = (err, user, failure) => {
@@ -426,7 +447,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
       }
       const verify = this.verify
       try {
-        if (verify === undefined) this.defaultVerify(req, verified, info).then((user) => done(null, user), reject)
+        if (verify === undefined) this.verifyWithSessionUser(req, verified, info).then((user) => done(null, user), reject)
         else if (this.settings.passReqToCallback) (verify as JustpassVerifyWithRequest<User>)(req, verified.tokens, verified.userinfo, info, done)
         else (verify as JustpassVerify<User>)(verified.tokens, verified.userinfo, info, done)
       } catch (err) {
@@ -452,7 +473,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
    *
    * @returns the user to log in, or `false` when the site has no such user
    */
-  protected async defaultVerify(req: Request, verified: VerifiedFlow, info: JustpassFlowInfo): Promise<User | false> {
+  protected async verifyWithSessionUser(req: JustpassRequest, verified: VerifiedFlow, info: JustpassFlowInfo): Promise<User | false> {
     return this.verifyWithStore(verified.tokens, verified.userinfo, info, req.user as User | undefined)
   }
 
@@ -538,7 +559,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
    *
    * @throws {@link JustpassUsageError} when a user is logged in without a non-empty string username
    */
-  protected usernameOf(req: Request): string | undefined {
+  protected usernameOf(req: JustpassRequest): string | undefined {
     const user = req.user as Record<string, unknown> | undefined
     if (user === undefined || user === null) return undefined
     const username = user[this.settings.usernameField]
@@ -554,7 +575,7 @@ export class JustpassStrategy<User = unknown> extends Strategy {
    * A second-factor LOGIN that fails ends the password step too: the base username is
    * dropped, so that the user starts again from the password.
    */
-  private refuse(req: Request, refusal: JustpassRefusal, attempt: Attempt): void {
+  private refuse(req: JustpassRequest, refusal: JustpassRefusal, attempt: Attempt): void {
     const flow = attempt.flow
     const info: JustpassFailureInfo = { message: refusal.message, reason: refusal.code }
     if (flow !== undefined) info.mode = flow.mode

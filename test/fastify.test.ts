@@ -1,7 +1,7 @@
 /**
  * Fastify with @fastify/passport and @fastify/session: the example site (example/fastify)
  * completes every flow over HTTP against the local provider, with the cookie flow store
- * (through justpassFastifyHook) and with the session flow store; without the hook, the
+ * (through justpassSetup) and with the session flow store; without the hook, the
  * strategy refuses what needs the reply with a usage error that names the fix.
  */
 import { after, before, describe, test } from 'node:test'
@@ -11,7 +11,8 @@ import fastifyCookie from '@fastify/cookie'
 import fastifySession from '@fastify/session'
 import { Authenticator } from '@fastify/passport'
 import './support/package-from-source.ts'
-import { JustpassStrategy, JustpassUsageError, MemoryUserStore, justpassFastifyStart } from '../src/index.ts'
+import { JustpassStrategy, JustpassUsageError, MemoryUserStore } from '../src/index.ts'
+import { justpassStart } from '../src/hosts/fastify.ts'
 import { Browser } from './support/browser.ts'
 import { startTestProvider, type TestProvider } from './support/provider.ts'
 import { startLoopbackServer, type LoopbackServer } from './support/server.ts'
@@ -41,7 +42,7 @@ async function buildFastifySite(input: HostSiteInput): Promise<() => Promise<voi
 hostFlowSuite('Fastify', 'cookie', buildFastifySite)
 hostFlowSuite('Fastify', 'session', buildFastifySite)
 
-describe('Fastify without justpassFastifyHook', () => {
+describe('Fastify without justpassSetup', () => {
   let provider: TestProvider
   let app: FastifyInstance
   let server: LoopbackServer
@@ -60,8 +61,8 @@ describe('Fastify without justpassFastifyHook', () => {
       app.register(async (scope) => {
         scope.register(passport.initialize())
         scope.register(passport.secureSession())
-        scope.get(`/${flowStore}/login`, justpassFastifyStart(passport, { mode: 'login' }))
-        scope.get(`/${flowStore}/login-url`, justpassFastifyStart(passport, { mode: 'login', urlOnly: true }))
+        scope.get(`/${flowStore}/login`, justpassStart({ authenticator: passport, mode: 'login' }))
+        scope.get(`/${flowStore}/login-url`, justpassStart({ authenticator: passport, mode: 'login', urlOnly: true }))
       })
     }
     app.setErrorHandler((err: Error, _request, reply) => {
@@ -93,7 +94,7 @@ describe('Fastify without justpassFastifyHook', () => {
     const answer = await browser.get(`${origin()}/session/login-url`)
     assert.equal(answer.status, 500)
     assert.ok(errors.at(-1) instanceof JustpassUsageError)
-    assert.match(errors.at(-1)!.message, /justpassFastifyHook/)
+    assert.match(errors.at(-1)!.message, /justpassSetup/)
   })
 })
 

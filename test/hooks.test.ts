@@ -26,7 +26,7 @@ describe('the overridable methods', () => {
     const hooks = strategy.members.filter(
       (member): member is ts.MethodDeclaration => ts.isMethodDeclaration(member) && (ts.getCombinedModifierFlags(member) & ts.ModifierFlags.Protected) !== 0,
     )
-    assert.deepEqual(hooks.map((hook) => hook.name.getText(source)).sort(), ['authorizationParams', 'defaultVerify', 'isCallback', 'responseOf', 'usernameOf'])
+    assert.deepEqual(hooks.map((hook) => hook.name.getText(source)).sort(), ['authorizationParams', 'verifyWithSessionUser', 'isCallback', 'responseOf', 'usernameOf'])
     const tests = readFileSync(new URL(import.meta.url), 'utf8')
     for (const hook of hooks) {
       const name = hook.name.getText(source)
@@ -266,12 +266,12 @@ describe('responseOf(req)', () => {
   })
 })
 
-describe('defaultVerify(req, verified, info)', () => {
+describe('verifyWithSessionUser(req, verified, info)', () => {
   /** A site with a check of its own on top of the user store's. */
   class NoBobs extends JustpassStrategy<MemoryUser> {
-    protected override async defaultVerify(req: Request, verified: VerifiedFlow, info: JustpassFlowInfo): Promise<MemoryUser | false> {
+    protected override async verifyWithSessionUser(req: Request, verified: VerifiedFlow, info: JustpassFlowInfo): Promise<MemoryUser | false> {
       if (info.mode === 'login' && verified.username === 'bob') throw new JustpassRefusal('account_disabled', 'bob is on holiday')
-      return super.defaultVerify(req, verified, info)
+      return super.verifyWithSessionUser(req, verified, info)
     }
   }
   let harness: Harness

@@ -13,9 +13,10 @@ import { SignJWT, exportJWK, importJWK, type JWK } from 'jose'
 import { Browser, type Hop } from './support/browser.ts'
 import { buildTestApp, reserveTestApp, type TestApp } from './support/app.ts'
 import { startHostileProvider, streamHugeBody, type Breakage, type HostileProvider, type HugeBodyCounter } from './support/hostile-provider.ts'
-import { JustpassRefusal, justpassProvider, type ProviderErrorCode, type RefusalReason } from '../src/index.ts'
+import { JustpassRefusal, justpassProvider, type RefusalReason } from '../src/index.ts'
+import type { ProviderErrorCode } from '../src/errors.ts'
 import { IdTokenVerifier } from '../src/id-token.ts'
-import { staticProviderContext } from '../src/provider-context.ts'
+import { staticProviderConnection } from '../src/provider-connection.ts'
 
 type Mode = 'register' | 'login2' | 'login1'
 type Expected = { fail: RefusalReason } | { error: ProviderErrorCode }
@@ -119,7 +120,7 @@ async function assertOwnVerificationRefuses(site: Site, alg: 'HS256' | 'RS256', 
   const { idToken, nonce } = site.provider.issued
   assert.equal(typeof idToken, 'string', 'the provider issued an ID token')
   const provider = justpassProvider({ opURL: site.provider.opURL, clientID: site.provider.clientID, clientSecret: site.provider.clientSecret, idTokenSignedResponseAlg: alg })
-  const context = staticProviderContext(provider)
+  const context = staticProviderConnection(provider)
   const verifier = new IdTokenVerifier(context.idTokenKey, { issuer: context.issuer, clientID: provider.clientID, clockTolerance: 30, maxTokenAge: 600, authTimeMaxAge: { register: false, login: 60 }, requireAcr: false })
   const flow = { mode: 'login' as const, username: 'alice', verifier: 'v'.repeat(44), nonce: nonce!, started: now(), acrValues: 'keys' }
   await assert.rejects(verifier.verify(idToken!, flow), (err: unknown) => {

@@ -1,7 +1,7 @@
 /**
  * Koa with koa-passport and koa-session: the example site (example/koa) completes every
  * flow over HTTP against the local provider, with the cookie flow store (through
- * justpassKoa) and with the session flow store; without justpassKoa, the strategy refuses
+ * justpassSetup) and with the session flow store; without justpassSetup, the strategy refuses
  * what needs the response with a usage error that names the fix.
  */
 import { after, before, describe, test } from 'node:test'
@@ -11,6 +11,7 @@ import session from 'koa-session'
 import koaPassport from 'koa-passport'
 import './support/package-from-source.ts'
 import { JustpassStrategy, JustpassUsageError, MemoryUserStore } from '../src/index.ts'
+import { justpassStart } from '../src/hosts/koa.ts'
 import { Browser } from './support/browser.ts'
 import { startTestProvider, type TestProvider } from './support/provider.ts'
 import { startLoopbackServer, type LoopbackServer } from './support/server.ts'
@@ -39,7 +40,7 @@ async function buildKoaSite(input: HostSiteInput): Promise<() => Promise<void>> 
 hostFlowSuite('Koa', 'cookie', buildKoaSite)
 hostFlowSuite('Koa', 'session', buildKoaSite)
 
-describe('Koa without justpassKoa', () => {
+describe('Koa without justpassSetup', () => {
   let provider: TestProvider
   let server: LoopbackServer
   const errors: Error[] = []
@@ -64,8 +65,8 @@ describe('Koa without justpassKoa', () => {
       const passport = new koaPassport.KoaPassport()
       passport.use(new JustpassStrategy({ opURL: provider.opURL, clientID: provider.clientID, clientSecret: provider.clientSecret, callbackURL, userStore: new MemoryUserStore(), flowStore }))
       const initialize = passport.initialize()
-      const login = passport.authenticate('justpass', { mode: 'login' })
-      const loginURL = passport.authenticate('justpass', { mode: 'login', urlOnly: true })
+      const login = justpassStart({ authenticator: passport, mode: 'login' })
+      const loginURL = justpassStart({ authenticator: passport, mode: 'login', urlOnly: true })
       app.use(async (ctx, next) => {
         if (ctx.path === `/${flowStore}/login`) return initialize(ctx, () => login(ctx, next))
         if (ctx.path === `/${flowStore}/login-url`) return initialize(ctx, () => loginURL(ctx, next))
@@ -87,7 +88,7 @@ describe('Koa without justpassKoa', () => {
     assert.deepEqual(answer.headers.getSetCookie().filter((line) => line.startsWith('justpass.')), [])
   })
 
-  test('the session flow store starts a flow; a URL-only start is refused, naming justpassKoa', async () => {
+  test('the session flow store starts a flow; a URL-only start is refused, naming justpassSetup', async () => {
     const browser = new Browser()
     const start = await browser.get(`${server.origin}/session/login`)
     assert.equal(start.status, 302)
@@ -95,7 +96,7 @@ describe('Koa without justpassKoa', () => {
     const answer = await browser.get(`${server.origin}/session/login-url`)
     assert.equal(answer.status, 500)
     assert.ok(errors.at(-1) instanceof JustpassUsageError)
-    assert.match(errors.at(-1)!.message, /justpassKoa/)
+    assert.match(errors.at(-1)!.message, /justpassSetup/)
   })
 })
 

@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Request, Response } from 'express'
-import { djangoJSON } from '../src/outcome-core.ts'
+import { djangoJSON } from '../src/hosts/callback-answer.ts'
 import { JustpassStrategy, type JustpassFlowStart, type MemoryUser } from '../src/index.ts'
 import { Browser } from './support/browser.ts'
 import { finishFlow, startFlow, startHarness, whoAmI, type Harness } from './support/harness.ts'

@@ -12,7 +12,7 @@ import { once } from 'node:events'
 import * as client from 'openid-client'
 import { JustpassProviderError, justpassProvider } from '../src/index.ts'
 import { classifyProviderFailure } from '../src/provider-failure.ts'
-import { discoverProviderContext } from '../src/provider-context.ts'
+import { discoverProviderConnection } from '../src/provider-connection.ts'
 import {
   MAX_RESPONSE_BYTES,
   TransportConnectionError,
@@ -425,7 +425,7 @@ describe('the provider transport', { timeout: 20_000 }, () => {
         if (req.url === '/openid/.well-known/openid-configuration') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(metadata(server.origin)))
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ sub: 'sub-alice', preferred_username: 'alice' }))
       })
-      const context = await discoverProviderContext(optionsFor(server.origin), transport)
+      const context = await discoverProviderConnection(optionsFor(server.origin), transport)
       assert.equal(context.config[client.customFetch], transport)
       assert.equal((await client.fetchUserInfo(context.config, 'an-access-token', 'sub-alice')).preferred_username, 'alice')
       assert.deepEqual(server.seen.map((seen) => seen.url), ['/openid/.well-known/openid-configuration', '/openid/userinfo/'])
@@ -438,14 +438,14 @@ describe('the provider transport', { timeout: 20_000 }, () => {
         res.writeHead(404).end()
       })
       const settings = { opURL: `${server.origin}/idp/`, clientID: 'a-client', clientSecret: 'a-client-secret-0123456789abcdef', discovery: true }
-      const context = await discoverProviderContext(justpassProvider({ ...settings, issuer: `${server.origin}/idp/` }), transport)
+      const context = await discoverProviderConnection(justpassProvider({ ...settings, issuer: `${server.origin}/idp/` }), transport)
       assert.equal(context.issuer, `${server.origin}/idp/`)
-      await assert.rejects(discoverProviderContext(justpassProvider(settings), transport), (err: unknown) => err instanceof JustpassProviderError && err.code === 'provider_metadata', 'without the setting, the issuer is opURL without its slash, which the metadata does not announce')
+      await assert.rejects(discoverProviderConnection(justpassProvider(settings), transport), (err: unknown) => err instanceof JustpassProviderError && err.code === 'provider_metadata', 'without the setting, the issuer is opURL without its slash, which the metadata does not announce')
     })
 
     test('a discovery document past the cap is provider_bad_response', async () => {
       server.reset((_req, res) => void streamBody(res, 2 * MAX_RESPONSE_BYTES, { 'content-type': 'application/json' }))
-      await assert.rejects(discoverProviderContext(optionsFor(server.origin), transport), (err: unknown) => {
+      await assert.rejects(discoverProviderConnection(optionsFor(server.origin), transport), (err: unknown) => {
         assert.ok(err instanceof JustpassProviderError)
         assert.equal(err.code, 'provider_bad_response')
         assert.equal(err.message, 'the discovery endpoint answered more than 1 MiB')

@@ -1,5 +1,5 @@
 /**
- * The way back, one provider answer at a time: `completeFlow` against a loopback token
+ * The way back, one provider answer at a time: `exchangeCode` against a loopback token
  * and userinfo endpoint that answers each row's body, and what it turns the answer into.
  * openid-client and oauth4webapi raise their real errors; the table holds the sorting
  * (by error class and code, never by message) to the reason or outage each row names.
@@ -10,10 +10,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createHmac } from 'node:crypto'
 import { SignJWT, type JWTPayload } from 'jose'
 import { JustpassProviderError, JustpassRefusal, justpassProvider } from '../src/index.ts'
-import { completeFlow } from '../src/complete-flow.ts'
+import { exchangeCode } from '../src/code-exchange.ts'
 import type { PendingFlow } from '../src/flow.ts'
 import { IdTokenVerifier } from '../src/id-token.ts'
-import { staticProviderContext, type ProviderContext } from '../src/provider-context.ts'
+import { staticProviderConnection, type ProviderConnection } from '../src/provider-connection.ts'
 import { capProviderFetch } from '../src/transport.ts'
 import { startLoopbackServer, type LoopbackServer } from './support/server.ts'
 
@@ -92,9 +92,9 @@ const ROWS: Row[] = [
   { name: "userinfo of another user than the flow's", token: (_iss, claims) => tokens(claims), userinfo: json({ sub: 'sub-alice', preferred_username: 'bob' }), expected: { refusal: 'identity_mismatch' } },
 ]
 
-describe('completeFlow: each provider answer sorted to its refusal or outage', () => {
+describe('exchangeCode: each provider answer sorted to its refusal or outage', () => {
   let server: LoopbackServer
-  let context: ProviderContext
+  let context: ProviderConnection
   let verifier: IdTokenVerifier
   let current: { token: Answer; userinfo: Answer } = { token: { body: '' }, userinfo: { body: '' } }
 
@@ -106,7 +106,7 @@ describe('completeFlow: each provider answer sorted to its refusal or outage', (
       req.on('end', () => res.writeHead(answer.status ?? 200, answer.headers ?? {}).end(answer.body))
     })
     const provider = justpassProvider({ opURL: `${server.origin}/openid/`, clientID: CLIENT_ID, clientSecret: CLIENT_SECRET, timeout: 2000 })
-    context = staticProviderContext(provider)
+    context = staticProviderConnection(provider)
     verifier = new IdTokenVerifier(context.idTokenKey, { issuer: context.issuer, clientID: CLIENT_ID, clockTolerance: 30, maxTokenAge: 600, authTimeMaxAge: { register: false, login: 60 }, requireAcr: false })
   })
   after(() => server.close())
@@ -117,7 +117,7 @@ describe('completeFlow: each provider answer sorted to its refusal or outage', (
       const claims: JWTPayload = { iss: context.issuer, aud: CLIENT_ID, sub: 'sub-alice', nonce: flow.nonce, iat: now(), exp: now() + 300, auth_time: now() - 5 }
       current = { token: await row.token(context.issuer, claims), userinfo: row.userinfo ?? json({ sub: 'sub-alice', preferred_username: 'alice' }) }
       const callbackURL = new URL(`http://127.0.0.1/justpass/callback?code=a-code&state=the-state`)
-      const outcome = await completeFlow(context, verifier, flow, 'the-state', callbackURL).then(
+      const outcome = await exchangeCode(context, verifier, flow, 'the-state', callbackURL).then(
         (verified) => ({ ok: verified }),
         (err: unknown) => ({ err }),
       )
@@ -142,14 +142,14 @@ describe('completeFlow: each provider answer sorted to its refusal or outage', (
   }
 })
 
-describe("completeFlow through a site's own fetch that cannot connect", () => {
+describe("exchangeCode through a site's own fetch that cannot connect", () => {
   test('is an outage (provider_unreachable), not a raw error', async () => {
     const refused = () => Promise.reject(new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) }))
     const provider = justpassProvider({ opURL: 'http://127.0.0.1:9/openid/', clientID: CLIENT_ID, clientSecret: CLIENT_SECRET, fetch: refused })
-    const context = staticProviderContext(provider, capProviderFetch(provider.fetch!))
+    const context = staticProviderConnection(provider, capProviderFetch(provider.fetch!))
     const verifier = new IdTokenVerifier(context.idTokenKey, { issuer: context.issuer, clientID: CLIENT_ID, clockTolerance: 30, maxTokenAge: 600, authTimeMaxAge: { register: false, login: 60 }, requireAcr: false })
     const flow: PendingFlow = { mode: 'login', verifier: 'v'.repeat(44), nonce: 'n', started: now() }
-    await assert.rejects(completeFlow(context, verifier, flow, 's', new URL('http://127.0.0.1/cb?code=c&state=s')), (err: unknown) => {
+    await assert.rejects(exchangeCode(context, verifier, flow, 's', new URL('http://127.0.0.1/cb?code=c&state=s')), (err: unknown) => {
       assert.ok(err instanceof JustpassProviderError)
       assert.equal(err.code, 'provider_unreachable')
       return true

@@ -7,7 +7,7 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { PROVIDER_UNAVAILABLE_MESSAGE, SUCCESS_MESSAGES } from '../src/outcome-core.ts'
+import { PROVIDER_UNAVAILABLE_MESSAGE, SUCCESS_MESSAGES } from '../src/hosts/callback-answer.ts'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const OUTCOMES = readFileSync(join(ROOT, 'docs', 'outcomes.md'), 'utf8')

@@ -10,7 +10,7 @@ import { Passport } from 'passport'
 import * as client from 'openid-client'
 import { Strategy, type AuthenticateOptions, type VerifyFunction } from 'openid-client/passport'
 import { MemoryUserStore, justpassProvider, type MemoryUser } from '../../src/index.ts'
-import { providerConfiguration } from '../../src/provider-context.ts'
+import { providerConfiguration } from '../../src/provider-connection.ts'
 import { BENCH_USERS, CLIENT_ID, CLIENT_SECRET, FAILURE_REDIRECT, MAX_AGE, SUCCESS_REDIRECT } from '../config.ts'
 import { siteShell, type BenchSite } from './site.ts'
 

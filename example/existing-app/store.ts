@@ -5,7 +5,7 @@
  * callback-style driver (the API of the `sqlite3` package, which passport's own example
  * app uses).
  */
-import type { JustpassEnableDetails, JustpassUserStore } from 'passport-justpass'
+import type { JustpassUserStore } from 'passport-justpass'
 
 /** The calls of a callback-style SQLite driver that the store uses: `sqlite3`'s `Database` has them. */
 export interface CallbackDatabase {
@@ -76,7 +76,7 @@ export function callbackUserStore(db: CallbackDatabase): JustpassUserStore<User>
     async findByUsername(username) {
       return toUser(await get<UserRow>(db, 'SELECT id, username, justpass_enabled, justpass_sub FROM users WHERE username = ?', [username]))
     },
-    async setJustpassEnabled(username, enabled, details?: JustpassEnableDetails) {
+    async setJustpassEnabled(username, enabled, details?: { sub: string }) {
       if (!enabled) await run(db, 'UPDATE users SET justpass_enabled = 0, justpass_sub = NULL WHERE username = ?', [username])
       else await run(db, 'UPDATE users SET justpass_enabled = 1, justpass_sub = coalesce(?, justpass_sub) WHERE username = ?', [details?.sub ?? null, username])
       return this.findByUsername(username)

@@ -8,17 +8,8 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import fastifyCookie from '@fastify/cookie'
 import fastifySession from '@fastify/session'
 import { Authenticator } from '@fastify/passport'
-import {
-  JustpassStrategy,
-  MemoryUserStore,
-  justpassFastifyCallback,
-  justpassFastifyHook,
-  justpassFastifyLogout,
-  justpassFastifyStart,
-  requireJustpassFastifyConfirmation,
-  takeJustpassFastifyNotice,
-  type MemoryUser,
-} from 'passport-justpass'
+import { JustpassStrategy, MemoryUserStore, type MemoryUser } from 'passport-justpass'
+import { justpassCallback, justpassLogout, justpassSetup, justpassStart, requireJustpassConfirmation, takeJustpassNotice } from 'passport-justpass/fastify'
 
 /** What {@link createFastifySite} needs. */
 export interface FastifySiteConfig {
@@ -33,7 +24,7 @@ export interface FastifySiteConfig {
   /** The site's users and their passwords (a real site checks password hashes). */
   users: MemoryUserStore
   passwords: Map<string, string>
-  /** Where pending flows are kept: `'cookie'` (the default, through justpassFastifyHook) or `'session'`. */
+  /** Where pending flows are kept: `'cookie'` (the default, through justpassSetup) or `'session'`. */
   flowStore?: 'cookie' | 'session'
 }
 
@@ -77,7 +68,7 @@ export function createFastifySite(config: FastifySiteConfig): FastifyInstance {
   app.register(passport.initialize())
   app.register(passport.secureSession())
   // Lets the strategy set its flow cookies on the reply.
-  app.addHook('onRequest', justpassFastifyHook)
+  app.addHook('onRequest', justpassSetup())
   // #endregion
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)))
@@ -97,17 +88,17 @@ export function createFastifySite(config: FastifySiteConfig): FastifyInstance {
     return reply.redirect('/')
   })
 
-  app.get('/justpass/reg', justpassFastifyStart(passport, { mode: 'register' }))
-  app.get('/justpass/login', justpassFastifyStart(passport, { mode: 'login' }))
-  app.get('/justpass/login-url', justpassFastifyStart(passport, { mode: 'login', urlOnly: true }))
-  app.get('/justpass/confirm', justpassFastifyStart(passport, { mode: 'confirm' }))
+  app.get('/justpass/reg', justpassStart({ authenticator: passport, mode: 'register' }))
+  app.get('/justpass/login', justpassStart({ authenticator: passport, mode: 'login' }))
+  app.get('/justpass/login-url', justpassStart({ authenticator: passport, mode: 'login', urlOnly: true }))
+  app.get('/justpass/confirm', justpassStart({ authenticator: passport, mode: 'confirm' }))
   // The visitor's cart survives a passkey LOGIN; the rest of the anonymous session does not.
-  app.get('/justpass/callback', justpassFastifyCallback({ authenticator: passport, keepSessionData: ['cart'] }))
+  app.get('/justpass/callback', justpassCallback({ authenticator: passport, keepSessionData: ['cart'] }))
   // Ends the session here, then at justpass.me.
-  app.post('/logout', justpassFastifyLogout({ authenticator: passport }))
+  app.post('/logout', justpassLogout({ authenticator: passport }))
 
   // A sensitive page: only after the logged-in user confirmed it is them, in the last 5 minutes.
-  app.get('/account', { preHandler: requireJustpassFastifyConfirmation<FastifyRequest, FastifyReply>({ authenticator: passport, maxAge: 300 }) }, async (request) => {
+  app.get('/account', { preHandler: requireJustpassConfirmation<FastifyRequest, FastifyReply>({ authenticator: passport, maxAge: 300 }) }, async (request) => {
     return { user: (request.user as MemoryUser).username, confirmedAt: request.session.justpassConfirmedAt }
   })
   app.get('/cart', async (request) => ({ cart: request.session.cart ?? [] }))
@@ -118,12 +109,12 @@ export function createFastifySite(config: FastifySiteConfig): FastifyInstance {
 
   // The pages answer JSON to keep the example short; render your templates instead.
   app.get<{ Querystring: { failed?: string } }>('/login', async (request) => {
-    const notice = takeJustpassFastifyNotice(request)
+    const notice = takeJustpassNotice(request)
     return { failed: request.query.failed === '1' || notice?.ok === false, message: notice?.message, reason: notice?.reason }
   })
   app.get('/', async (request) => {
     const user = request.user as MemoryUser | undefined
-    return { user: user?.username ?? null, justpassEnabled: user?.justpassEnabled ?? false, notice: takeJustpassFastifyNotice(request) ?? null }
+    return { user: user?.username ?? null, justpassEnabled: user?.justpassEnabled ?? false, notice: takeJustpassNotice(request) ?? null }
   })
   // #endregion
   return app

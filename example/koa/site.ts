@@ -8,16 +8,8 @@ import Koa from 'koa'
 import session from 'koa-session'
 import koaPassport from 'koa-passport'
 import Router from '@koa/router'
-import {
-  JustpassStrategy,
-  MemoryUserStore,
-  justpassKoa,
-  justpassKoaCallback,
-  justpassKoaLogout,
-  requireJustpassKoaConfirmation,
-  takeJustpassKoaNotice,
-  type MemoryUser,
-} from 'passport-justpass'
+import { JustpassStrategy, MemoryUserStore, type MemoryUser } from 'passport-justpass'
+import { justpassCallback, justpassLogout, justpassSetup, justpassStart, requireJustpassConfirmation, takeJustpassNotice } from 'passport-justpass/koa'
 
 /** What {@link createKoaSite} needs. */
 export interface KoaSiteConfig {
@@ -32,7 +24,7 @@ export interface KoaSiteConfig {
   /** The site's users and their passwords (a real site checks password hashes). */
   users: MemoryUserStore
   passwords: Map<string, string>
-  /** Where pending flows are kept: `'cookie'` (the default, through justpassKoa) or `'session'`. */
+  /** Where pending flows are kept: `'cookie'` (the default, through justpassSetup) or `'session'`. */
   flowStore?: 'cookie' | 'session'
 }
 
@@ -72,7 +64,7 @@ export function createKoaSite(config: KoaSiteConfig): Koa {
   app.use(passport.initialize())
   app.use(passport.session())
   // Lets the strategy set its flow cookies on the response.
-  app.use(justpassKoa())
+  app.use(justpassSetup())
   // #endregion
 
   // #region routes
@@ -91,22 +83,22 @@ export function createKoaSite(config: KoaSiteConfig): Koa {
     ctx.redirect('/')
   })
 
-  router.get('/justpass/reg', passport.authenticate('justpass', { mode: 'register' }))
-  router.get('/justpass/login', passport.authenticate('justpass', { mode: 'login' }))
-  router.get('/justpass/login-url', passport.authenticate('justpass', { mode: 'login', urlOnly: true }))
-  router.get('/justpass/confirm', passport.authenticate('justpass', { mode: 'confirm' }))
+  router.get('/justpass/reg', justpassStart({ authenticator: passport, mode: 'register' }))
+  router.get('/justpass/login', justpassStart({ authenticator: passport, mode: 'login' }))
+  router.get('/justpass/login-url', justpassStart({ authenticator: passport, mode: 'login', urlOnly: true }))
+  router.get('/justpass/confirm', justpassStart({ authenticator: passport, mode: 'confirm' }))
   // #region keep-session-data
   // The visitor's cart survives a passkey LOGIN; the rest of the anonymous session does not.
-  router.get('/justpass/callback', justpassKoaCallback({ authenticator: passport, keepSessionData: ['cart'] }))
+  router.get('/justpass/callback', justpassCallback({ authenticator: passport, keepSessionData: ['cart'] }))
   // #endregion
   // #region logout
   // Ends the session here, then at justpass.me.
-  router.post('/logout', justpassKoaLogout({ authenticator: passport }))
+  router.post('/logout', justpassLogout({ authenticator: passport }))
   // #endregion
 
   // #region confirm
   // A sensitive page: only after the logged-in user confirmed it is them, in the last 5 minutes.
-  router.get('/account', requireJustpassKoaConfirmation({ authenticator: passport, maxAge: 300 }), (ctx) => {
+  router.get('/account', requireJustpassConfirmation({ authenticator: passport, maxAge: 300 }), (ctx) => {
     ctx.body = { user: (ctx.state.user as MemoryUser).username, confirmedAt: (ctx.session as { justpassConfirmedAt?: number }).justpassConfirmedAt }
   })
   // #endregion
@@ -121,12 +113,12 @@ export function createKoaSite(config: KoaSiteConfig): Koa {
 
   // The pages answer JSON to keep the example short; render your templates instead.
   router.get('/login', (ctx) => {
-    const notice = takeJustpassKoaNotice(ctx)
+    const notice = takeJustpassNotice(ctx)
     ctx.body = { failed: ctx.query.failed === '1' || notice?.ok === false, message: notice?.message, reason: notice?.reason }
   })
   router.get('/', (ctx) => {
     const user = ctx.state.user as MemoryUser | undefined
-    ctx.body = { user: user?.username ?? null, justpassEnabled: user?.justpassEnabled ?? false, notice: takeJustpassKoaNotice(ctx) ?? null }
+    ctx.body = { user: user?.username ?? null, justpassEnabled: user?.justpassEnabled ?? false, notice: takeJustpassNotice(ctx) ?? null }
   })
   app.use(router.routes())
   app.use(router.allowedMethods())

@@ -17,7 +17,7 @@
  *
  * @packageDocumentation
  */
-import type { JustpassHostResponse } from '../host-response.js'
+import type { JustpassHostResponse } from '../host-objects.js'
 import { JustpassUsageError } from '../errors.js'
 import type { Sealer } from './seal.js'
 import { log, statePrefix } from '../log.js'

@@ -4,8 +4,7 @@
  *
  * @packageDocumentation
  */
-import type { JustpassHostResponse } from '../host-response.js'
-import type { Request } from 'express'
+import type { JustpassHostResponse, JustpassRequest } from '../host-objects.js'
 import type { NewFlow, PendingFlow } from '../flow.js'
 
 /** The result of taking a flow back: the flow, or why there is none. */
@@ -34,7 +33,7 @@ export type TakenFlow =
  */
 export interface FlowExchange {
   /** The request that starts or finishes the flow. */
-  req: Request
+  req: JustpassRequest
   /** The response to that request, to set cookies on; `undefined` when the host hides it. */
   res: JustpassHostResponse | undefined
 }

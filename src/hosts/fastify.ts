@@ -1,14 +1,21 @@
 /**
- * Fastify with @fastify/passport: the hook that lets the strategy set its flow cookies
- * through the reply, the callback route's handler, and the notice reader. Nothing here
- * loads Fastify: the types below describe the few members used, and Fastify's own
+ * `passport-justpass/fastify`: the helpers for Fastify with @fastify/passport, the same
+ * five as on every host: `justpassSetup` (the hook that lets the strategy set its flow
+ * cookies through the reply), `justpassStart`, `justpassCallback`,
+ * `requireJustpassConfirmation` and `justpassLogout`, and `takeJustpassNotice`. Nothing
+ * here loads Fastify: the types below describe the few members used, and Fastify's own
  * request and reply objects fit them.
  *
  * @packageDocumentation
  */
+import { JustpassUsageError } from '../errors.js'
 import type { JustpassAuthenticateOptions } from '../strategy.js'
-import type { JustpassHostResponse } from '../host-response.js'
-import { resolveHostCallbackOptions, settleCallback, takeNotice, type JustpassHostCallbackOptions, type JustpassNotice } from '../outcome-core.js'
+import type { JustpassHostResponse } from '../host-objects.js'
+import { resolveHostCallbackOptions, settleCallback, type JustpassHostCallbackOptions } from './callback-answer.js'
+
+export { takeJustpassNotice } from './callback-answer.js'
+export type { JustpassHostCallbackOptions, JustpassNotice } from './callback-answer.js'
+export type { JustpassHostResponse } from '../host-objects.js'
 import {
   afterLogoutURL,
   CONFIRMATION_REQUIRED,
@@ -19,7 +26,7 @@ import {
   resolveLogoutOptions,
   type JustpassConfirmationOptions,
   type JustpassLogoutOptions,
-} from '../confirm-and-logout.js'
+} from './confirm-and-logout.js'
 
 /** The members of a Fastify reply the adapter uses (`FastifyReply` has them). */
 export interface JustpassFastifyReply {
@@ -68,23 +75,31 @@ export interface JustpassFastifyAuthenticator {
   ): (request: never, reply: never) => Promise<unknown>
 }
 
-/** The justpass options of a start route on Fastify. */
+/** Options of {@link justpassStart}: the authenticator, the strategy's name and the flow to start. */
 export interface JustpassFastifyStartOptions extends JustpassAuthenticateOptions {
+  /** The @fastify/passport instance the strategy is registered with. Required. */
+  authenticator: JustpassFastifyAuthenticator
   /** The strategy name. Default `'justpass'`. */
   strategy?: string
 }
 
 /**
- * A start route's handler on Fastify: `app.get('/justpass/reg', justpassFastifyStart(fastifyPassport,
- * { mode: 'register' }))`. It is `fastifyPassport.authenticate('justpass', { mode })`,
- * typed: @fastify/passport's options type does not know the strategy's `mode` and `urlOnly`.
+ * A start route's handler: `app.get('/justpass/reg', justpassStart({ authenticator:
+ * fastifyPassport, mode: 'register' }))`. It is `fastifyPassport.authenticate('justpass',
+ * { mode })`, typed: @fastify/passport's options type does not know the strategy's
+ * `mode`, `returnTo` and `urlOnly`.
  */
-export function justpassFastifyStart<Request = unknown, Reply = unknown>(
-  authenticator: JustpassFastifyAuthenticator,
-  options: JustpassFastifyStartOptions = {},
-): (request: Request, reply: Reply) => Promise<unknown> {
-  const { strategy = 'justpass', ...authenticate } = options
+export function justpassStart<Request = unknown, Reply = unknown>(options: JustpassFastifyStartOptions): (request: Request, reply: Reply) => Promise<unknown> {
+  const { authenticator, strategy = 'justpass', ...authenticate } = options ?? ({} as JustpassFastifyStartOptions)
+  requireAuthenticator('justpassStart', authenticator)
   return authenticator.authenticate(strategy, authenticate as never) as (request: Request, reply: Reply) => Promise<unknown>
+}
+
+/** Throw a usage error naming `helper` when `authenticator` is not @fastify/passport's. */
+function requireAuthenticator(helper: string, authenticator: unknown): void {
+  if (typeof (authenticator as JustpassFastifyAuthenticator | undefined)?.authenticate !== 'function') {
+    throw new JustpassUsageError(`${helper} of passport-justpass/fastify needs options.authenticator: the @fastify/passport instance the strategy is registered with`)
+  }
 }
 
 /** The response the strategy writes to, written through `reply`: headers, status and body go where Fastify sends them. */
@@ -113,37 +128,39 @@ function fastifyResponse(reply: JustpassFastifyReply): JustpassHostResponse {
 /**
  * An `onRequest` hook that attaches the reply to the request (`request.justpassResponse`)
  * so that the strategy can set its flow cookies and answer URL-only starts. Add it once,
- * before the justpass routes: `app.addHook('onRequest', justpassFastifyHook)`. Without
- * it, use `flowStore: 'session'` (and no `urlOnly`).
+ * before the justpass routes: `app.addHook('onRequest', justpassSetup())`. Without it,
+ * use `flowStore: 'session'` (and no `urlOnly`).
  */
-export function justpassFastifyHook(request: object, reply: JustpassFastifyReply, done: () => void): void {
-  ;(request as { justpassResponse?: JustpassHostResponse }).justpassResponse = fastifyResponse(reply)
-  done()
+export function justpassSetup(): (request: object, reply: JustpassFastifyReply, done: () => void) => void {
+  return function justpassSetupHook(request, reply, done) {
+    ;(request as { justpassResponse?: JustpassHostResponse }).justpassResponse = fastifyResponse(reply)
+    done()
+  }
 }
 
 /**
- * Options of {@link justpassFastifyCallback}: the authenticator, and the options of the
- * Express `justpassCallback` (hooks receive `request, reply, info`).
+ * Options of {@link justpassCallback}: the authenticator, and the options of every host's
+ * callback handler (hooks receive `request, reply, info`; `appToken` receives `request, user`).
  */
 export interface JustpassFastifyCallbackOptions<Request extends JustpassFastifyRequest = JustpassFastifyRequest, Reply extends JustpassFastifyReply = JustpassFastifyReply>
-  extends JustpassHostCallbackOptions<[Request, Reply], unknown> {
+  extends JustpassHostCallbackOptions<[Request, Reply], Request, unknown> {
   /** The @fastify/passport instance the strategy is registered with. Required. */
   authenticator: JustpassFastifyAuthenticator
 }
 
 /**
- * The callback route's handler on Fastify: `app.get('/justpass/callback',
- * justpassFastifyCallback({ authenticator: fastifyPassport }))`. The outcomes are those
+ * The callback route's handler: `app.get('/justpass/callback',
+ * justpassCallback({ authenticator: fastifyPassport }))`. The outcomes are those
  * of the Express `justpassCallback`: REG and LOGIN success and failure, the notice in the
  * session, JSON answers for a mobile app (the platform header), and the four hooks.
  * A provider outage is a `provider_unavailable` failure notice (or `503` JSON for an app),
  * as on Express; other errors (misconfiguration) are thrown to Fastify's error handler.
  */
-export function justpassFastifyCallback<Request extends JustpassFastifyRequest = JustpassFastifyRequest, Reply extends JustpassFastifyReply = JustpassFastifyReply>(
+export function justpassCallback<Request extends JustpassFastifyRequest = JustpassFastifyRequest, Reply extends JustpassFastifyReply = JustpassFastifyReply>(
   options: JustpassFastifyCallbackOptions<Request, Reply>,
 ): (request: Request, reply: Reply) => Promise<Reply> {
-  const { authenticator } = options
-  if (typeof authenticator?.authenticate !== 'function') throw new TypeError('justpassFastifyCallback: options.authenticator must be the @fastify/passport instance')
+  const { authenticator } = options ?? ({} as JustpassFastifyCallbackOptions<Request, Reply>)
+  requireAuthenticator('justpassCallback', authenticator)
   const resolved = resolveHostCallbackOptions<[Request, Reply], unknown>(options)
   const callback = async (request: unknown, reply: unknown, err: null | Error, user?: unknown, info?: unknown): Promise<void> => {
     const req = request as Request
@@ -151,6 +168,7 @@ export function justpassFastifyCallback<Request extends JustpassFastifyRequest =
     await settleCallback<[Request, Reply], unknown>(
       {
         hookArgs: [req, res],
+        request: req,
         session: () => req.session as Record<string, unknown> | undefined,
         loggedIn: () => (req as { isAuthenticated?: () => boolean }).isAuthenticated?.() === true,
         logIn: (who, keepSessionInfo) => req.logIn(who, { session: true, keepSessionInfo }),
@@ -168,39 +186,33 @@ export function justpassFastifyCallback<Request extends JustpassFastifyRequest =
     )
   }
   const authenticate = authenticator.authenticate(resolved.strategy, callback as never)
-  return async function justpassFastifyCallbackHandler(request, reply) {
+  return async function justpassCallbackHandler(request, reply) {
     await authenticate(request as never, reply as never)
     return reply
   }
 }
 
-/** Take the {@link JustpassNotice} the callback left in `request.session`, once. */
-export function takeJustpassFastifyNotice(request: object, noticeKey = 'justpass_notice'): JustpassNotice | undefined {
-  return takeNotice((request as { session?: Record<string, unknown> }).session, noticeKey)
-}
-
-/** Options of {@link requireJustpassFastifyConfirmation}: the authenticator, and those of the Express `requireJustpassConfirmation`. */
+/** Options of {@link requireJustpassConfirmation}: the authenticator, and those of the confirmation guard on every host. */
 export interface JustpassFastifyConfirmationOptions extends JustpassConfirmationOptions {
   /** The @fastify/passport instance the strategy is registered with. Required. */
   authenticator: JustpassFastifyAuthenticator
 }
 
 /**
- * A `preHandler` for sensitive routes on Fastify: `app.post('/account/email', {
- * preHandler: requireJustpassFastifyConfirmation({ authenticator: fastifyPassport }) },
- * handler)`. As the Express `requireJustpassConfirmation`: through when the session's
+ * A `preHandler` for sensitive routes: `app.post('/account/email', { preHandler:
+ * requireJustpassConfirmation({ authenticator: fastifyPassport }) }, handler)`. As on Express: through when the session's
  * user confirmed it is them in the last `maxAge` seconds; else a confirmation that
  * returns to the request's URL (GET), or `401` JSON to a mobile app.
  *
  * @throws {@link JustpassConfigError} when an option is malformed
  */
-export function requireJustpassFastifyConfirmation<Request = JustpassFastifyGuardedRequest, Reply = JustpassFastifyReply>(
+export function requireJustpassConfirmation<Request = JustpassFastifyGuardedRequest, Reply = JustpassFastifyReply>(
   options: JustpassFastifyConfirmationOptions,
 ): (request: Request, reply: Reply) => Promise<unknown> {
-  const { authenticator } = options
-  if (typeof authenticator?.authenticate !== 'function') throw new TypeError('requireJustpassFastifyConfirmation: options.authenticator must be the @fastify/passport instance')
+  const { authenticator } = options ?? ({} as JustpassFastifyConfirmationOptions)
+  requireAuthenticator('requireJustpassConfirmation', authenticator)
   const settings = resolveConfirmationOptions(options)
-  return async function requireJustpassFastifyConfirmationHandler(req, res) {
+  return async function requireJustpassConfirmationHandler(req, res) {
     const request = req as JustpassFastifyGuardedRequest
     const reply = res as JustpassFastifyReply
     const decision = decideConfirmation(settings, {
@@ -221,27 +233,27 @@ export function requireJustpassFastifyConfirmation<Request = JustpassFastifyGuar
   }
 }
 
-/** Options of {@link justpassFastifyLogout}: the authenticator, and those of the Express `justpassLogout`. */
+/** Options of {@link justpassLogout}: the authenticator, and those of the logout handler on every host. */
 export interface JustpassFastifyLogoutOptions extends JustpassLogoutOptions {
   /** The @fastify/passport instance the strategy is registered with. Required. */
   authenticator: JustpassFastifyAuthenticator
 }
 
 /**
- * The logout route's handler on Fastify: `app.post('/logout', justpassFastifyLogout({
- * authenticator: fastifyPassport }))`. As the Express `justpassLogout`: the session ends
+ * The logout route's handler: `app.post('/logout', justpassLogout({ authenticator:
+ * fastifyPassport }))`. As the Express `justpassLogout`: the session ends
  * (`request.logOut()`), then the browser goes to the provider's end-session endpoint
  * with the kept ID token, or home with `endSessionURL: false`.
  *
  * @throws {@link JustpassConfigError} when an option is malformed
  */
-export function justpassFastifyLogout<Request = JustpassFastifyGuardedRequest, Reply = JustpassFastifyReply>(
+export function justpassLogout<Request = JustpassFastifyGuardedRequest, Reply = JustpassFastifyReply>(
   options: JustpassFastifyLogoutOptions,
 ): (request: Request, reply: Reply) => Promise<Reply> {
-  const { authenticator } = options
-  if (typeof authenticator?.authenticate !== 'function') throw new TypeError('justpassFastifyLogout: options.authenticator must be the @fastify/passport instance')
+  const { authenticator } = options ?? ({} as JustpassFastifyLogoutOptions)
+  requireAuthenticator('justpassLogout', authenticator)
   const settings = resolveLogoutOptions(options)
-  return async function justpassFastifyLogoutHandler(req, res) {
+  return async function justpassLogoutHandler(req, res) {
     const request = req as JustpassFastifyGuardedRequest
     const reply = res as JustpassFastifyReply
     const idToken = idTokenOf(request.session as Record<string, unknown> | undefined)

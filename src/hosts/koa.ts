@@ -1,12 +1,20 @@
 /**
- * Koa with koa-passport: the middleware that lets the strategy set its flow cookies
- * through the context, the callback route's middleware, and the notice reader. Nothing
- * here loads Koa: the types below describe the few members used, and Koa's context fits them.
+ * `passport-justpass/koa`: the helpers for Koa with koa-passport, the same five as on
+ * every host: `justpassSetup` (the middleware that lets the strategy set its flow cookies
+ * through the context), `justpassStart`, `justpassCallback`, `requireJustpassConfirmation`
+ * and `justpassLogout`, and `takeJustpassNotice`. Nothing here loads Koa: the types below
+ * describe the few members used, and Koa's context fits them.
  *
  * @packageDocumentation
  */
-import type { JustpassHostResponse } from '../host-response.js'
-import { resolveHostCallbackOptions, settleCallback, takeNotice, type JustpassHostCallbackOptions, type JustpassNotice } from '../outcome-core.js'
+import type { JustpassHostResponse } from '../host-objects.js'
+import { JustpassUsageError } from '../errors.js'
+import type { JustpassAuthenticateOptions } from '../strategy.js'
+import { resolveHostCallbackOptions, settleCallback, type JustpassHostCallbackOptions } from './callback-answer.js'
+
+export { takeJustpassNotice } from './callback-answer.js'
+export type { JustpassHostCallbackOptions, JustpassNotice } from './callback-answer.js'
+export type { JustpassHostResponse } from '../host-objects.js'
 import {
   afterLogoutURL,
   CONFIRMATION_REQUIRED,
@@ -17,7 +25,7 @@ import {
   resolveLogoutOptions,
   type JustpassConfirmationOptions,
   type JustpassLogoutOptions,
-} from '../confirm-and-logout.js'
+} from './confirm-and-logout.js'
 
 /** The members of a Koa context the adapter uses (Koa's `Context` has them, koa-passport adds `login`). */
 export interface JustpassKoaContext {
@@ -62,6 +70,33 @@ export interface JustpassKoaAuthenticator {
   authenticate(strategy: string, callbackOrOptions: never): (ctx: never, next: never) => unknown
 }
 
+/** Options of {@link justpassStart}: the authenticator, the strategy's name and the flow to start. */
+export interface JustpassKoaStartOptions extends JustpassAuthenticateOptions {
+  /** The koa-passport instance the strategy is registered with. Required. */
+  authenticator: JustpassKoaAuthenticator
+  /** The strategy name. Default `'justpass'`. */
+  strategy?: string
+}
+
+/**
+ * A start route's middleware: `router.get('/justpass/reg', justpassStart({ authenticator:
+ * passport, mode: 'register' }))`. It is `passport.authenticate('justpass', { mode })`,
+ * typed: koa-passport's options type does not know the strategy's `mode`, `returnTo` and
+ * `urlOnly`.
+ */
+export function justpassStart<Context = JustpassKoaContext>(options: JustpassKoaStartOptions): JustpassKoaMiddleware<Context> {
+  const { authenticator, strategy = 'justpass', ...authenticate } = options ?? ({} as JustpassKoaStartOptions)
+  requireAuthenticator('justpassStart', authenticator)
+  return authenticator.authenticate(strategy, authenticate as never) as JustpassKoaMiddleware<Context>
+}
+
+/** Throw a usage error naming `helper` when `authenticator` is not koa-passport's. */
+function requireAuthenticator(helper: string, authenticator: unknown): void {
+  if (typeof (authenticator as JustpassKoaAuthenticator | undefined)?.authenticate !== 'function') {
+    throw new JustpassUsageError(`${helper} of passport-justpass/koa needs options.authenticator: the koa-passport instance the strategy is registered with`)
+  }
+}
+
 /**
  * The response the strategy writes to, written through `ctx`. `req` is the request the
  * strategy was given: koa-passport's stand-in, whose own `res.end` lets its middleware
@@ -92,10 +127,10 @@ function koaResponse(ctx: JustpassKoaContext, req: { res?: unknown }): JustpassH
 /**
  * A middleware that lets the strategy reach the response (`req.justpassResponse`), to
  * set its flow cookies and answer URL-only starts. Use it once, before the justpass
- * routes: `app.use(justpassKoa())`. Without it, use `flowStore: 'session'` (and no `urlOnly`).
+ * routes: `app.use(justpassSetup())`. Without it, use `flowStore: 'session'` (and no `urlOnly`).
  */
-export function justpassKoa<Context extends JustpassKoaContext = JustpassKoaContext>(): JustpassKoaMiddleware<Context> {
-  return function justpassKoaMiddleware(ctx, next) {
+export function justpassSetup<Context extends JustpassKoaContext = JustpassKoaContext>(): JustpassKoaMiddleware<Context> {
+  return function justpassSetupMiddleware(ctx, next) {
     Object.defineProperty(ctx.request, 'justpassResponse', {
       configurable: true,
       // `this` is the object read: Koa's request, or koa-passport's stand-in built on it.
@@ -108,31 +143,32 @@ export function justpassKoa<Context extends JustpassKoaContext = JustpassKoaCont
 }
 
 /**
- * Options of {@link justpassKoaCallback}: the authenticator, and the options of the
- * Express `justpassCallback` (hooks receive `ctx, info`).
+ * Options of {@link justpassCallback}: the authenticator, and the options of every host's
+ * callback handler (hooks receive `ctx, info`; `appToken` receives `ctx, user`).
  */
-export interface JustpassKoaCallbackOptions<Context extends JustpassKoaContext = JustpassKoaContext> extends JustpassHostCallbackOptions<[Context], unknown> {
+export interface JustpassKoaCallbackOptions<Context extends JustpassKoaContext = JustpassKoaContext> extends JustpassHostCallbackOptions<[Context], Context, unknown> {
   /** The koa-passport instance the strategy is registered with. Required. */
   authenticator: JustpassKoaAuthenticator
 }
 
 /**
- * The callback route's middleware on Koa: `router.get('/justpass/callback',
- * justpassKoaCallback({ authenticator: passport }))`. The outcomes are those of the
+ * The callback route's middleware: `router.get('/justpass/callback',
+ * justpassCallback({ authenticator: passport }))`. The outcomes are those of the
  * Express `justpassCallback`: REG and LOGIN success and failure, the notice in the
  * session, JSON answers for a mobile app (the platform header), and the four hooks.
  * A provider outage is a `provider_unavailable` failure notice (or `503` JSON for an app),
  * as on Express; other errors (misconfiguration) are thrown to Koa's error handling.
  */
-export function justpassKoaCallback<Context extends JustpassKoaContext = JustpassKoaContext>(options: JustpassKoaCallbackOptions<Context>): JustpassKoaMiddleware<Context> {
-  const { authenticator } = options
-  if (typeof authenticator?.authenticate !== 'function') throw new TypeError('justpassKoaCallback: options.authenticator must be the koa-passport instance')
+export function justpassCallback<Context extends JustpassKoaContext = JustpassKoaContext>(options: JustpassKoaCallbackOptions<Context>): JustpassKoaMiddleware<Context> {
+  const { authenticator } = options ?? ({} as JustpassKoaCallbackOptions<Context>)
+  requireAuthenticator('justpassCallback', authenticator)
   const resolved = resolveHostCallbackOptions<[Context], unknown>(options)
-  return async function justpassKoaCallbackMiddleware(ctx, next) {
+  return async function justpassCallbackMiddleware(ctx, next) {
     const middleware = authenticator.authenticate(resolved.strategy, (async (err: unknown, user: unknown, info: unknown) => {
       await settleCallback<[Context], unknown>(
         {
           hookArgs: [ctx],
+          request: ctx,
           session: () => ctx.session as Record<string, unknown> | undefined,
           loggedIn: () => (ctx as { isAuthenticated?: () => boolean }).isAuthenticated?.() === true,
           logIn: (who, keepSessionInfo) => ctx.login(who, { session: true, keepSessionInfo }),
@@ -153,33 +189,27 @@ export function justpassKoaCallback<Context extends JustpassKoaContext = Justpas
   }
 }
 
-/** Take the {@link JustpassNotice} the callback left in `ctx.session`, once. */
-export function takeJustpassKoaNotice(ctx: object, noticeKey = 'justpass_notice'): JustpassNotice | undefined {
-  return takeNotice((ctx as { session?: Record<string, unknown> }).session, noticeKey)
-}
-
-/** Options of {@link requireJustpassKoaConfirmation}: the authenticator, and those of the Express `requireJustpassConfirmation`. */
+/** Options of {@link requireJustpassConfirmation}: the authenticator, and those of the confirmation guard on every host. */
 export interface JustpassKoaConfirmationOptions extends JustpassConfirmationOptions {
   /** The koa-passport instance the strategy is registered with. Required. */
   authenticator: JustpassKoaAuthenticator
 }
 
 /**
- * A middleware for sensitive routes on Koa: `router.post('/account/email',
- * requireJustpassKoaConfirmation({ authenticator: passport }), handler)`. As the
- * Express `requireJustpassConfirmation`: through when the session's user confirmed it
+ * A middleware for sensitive routes: `router.post('/account/email',
+ * requireJustpassConfirmation({ authenticator: passport }), handler)`. As on Express: through when the session's user confirmed it
  * is them in the last `maxAge` seconds; else a confirmation that returns to the
  * request's URL (GET), or `401` JSON to a mobile app.
  *
  * @throws {@link JustpassConfigError} when an option is malformed
  */
-export function requireJustpassKoaConfirmation<Context extends JustpassKoaGuardedContext = JustpassKoaGuardedContext>(
+export function requireJustpassConfirmation<Context extends JustpassKoaGuardedContext = JustpassKoaGuardedContext>(
   options: JustpassKoaConfirmationOptions,
 ): JustpassKoaMiddleware<Context> {
-  const { authenticator } = options
-  if (typeof authenticator?.authenticate !== 'function') throw new TypeError('requireJustpassKoaConfirmation: options.authenticator must be the koa-passport instance')
+  const { authenticator } = options ?? ({} as JustpassKoaConfirmationOptions)
+  requireAuthenticator('requireJustpassConfirmation', authenticator)
   const settings = resolveConfirmationOptions(options)
-  return async function requireJustpassKoaConfirmationMiddleware(ctx, next) {
+  return async function requireJustpassConfirmationMiddleware(ctx, next) {
     const decision = decideConfirmation(settings, {
       session: (ctx.session ?? undefined) as Record<string, unknown> | undefined,
       method: ctx.method,
@@ -197,26 +227,26 @@ export function requireJustpassKoaConfirmation<Context extends JustpassKoaGuarde
   }
 }
 
-/** Options of {@link justpassKoaLogout}: the authenticator, and those of the Express `justpassLogout`. */
+/** Options of {@link justpassLogout}: the authenticator, and those of the logout handler on every host. */
 export interface JustpassKoaLogoutOptions extends JustpassLogoutOptions {
   /** The koa-passport instance the strategy is registered with. Required. */
   authenticator: JustpassKoaAuthenticator
 }
 
 /**
- * The logout route's middleware on Koa: `router.post('/logout', justpassKoaLogout({
- * authenticator: passport }))`. As the Express `justpassLogout`: the session ends
+ * The logout route's middleware: `router.post('/logout', justpassLogout({ authenticator:
+ * passport }))`. As on Express: the session ends
  * (`ctx.logout()`, then the session is removed, since koa-session keeps its data through
  * a regeneration), then the browser goes to the provider's end-session endpoint with
  * the kept ID token, or home with `endSessionURL: false`.
  *
  * @throws {@link JustpassConfigError} when an option is malformed
  */
-export function justpassKoaLogout<Context extends JustpassKoaGuardedContext = JustpassKoaGuardedContext>(options: JustpassKoaLogoutOptions): JustpassKoaMiddleware<Context> {
-  const { authenticator } = options
-  if (typeof authenticator?.authenticate !== 'function') throw new TypeError('justpassKoaLogout: options.authenticator must be the koa-passport instance')
+export function justpassLogout<Context extends JustpassKoaGuardedContext = JustpassKoaGuardedContext>(options: JustpassKoaLogoutOptions): JustpassKoaMiddleware<Context> {
+  const { authenticator } = options ?? ({} as JustpassKoaLogoutOptions)
+  requireAuthenticator('justpassLogout', authenticator)
   const settings = resolveLogoutOptions(options)
-  return async function justpassKoaLogoutMiddleware(ctx) {
+  return async function justpassLogoutMiddleware(ctx) {
     const idToken = idTokenOf((ctx.session ?? undefined) as Record<string, unknown> | undefined)
     const strategy = justpassStrategyNamed(authenticator, settings.strategy)
     await ctx.logout()

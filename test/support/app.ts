@@ -2,7 +2,7 @@
  * A site for tests: Express 5, express-session, its own passport instance, and the
  * three justpass routes, plus two test-only routes that play the password step.
  */
-import express, { type ErrorRequestHandler } from 'express'
+import express, { type ErrorRequestHandler, type Request } from 'express'
 import session from 'express-session'
 import { Passport } from 'passport'
 import {
@@ -49,7 +49,7 @@ export interface TestAppOptions {
   providerSettings?: Partial<JustpassProviderSettings>
   verify?: JustpassVerify<MemoryUser>
   /** A verify that takes the request first; sets `passReqToCallback: true`. */
-  verifyWithRequest?: JustpassVerifyWithRequest<MemoryUser>
+  verifyWithRequest?: JustpassVerifyWithRequest<MemoryUser, Request>
   /** The session store. Default: express-session's MemoryStore. */
   sessionStore?: session.Store
   /** Options of the callback route's justpassCallback (hooks, app answers). */
@@ -82,7 +82,7 @@ export function buildTestApp(
   }
   const Strategy = options.strategyClass ?? JustpassStrategy<MemoryUser>
   const strategy = options.verifyWithRequest
-    ? new Strategy({ ...strategyOptions, passReqToCallback: true }, options.verifyWithRequest)
+    ? new (Strategy as typeof JustpassStrategy<MemoryUser, Request>)({ ...strategyOptions, passReqToCallback: true }, options.verifyWithRequest)
     : new Strategy(strategyOptions, options.verify)
   const authenticator = new Passport()
   authenticator.use(strategy)

@@ -14,7 +14,7 @@ import { log } from './log.js'
 import { capProviderFetch, createProviderFetch, findTransportError, MAX_RESPONSE_SIZE, type ProviderFetch } from './transport.js'
 
 /** What a flow needs of the provider: where and how to call it, and how to verify its ID tokens. */
-export interface ProviderContext {
+export interface ProviderConnection {
   /** openid-client's view of the provider and of this client. */
   config: client.Configuration
   /** The issuer ID tokens must carry. */
@@ -52,7 +52,7 @@ function loggedKeySetFetch(fetch: ProviderFetch): ProviderFetch {
   }
 }
 
-function finish(config: client.Configuration, provider: JustpassProvider, jwksURI: string | undefined, fetch: ProviderFetch): ProviderContext {
+function finish(config: client.Configuration, provider: JustpassProvider, jwksURI: string | undefined, fetch: ProviderFetch): ProviderConnection {
   config[client.customFetch] = fetch
   const metadata = config.serverMetadata()
   const issuer = metadata.issuer
@@ -98,7 +98,7 @@ export function providerConfiguration(provider: JustpassProvider): client.Config
  *
  * @param fetch - the transport of every call to the provider; a new one by default
  */
-export function staticProviderContext(provider: JustpassProvider, fetch: ProviderFetch = createProviderFetch()): ProviderContext {
+export function staticProviderConnection(provider: JustpassProvider, fetch: ProviderFetch = createProviderFetch()): ProviderConnection {
   return finish(providerConfiguration(provider), provider, provider.endpoints.jwks, fetch)
 }
 
@@ -110,7 +110,7 @@ export function staticProviderContext(provider: JustpassProvider, fetch: Provide
  *   fetched or does not describe this issuer; `provider_bad_response` when it is larger
  *   than the transport reads
  */
-export async function discoverProviderContext(provider: JustpassProvider, fetch: ProviderFetch = createProviderFetch()): Promise<ProviderContext> {
+export async function discoverProviderConnection(provider: JustpassProvider, fetch: ProviderFetch = createProviderFetch()): Promise<ProviderConnection> {
   let config: client.Configuration
   try {
     config = await client.discovery(new URL(provider.endpoints.issuer), provider.clientID, clientMetadata(provider), clientAuth(provider), {
@@ -134,8 +134,8 @@ export async function discoverProviderContext(provider: JustpassProvider, fetch:
  * goes through one transport, made here: its kept-alive sockets outlive a retried
  * discovery.
  */
-export class ProviderContextSource {
-  #context: Promise<ProviderContext> | undefined
+export class ProviderConnectionSource {
+  #context: Promise<ProviderConnection> | undefined
   readonly #provider: JustpassProvider
   readonly #fetch: ProviderFetch
 
@@ -143,12 +143,12 @@ export class ProviderContextSource {
   constructor(provider: JustpassProvider) {
     this.#provider = provider
     this.#fetch = provider.fetch ? capProviderFetch(provider.fetch) : createProviderFetch()
-    if (!provider.discovery) this.#context = Promise.resolve(staticProviderContext(provider, this.#fetch))
+    if (!provider.discovery) this.#context = Promise.resolve(staticProviderConnection(provider, this.#fetch))
   }
 
   /** The context, discovering it first when needed. */
-  get(): Promise<ProviderContext> {
-    this.#context ??= discoverProviderContext(this.#provider, this.#fetch).catch((err: unknown) => {
+  get(): Promise<ProviderConnection> {
+    this.#context ??= discoverProviderConnection(this.#provider, this.#fetch).catch((err: unknown) => {
       this.#context = undefined
       throw err
     })

@@ -7,8 +7,7 @@
  */
 import passport from 'passport'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
-import type { JustpassFailureInfo, JustpassFlowInfo } from './flow.js'
-import { JustpassConfigError, type JustpassProviderError } from './errors.js'
+import { JustpassConfigError } from '../errors.js'
 import {
   afterLogoutURL,
   CONFIRMATION_REQUIRED,
@@ -20,31 +19,16 @@ import {
   type JustpassConfirmationOptions,
   type JustpassLogoutOptions,
 } from './confirm-and-logout.js'
-import { djangoJSON, resolveHostCallbackOptions, settleCallback, takeNotice, type JustpassNotice, type OutcomeHost } from './outcome-core.js'
+import { djangoJSON, resolveHostCallbackOptions, settleCallback, type JustpassHostCallbackOptions, type OutcomeHost } from './callback-answer.js'
 
-export type { JustpassNotice } from './outcome-core.js'
-
-/** Options of {@link justpassCallback}. */
-export interface JustpassCallbackOptions {
+/**
+ * Options of {@link justpassCallback}: those of every host's callback handler (hooks
+ * receive `req, res, info`; `appToken` receives `req, user`), the passport instance, and
+ * the JSON answers mobile apps get.
+ */
+export interface JustpassCallbackOptions extends JustpassHostCallbackOptions<[Request, Response], Request, Express.User> {
   /** The passport instance the strategy is registered with. Default: passport's default instance. */
   authenticator?: passport.Authenticator
-  /** The strategy name. Default `'justpass'`. */
-  strategy?: string
-  /** Where REG (success or failure) and LOGIN success go when there is no `returnTo`. Default `'/'`. */
-  homeURL?: string
-  /** Where a failed LOGIN goes, to show the login page again. Default `'/login'`. */
-  loginURL?: string
-  /** The session key of the {@link JustpassNotice}. Default `'justpass_notice'`. */
-  noticeKey?: string
-  /** The platform value that asks for JSON answers instead of redirects. Default `'app'`. */
-  appPlatform?: string
-  /**
-   * Issues the `token` a mobile app gets after LOGIN: a credential of the site's own (an
-   * API token for `user`, say) for an app that does not call the site with cookies. Called
-   * once the user is logged in. No default: without it, the LOGIN answer has no `token`,
-   * and the app uses the session cookie that the same answer sets.
-   */
-  appToken?: (req: Request, user: Express.User) => string | Promise<string>
   /**
    * The JSON answers mobile apps get. `'justpass'` (the default): the answers described
    * at {@link justpassCallback}. `'django'`: exactly those of justpass.me's Django client,
@@ -54,42 +38,7 @@ export interface JustpassCallbackOptions {
    * as Django does. Bodies are formatted as Django's `JsonResponse` formats them.
    */
   appAnswers?: 'justpass' | 'django'
-  /** REG succeeded: answer instead of the default (after the flag is set and the session user refreshed). */
-  onRegistered?: JustpassOutcomeHook<JustpassFlowInfo>
-  /** REG failed: answer instead of the default (nothing changed). */
-  onRegistrationFailed?: JustpassOutcomeHook<Partial<JustpassFailureInfo>>
-  /** LOGIN succeeded: answer instead of the default (after the user is logged in on a regenerated session). */
-  onLoggedIn?: JustpassOutcomeHook<JustpassFlowInfo>
-  /** LOGIN failed (or the flow was not found): answer instead of the default. */
-  onLoginFailed?: JustpassOutcomeHook<Partial<JustpassFailureInfo>>
-  /** A confirmation succeeded: answer instead of the default (the session, its user and its data unchanged but for `justpassConfirmedAt`). */
-  onConfirmed?: JustpassOutcomeHook<JustpassFlowInfo>
-  /** A confirmation failed: answer instead of the default (nothing changed). */
-  onConfirmFailed?: JustpassOutcomeHook<Partial<JustpassFailureInfo>>
-  /**
-   * The provider did not answer at the callback (down, too slow, a 5xx): answer instead
-   * of the default, which leaves a failure notice (`provider_unavailable`, "The passkey
-   * service did not answer…") and redirects as for a failed flow, or answers a mobile app
-   * `503` `{"err", "reason": "provider_unavailable"}`. Throw the error to hand it to
-   * `next(err)` instead.
-   */
-  onProviderUnavailable?: JustpassOutcomeHook<JustpassProviderError>
-  /**
-   * Session fields that survive a LOGIN (an anonymous cart, the chosen language): copied
-   * from the visitor's session into the new one. Everything else is dropped, and the
-   * session id still changes. Fields that passport, the session middleware or
-   * passport-justpass own (`passport`, `cookie`, `justpass_notice`, …) are refused
-   * with a {@link JustpassConfigError}. Default: none.
-   */
-  keepSessionData?: readonly string[]
 }
-
-/**
- * An outcome hook of {@link justpassCallback}: it answers the request for one outcome,
- * in place of the default (notice and redirect, or an app's JSON). It may be async; an
- * error it throws (or rejects with) goes to `next(err)`.
- */
-export type JustpassOutcomeHook<Info> = (req: Request, res: Response, info: Info) => void | Promise<void>
 
 function resolveAppAnswers(value: unknown): 'justpass' | 'django' {
   if (value === undefined || value === 'justpass' || value === 'django') return value ?? 'justpass'
@@ -124,16 +73,12 @@ function resolveAppAnswers(value: unknown): 'justpass' | 'django' {
 export function justpassCallback(options: JustpassCallbackOptions = {}): RequestHandler {
   const authenticator = options.authenticator ?? passport
   const django = resolveAppAnswers(options.appAnswers) === 'django'
-  // The core hands every option the hook arguments first (req, res); appToken takes (req, user).
-  const { appToken } = options
-  const resolved = resolveHostCallbackOptions<[Request, Response], Express.User>({
-    ...options,
-    appToken: appToken && ((req: Request, _res: Response, user: Express.User) => appToken(req, user)),
-  })
+  const resolved = resolveHostCallbackOptions<[Request, Response], Express.User>(options)
 
   return function justpassCallbackHandler(req: Request, res: Response, next: NextFunction): void {
     const host: OutcomeHost<[Request, Response]> = {
       hookArgs: [req, res],
+      request: req,
       session: () => (req as unknown as { session?: Record<string, unknown> }).session,
       loggedIn: () => req.isAuthenticated?.() === true,
       logIn: (user, keepSessionInfo) =>
@@ -159,14 +104,6 @@ function sendDjangoJSON(res: Response, value: Record<string, string>): void {
   res.setHeader('Cache-Control', 'no-store')
   res.setHeader('Content-Length', Buffer.byteLength(body))
   res.end(body)
-}
-
-/**
- * Take the {@link JustpassNotice} the callback left in the session, once: the page that
- * shows it calls this, and the notice is gone for the next page.
- */
-export function takeJustpassNotice(req: Request, noticeKey = 'justpass_notice'): JustpassNotice | undefined {
-  return takeNotice((req as unknown as { session?: Record<string, unknown> }).session, noticeKey)
 }
 
 /** Options of {@link requireJustpassConfirmation}. */

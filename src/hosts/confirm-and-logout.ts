@@ -6,10 +6,10 @@
  *
  * @packageDocumentation
  */
-import { JustpassConfigError, JustpassUsageError } from './errors.js'
-import { CONFIRMED_AT_KEY, ID_TOKEN_KEY } from './session-keys.js'
-import type { JustpassLogoutRequest } from './strategy.js'
-import { optionalInteger, optionalString, plainHttpURL, settingsObject, type RawSettings } from './validate.js'
+import { JustpassConfigError, JustpassUsageError } from '../errors.js'
+import { CONFIRMED_AT_KEY, ID_TOKEN_KEY } from '../session-keys.js'
+import type { JustpassLogoutRequest } from '../strategy.js'
+import { optionalInteger, optionalString, plainHttpURL, settingsObject, type RawSettings } from '../validate.js'
 
 /** Options every host's confirmation guard takes. */
 export interface JustpassConfirmationOptions {

@@ -9,7 +9,7 @@ import type { JWTPayload } from 'jose'
 import { JustpassRefusal } from './errors.js'
 import type { PendingFlow } from './flow.js'
 import type { IdTokenVerifier } from './id-token.js'
-import type { ProviderContext } from './provider-context.js'
+import type { ProviderConnection } from './provider-connection.js'
 import { classifyProviderFailure } from './provider-failure.js'
 
 /** What a flow is called in a message, by mode. */
@@ -44,8 +44,8 @@ export interface VerifiedFlow {
  * @param callbackURL - the callback URL with the query the provider sent back
  * @throws {@link JustpassRefusal} when a check fails; {@link JustpassProviderError} on an outage
  */
-export async function completeFlow(
-  context: ProviderContext,
+export async function exchangeCode(
+  context: ProviderConnection,
   idTokens: IdTokenVerifier,
   flow: PendingFlow,
   state: string,

@@ -6,10 +6,10 @@
  *
  * @packageDocumentation
  */
-import { JustpassConfigError, JustpassProviderError } from './errors.js'
-import type { JustpassMode } from './flow.js'
-import type { JustpassFailureInfo, JustpassFlowInfo } from './flow.js'
-import { ID_TOKEN_KEY, OWNED_SESSION_FIELDS, SESSION_OWN_FIELDS } from './session-keys.js'
+import { JustpassConfigError, JustpassProviderError } from '../errors.js'
+import type { JustpassMode } from '../flow.js'
+import type { JustpassFailureInfo, JustpassFlowInfo } from '../flow.js'
+import { ID_TOKEN_KEY, OWNED_SESSION_FIELDS, SESSION_OWN_FIELDS } from '../session-keys.js'
 
 /** The notice left in the session for the next page to show. */
 export interface JustpassNotice {
@@ -35,8 +35,17 @@ export const SUCCESS_MESSAGES: Readonly<Record<JustpassMode, string>> = Object.f
 /** The sentence of a provider outage at the callback. */
 export const PROVIDER_UNAVAILABLE_MESSAGE = 'The passkey service did not answer, so nothing was changed. Try again in a few minutes.'
 
-/** Options every host's callback handler takes; the hooks get the host's own request objects. */
-export interface JustpassHostCallbackOptions<Hook extends unknown[], User> {
+/**
+ * The options of the callback handler on every host, declared once: `justpassCallback`
+ * of `passport-justpass` (Express), `passport-justpass/fastify` and `passport-justpass/koa`
+ * add their `authenticator` to them.
+ *
+ * @typeParam Args - what the host's handler receives, handed to the outcome hooks first:
+ *   `[req, res]` on Express, `[request, reply]` on Fastify, `[ctx]` on Koa
+ * @typeParam HostRequest - the object that carries the session: `req`, `request` or `ctx`
+ * @typeParam User - the site's user object
+ */
+export interface JustpassHostCallbackOptions<Args extends unknown[], HostRequest, User> {
   /** The strategy name. Default `'justpass'`. */
   strategy?: string
   /** Where REG (success or failure) and LOGIN success go when there is no `returnTo`. Default `'/'`. */
@@ -47,41 +56,50 @@ export interface JustpassHostCallbackOptions<Hook extends unknown[], User> {
   noticeKey?: string
   /** The platform value that asks for JSON answers instead of redirects. Default `'app'`. */
   appPlatform?: string
-  /** Issues the `token` a mobile app gets after LOGIN (see `justpassCallback`); no default. */
-  appToken?: (...args: [...Hook, User]) => string | Promise<string>
+  /**
+   * Issues the `token` a mobile app gets after LOGIN: a credential of the site's own (an
+   * API token for `user`, say) for an app that does not call the site with cookies. Called
+   * with the host's request object (`req`, `request` or `ctx`) once the user is logged in.
+   * No default: without it, the LOGIN answer has no `token`, and the app uses the session
+   * cookie that the same answer sets.
+   */
+  appToken?: (request: HostRequest, user: User) => string | Promise<string>
   /** REG succeeded: answer instead of the default (after the flag is set and the session user refreshed). */
-  onRegistered?: (...args: [...Hook, JustpassFlowInfo]) => void | Promise<void>
+  onRegistered?: (...args: [...Args, JustpassFlowInfo]) => void | Promise<void>
   /** REG failed: answer instead of the default (nothing changed). */
-  onRegistrationFailed?: (...args: [...Hook, Partial<JustpassFailureInfo>]) => void | Promise<void>
+  onRegistrationFailed?: (...args: [...Args, Partial<JustpassFailureInfo>]) => void | Promise<void>
   /** LOGIN succeeded: answer instead of the default (after the user is logged in on a regenerated session). */
-  onLoggedIn?: (...args: [...Hook, JustpassFlowInfo]) => void | Promise<void>
+  onLoggedIn?: (...args: [...Args, JustpassFlowInfo]) => void | Promise<void>
   /** LOGIN failed (or the flow was not found): answer instead of the default. */
-  onLoginFailed?: (...args: [...Hook, Partial<JustpassFailureInfo>]) => void | Promise<void>
+  onLoginFailed?: (...args: [...Args, Partial<JustpassFailureInfo>]) => void | Promise<void>
   /** A confirmation succeeded: answer instead of the default (the session, its user and its data unchanged but for `justpassConfirmedAt`). */
-  onConfirmed?: (...args: [...Hook, JustpassFlowInfo]) => void | Promise<void>
+  onConfirmed?: (...args: [...Args, JustpassFlowInfo]) => void | Promise<void>
   /** A confirmation failed: answer instead of the default (nothing changed). */
-  onConfirmFailed?: (...args: [...Hook, Partial<JustpassFailureInfo>]) => void | Promise<void>
+  onConfirmFailed?: (...args: [...Args, Partial<JustpassFailureInfo>]) => void | Promise<void>
   /**
    * The provider did not answer at the callback (down, too slow, a 5xx: a
    * {@link JustpassProviderError}): answer instead of the default, a failure notice
-   * (`provider_unavailable`) and the redirect of a failed flow, or `503` JSON for a mobile
-   * app. Throw the error to hand it to the host's error handling instead.
+   * (`provider_unavailable`, "The passkey service did not answer…") and the redirect of a
+   * failed flow, or `503` `{"err", "reason": "provider_unavailable"}` for a mobile app.
+   * Throw the error to hand it to the host's error handling instead.
    */
-  onProviderUnavailable?: (...args: [...Hook, JustpassProviderError]) => void | Promise<void>
+  onProviderUnavailable?: (...args: [...Args, JustpassProviderError]) => void | Promise<void>
   /**
    * Session fields that survive a LOGIN (an anonymous cart, the chosen language): copied
    * from the session the visitor had into the new one. Everything else is dropped and
    * the session id still changes. Fields that passport, the session middleware or
-   * passport-justpass own (`passport`, `cookie`, `justpass_notice`, …) are refused.
-   * Default: none.
+   * passport-justpass own (`passport`, `cookie`, `justpass_notice`, …) are refused with a
+   * {@link JustpassConfigError}. Default: none.
    */
   keepSessionData?: readonly string[]
 }
 
 /** What the outcome needs of a host, for one request. */
 export interface OutcomeHost<Hook extends unknown[]> {
-  /** The host's objects the hooks receive (`request, reply` or `ctx`). */
+  /** The host's objects the hooks receive (`req, res`, `request, reply` or `ctx`). */
   hookArgs: Hook
+  /** The host's object that carries the session (`req`, `request` or `ctx`), for `appToken`. */
+  request: unknown
   /** The request's session (notices go there), when there is one. */
   session(): Record<string, unknown> | undefined
   /** Log `user` in; `keepSessionInfo` keeps the session's data (REG), else it starts afresh (LOGIN). */
@@ -118,7 +136,7 @@ function resolveKeepSessionData(value: unknown, noticeKey: string): readonly str
 }
 
 /** The options with their defaults; throws {@link JustpassConfigError} on a hook that is not a function or a bad `keepSessionData`. */
-export function resolveHostCallbackOptions<Hook extends unknown[], User>(options: JustpassHostCallbackOptions<Hook, User>) {
+export function resolveHostCallbackOptions<Hook extends unknown[], User>(options: JustpassHostCallbackOptions<Hook, never, User>) {
   for (const name of HOOKS) {
     if (options[name] !== undefined && typeof options[name] !== 'function') throw new JustpassConfigError(name, 'must be a function')
   }
@@ -187,7 +205,7 @@ function pick(session: Record<string, unknown> | undefined, names: readonly stri
 async function appAnswer<Hook extends unknown[], User>(host: OutcomeHost<Hook>, options: ReturnType<typeof resolveHostCallbackOptions<Hook, User>>, user: User, flow: JustpassFlowInfo) {
   if (flow.mode === 'register') return { username: flow.username, justpassEnabled: true }
   if (flow.mode === 'confirm') return { username: flow.username, confirmed: true }
-  return options.appToken ? { username: flow.username, token: await options.appToken(...host.hookArgs, user) } : { username: flow.username }
+  return options.appToken ? { username: flow.username, token: await options.appToken(host.request as never, user) } : { username: flow.username }
 }
 
 /**
@@ -258,7 +276,7 @@ export async function settleOutcome<Hook extends unknown[], User>(
   if (flow.platform === options.appPlatform && host.djangoJSON) {
     // The Django client answers a LOGIN with the session key as token; a REG is redirected.
     if (flow.mode === 'login') {
-      const token = options.appToken ? await options.appToken(...host.hookArgs, user) : (host.sessionID?.() ?? '')
+      const token = options.appToken ? await options.appToken(host.request as never, user) : (host.sessionID?.() ?? '')
       return host.djangoJSON({ username: flow.username ?? '', token })
     }
   } else if (flow.platform === options.appPlatform) {
@@ -269,9 +287,16 @@ export async function settleOutcome<Hook extends unknown[], User>(
   host.redirect(flow.returnTo ?? options.homeURL)
 }
 
-/** Take the notice out of `session`, once. */
-export function takeNotice(session: Record<string, unknown> | undefined, noticeKey: string): JustpassNotice | undefined {
-  if (!session) return undefined
+/**
+ * Take the {@link JustpassNotice} the callback left in the session, once: the page that
+ * shows it calls this, and the notice is gone for the next page. `holder` is whatever
+ * carries the session on the host: `req` on Express, `request` on Fastify, `ctx` on Koa.
+ *
+ * @param noticeKey - the callback's `noticeKey` option, when it was given one
+ */
+export function takeJustpassNotice(holder: object, noticeKey = 'justpass_notice'): JustpassNotice | undefined {
+  const session = (holder as { session?: unknown }).session as Record<string, unknown> | null | undefined
+  if (typeof session !== 'object' || session === null) return undefined
   const notice = session[noticeKey] as JustpassNotice | undefined
   delete session[noticeKey]
   return notice
