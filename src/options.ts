@@ -70,7 +70,7 @@ export interface JustpassStrategyOptions<User = unknown> {
    * as `flow.platform`, and the outcome.
    */
   platformHeader?: string
-  /** Where pending flows are kept, with that store's settings. Default `'cookie'`: see {@link JustpassFlowStoreOption}. */
+  /** Where pending flows are kept, with that store's settings. Default `'cookie'`: see `JustpassFlowStoreOption`. */
   flowStore?: JustpassFlowStoreOption
 }
 

@@ -26,7 +26,7 @@ describe('the overridable methods', () => {
     const hooks = strategy.members.filter(
       (member): member is ts.MethodDeclaration => ts.isMethodDeclaration(member) && (ts.getCombinedModifierFlags(member) & ts.ModifierFlags.Protected) !== 0,
     )
-    assert.deepEqual(hooks.map((hook) => hook.name.getText(source)).sort(), ['authorizationParams', 'verifyWithSessionUser', 'isCallback', 'responseOf', 'usernameOf'])
+    assert.deepEqual(hooks.map((hook) => hook.name.getText(source)).sort(), ['authorizationParams', 'isCallback', 'responseOf', 'usernameOf', 'verifyWithSessionUser'])
     const tests = readFileSync(new URL(import.meta.url), 'utf8')
     for (const hook of hooks) {
       const name = hook.name.getText(source)

@@ -204,7 +204,7 @@ export interface JustpassFastifyConfirmationOptions extends JustpassConfirmation
  * user confirmed it is them in the last `maxAge` seconds; else a confirmation that
  * returns to the request's URL (GET), or `401` JSON to a mobile app.
  *
- * @throws {@link JustpassConfigError} when an option is malformed
+ * @throws `JustpassConfigError` (of `passport-justpass`) when an option is malformed
  */
 export function requireJustpassConfirmation<Request = JustpassFastifyGuardedRequest, Reply = JustpassFastifyReply>(
   options: JustpassFastifyConfirmationOptions,
@@ -245,7 +245,7 @@ export interface JustpassFastifyLogoutOptions extends JustpassLogoutOptions {
  * (`request.logOut()`), then the browser goes to the provider's end-session endpoint
  * with the kept ID token, or home with `endSessionURL: false`.
  *
- * @throws {@link JustpassConfigError} when an option is malformed
+ * @throws `JustpassConfigError` (of `passport-justpass`) when an option is malformed
  */
 export function justpassLogout<Request = JustpassFastifyGuardedRequest, Reply = JustpassFastifyReply>(
   options: JustpassFastifyLogoutOptions,

@@ -201,7 +201,7 @@ export interface JustpassKoaConfirmationOptions extends JustpassConfirmationOpti
  * is them in the last `maxAge` seconds; else a confirmation that returns to the
  * request's URL (GET), or `401` JSON to a mobile app.
  *
- * @throws {@link JustpassConfigError} when an option is malformed
+ * @throws `JustpassConfigError` (of `passport-justpass`) when an option is malformed
  */
 export function requireJustpassConfirmation<Context extends JustpassKoaGuardedContext = JustpassKoaGuardedContext>(
   options: JustpassKoaConfirmationOptions,
@@ -240,7 +240,7 @@ export interface JustpassKoaLogoutOptions extends JustpassLogoutOptions {
  * a regeneration), then the browser goes to the provider's end-session endpoint with
  * the kept ID token, or home with `endSessionURL: false`.
  *
- * @throws {@link JustpassConfigError} when an option is malformed
+ * @throws `JustpassConfigError` (of `passport-justpass`) when an option is malformed
  */
 export function justpassLogout<Context extends JustpassKoaGuardedContext = JustpassKoaGuardedContext>(options: JustpassKoaLogoutOptions): JustpassKoaMiddleware<Context> {
   const { authenticator } = options ?? ({} as JustpassKoaLogoutOptions)
