@@ -41,7 +41,7 @@ export interface ConfirmationSettings {
 const GUARD_OPTIONS = new Set(['maxAge', 'strategy', 'platformHeader', 'appPlatform', 'returnTo', 'authenticator'])
 
 /** Validate a guard's options once, when the guard is made. */
-export function resolveConfirmationOptions(options: JustpassConfirmationOptions | undefined): ConfirmationSettings {
+function resolveConfirmationOptions(options: JustpassConfirmationOptions | undefined): ConfirmationSettings {
   const raw = settingsObject(options ?? {}, 'options')
   for (const key of Object.keys(raw)) if (!GUARD_OPTIONS.has(key)) throw new JustpassConfigError(key, 'is not an option of the confirmation guard')
   const returnTo = raw.returnTo
@@ -73,7 +73,7 @@ export const CONFIRMATION_REQUIRED = Object.freeze({
  *
  * @param request - the request's session, method, URL and platform header value
  */
-export function decideConfirmation(
+function decideConfirmation(
   settings: ConfirmationSettings,
   request: { session: Record<string, unknown> | undefined; method: string; url: string; platform: unknown },
 ): ConfirmationDecision {
@@ -110,7 +110,7 @@ export interface LogoutSettings {
 const LOGOUT_OPTIONS = new Set(['strategy', 'postLogoutRedirectURL', 'homeURL', 'authenticator'])
 
 /** Validate a logout handler's options once, when the handler is made. */
-export function resolveLogoutOptions(options: JustpassLogoutOptions | undefined): LogoutSettings {
+function resolveLogoutOptions(options: JustpassLogoutOptions | undefined): LogoutSettings {
   const raw: RawSettings = settingsObject(options ?? {}, 'options')
   for (const key of Object.keys(raw)) if (!LOGOUT_OPTIONS.has(key)) throw new JustpassConfigError(key, 'is not an option of the logout handler')
   return {
@@ -131,7 +131,7 @@ interface LogoutCapable {
  *
  * @throws {@link JustpassUsageError} when there is none, or it is not a justpass strategy
  */
-export function justpassStrategyNamed(authenticator: unknown, name: string): LogoutCapable {
+function justpassStrategyNamed(authenticator: unknown, name: string): LogoutCapable {
   const holder = authenticator as { strategy?: (name: string) => unknown; _strategy?: (name: string) => unknown }
   const found = typeof holder.strategy === 'function' ? holder.strategy(name) : typeof holder._strategy === 'function' ? holder._strategy(name) : undefined
   if (typeof (found as Partial<LogoutCapable> | undefined)?.logoutURL !== 'function') {
@@ -144,15 +144,73 @@ export function justpassStrategyNamed(authenticator: unknown, name: string): Log
  * Take what logout at the provider needs from the session before it ends: the kept ID
  * token, when there is one (a session from before it was kept has none).
  */
-export function idTokenOf(session: Record<string, unknown> | undefined): string | undefined {
+function idTokenOf(session: Record<string, unknown> | undefined): string | undefined {
   const token = session?.[ID_TOKEN_KEY]
   return typeof token === 'string' && token !== '' ? token : undefined
 }
 
 /** Where the browser goes once the site's session has ended: logout at the provider, or home. */
-export async function afterLogoutURL(strategy: LogoutCapable, settings: LogoutSettings, idTokenHint: string | undefined): Promise<string> {
+async function afterLogoutURL(strategy: LogoutCapable, settings: LogoutSettings, idTokenHint: string | undefined): Promise<string> {
   const request: JustpassLogoutRequest = {}
   if (idTokenHint !== undefined) request.idTokenHint = idTokenHint
   if (settings.postLogoutRedirectURL !== undefined) request.postLogoutRedirectURL = settings.postLogoutRedirectURL
   return (await strategy.logoutURL(request)) ?? settings.homeURL
+}
+
+/** A confirmation guard, host-neutral: its options validated once, and its decision for each request. */
+export interface ConfirmationGuard {
+  /** The name of the strategy a confirmation runs. */
+  strategy: string
+  /** The header a mobile app names its platform in (lower case). */
+  platformHeader: string
+  /**
+   * Whether a request may go through, or what to do instead.
+   *
+   * @param request - the request's session, method, URL (path and query, as sent) and platform header value
+   * @throws {@link JustpassUsageError} when the request has no session
+   */
+  decide(request: { session: unknown; method: string; url: string; platform: unknown }): ConfirmationDecision
+}
+
+/**
+ * The host-neutral part of every host's confirmation guard.
+ *
+ * @throws {@link JustpassConfigError} when an option is malformed
+ */
+export function confirmationGuard(options: JustpassConfirmationOptions | undefined): ConfirmationGuard {
+  const settings = resolveConfirmationOptions(options)
+  return {
+    strategy: settings.strategy,
+    platformHeader: settings.platformHeader,
+    decide: (request) => decideConfirmation(settings, { ...request, session: sessionRecord(request.session) }),
+  }
+}
+
+/** A logout begun before the site's session ends: it has found the strategy and kept the session's ID token. */
+export interface BegunLogout {
+  /** Where the browser goes once the site's session has ended: logout at the provider, or home. */
+  destination(): Promise<string>
+}
+
+/**
+ * The host-neutral part of every host's logout handler: options validated once; for each
+ * request, `begin` (before the session ends) finds the strategy registered with
+ * `authenticator` and keeps the session's ID token.
+ *
+ * @throws {@link JustpassConfigError} when an option is malformed
+ */
+export function logoutSteps(options: JustpassLogoutOptions | undefined): { begin(authenticator: unknown, session: unknown): BegunLogout } {
+  const settings = resolveLogoutOptions(options)
+  return {
+    begin(authenticator, session) {
+      const strategy = justpassStrategyNamed(authenticator, settings.strategy)
+      const idToken = idTokenOf(sessionRecord(session))
+      return { destination: () => afterLogoutURL(strategy, settings, idToken) }
+    },
+  }
+}
+
+/** A session as a record, or `undefined` when there is none (koa-session's `null` included). */
+function sessionRecord(session: unknown): Record<string, unknown> | undefined {
+  return typeof session === 'object' && session !== null ? (session as Record<string, unknown>) : undefined
 }

@@ -8,17 +8,7 @@
 import passport from 'passport'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { JustpassConfigError } from '../errors.js'
-import {
-  afterLogoutURL,
-  CONFIRMATION_REQUIRED,
-  decideConfirmation,
-  idTokenOf,
-  justpassStrategyNamed,
-  resolveConfirmationOptions,
-  resolveLogoutOptions,
-  type JustpassConfirmationOptions,
-  type JustpassLogoutOptions,
-} from './confirm-and-logout.js'
+import { CONFIRMATION_REQUIRED, confirmationGuard, logoutSteps, type JustpassConfirmationOptions, type JustpassLogoutOptions } from './confirm-and-logout.js'
 import { djangoJSON, resolveHostCallbackOptions, settleCallback, type JustpassHostCallbackOptions, type OutcomeHost } from './callback-answer.js'
 
 /**
@@ -106,12 +96,6 @@ function sendDjangoJSON(res: Response, value: Record<string, string>): void {
   res.end(body)
 }
 
-/** Options of {@link requireJustpassConfirmation}. */
-export interface JustpassConfirmationGuardOptions extends JustpassConfirmationOptions {
-  /** The passport instance the strategy is registered with. Default: passport's default instance. */
-  authenticator?: passport.Authenticator
-}
-
 /**
  * A guard for sensitive routes (turn passkey login off, change an e-mail address, pay):
  * the request goes through when the session's user confirmed it is them with a passkey
@@ -124,31 +108,16 @@ export interface JustpassConfirmationGuardOptions extends JustpassConfirmationOp
  *
  * @throws {@link JustpassConfigError} when an option is malformed
  */
-export function requireJustpassConfirmation(options: JustpassConfirmationGuardOptions = {}): RequestHandler {
+export function requireJustpassConfirmation(options: JustpassConfirmationOptions & Pick<JustpassCallbackOptions, 'authenticator'> = {}): RequestHandler {
   const authenticator = options.authenticator ?? passport
-  const settings = resolveConfirmationOptions(options)
+  const guard = confirmationGuard(options)
+  // Express hands what a handler throws (no session, say) to the error handlers.
   return function requireJustpassConfirmationHandler(req: Request, res: Response, next: NextFunction): void {
-    let decision
-    try {
-      decision = decideConfirmation(settings, {
-        session: (req as unknown as { session?: Record<string, unknown> }).session,
-        method: req.method,
-        url: req.originalUrl,
-        platform: req.headers[settings.platformHeader],
-      })
-    } catch (err) {
-      return next(err)
-    }
+    const decision = guard.decide({ session: req.session, method: req.method, url: req.originalUrl, platform: req.headers[guard.platformHeader] })
     if (decision.pass) return next()
     if (decision.app) return void res.status(401).set('Cache-Control', 'no-store').json(CONFIRMATION_REQUIRED)
-    authenticator.authenticate(settings.strategy, { mode: 'confirm', returnTo: decision.returnTo })(req, res, next)
+    authenticator.authenticate(guard.strategy, { mode: 'confirm', returnTo: decision.returnTo })(req, res, next)
   }
-}
-
-/** Options of {@link justpassLogout}. */
-export interface JustpassLogoutHandlerOptions extends JustpassLogoutOptions {
-  /** The passport instance the strategy is registered with. Default: passport's default instance. */
-  authenticator?: passport.Authenticator
 }
 
 /**
@@ -163,20 +132,14 @@ export interface JustpassLogoutHandlerOptions extends JustpassLogoutOptions {
  *
  * @throws {@link JustpassConfigError} when an option is malformed
  */
-export function justpassLogout(options: JustpassLogoutHandlerOptions = {}): RequestHandler {
+export function justpassLogout(options: JustpassLogoutOptions & Pick<JustpassCallbackOptions, 'authenticator'> = {}): RequestHandler {
   const authenticator = options.authenticator ?? passport
-  const settings = resolveLogoutOptions(options)
+  const steps = logoutSteps(options)
   return function justpassLogoutHandler(req: Request, res: Response, next: NextFunction): void {
-    const idToken = idTokenOf((req as unknown as { session?: Record<string, unknown> }).session)
-    let strategy
-    try {
-      strategy = justpassStrategyNamed(authenticator, settings.strategy)
-    } catch (err) {
-      return next(err)
-    }
+    const logout = steps.begin(authenticator, req.session) // what it throws goes to Express's error handlers
     req.logout((err) => {
       if (err) return next(err)
-      afterLogoutURL(strategy, settings, idToken).then((url) => void res.set('Cache-Control', 'no-store').redirect(url), next)
+      logout.destination().then((url) => void res.set('Cache-Control', 'no-store').redirect(url), next)
     })
   }
 }

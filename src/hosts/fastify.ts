@@ -16,17 +16,7 @@ import { resolveHostCallbackOptions, settleCallback, type JustpassHostCallbackOp
 export { takeJustpassNotice } from './callback-answer.js'
 export type { JustpassHostCallbackOptions, JustpassNotice } from './callback-answer.js'
 export type { JustpassHostResponse } from '../host-objects.js'
-import {
-  afterLogoutURL,
-  CONFIRMATION_REQUIRED,
-  decideConfirmation,
-  idTokenOf,
-  justpassStrategyNamed,
-  resolveConfirmationOptions,
-  resolveLogoutOptions,
-  type JustpassConfirmationOptions,
-  type JustpassLogoutOptions,
-} from './confirm-and-logout.js'
+import { CONFIRMATION_REQUIRED, confirmationGuard, logoutSteps, type JustpassConfirmationOptions, type JustpassLogoutOptions } from './confirm-and-logout.js'
 
 /** The members of a Fastify reply the adapter uses (`FastifyReply` has them). */
 export interface JustpassFastifyReply {
@@ -76,9 +66,7 @@ export interface JustpassFastifyAuthenticator {
 }
 
 /** Options of {@link justpassStart}: the authenticator, the strategy's name and the flow to start. */
-export interface JustpassFastifyStartOptions extends JustpassAuthenticateOptions {
-  /** The @fastify/passport instance the strategy is registered with. Required. */
-  authenticator: JustpassFastifyAuthenticator
+export interface JustpassFastifyStartOptions extends JustpassAuthenticateOptions, JustpassFastifyHelper {
   /** The strategy name. Default `'justpass'`. */
   strategy?: string
 }
@@ -90,16 +78,28 @@ export interface JustpassFastifyStartOptions extends JustpassAuthenticateOptions
  * `mode`, `returnTo` and `urlOnly`.
  */
 export function justpassStart<Request = unknown, Reply = unknown>(options: JustpassFastifyStartOptions): (request: Request, reply: Reply) => Promise<unknown> {
-  const { authenticator, strategy = 'justpass', ...authenticate } = options ?? ({} as JustpassFastifyStartOptions)
-  requireAuthenticator('justpassStart', authenticator)
+  const authenticator = authenticatorOf('justpassStart', options)
+  const { strategy = 'justpass', authenticator: _, ...authenticate } = options
   return authenticator.authenticate(strategy, authenticate as never) as (request: Request, reply: Reply) => Promise<unknown>
 }
 
-/** Throw a usage error naming `helper` when `authenticator` is not @fastify/passport's. */
-function requireAuthenticator(helper: string, authenticator: unknown): void {
-  if (typeof (authenticator as JustpassFastifyAuthenticator | undefined)?.authenticate !== 'function') {
+/** The option every helper here takes: the passport instance. */
+export interface JustpassFastifyHelper {
+  /** The @fastify/passport instance the strategy is registered with. Required. */
+  authenticator: JustpassFastifyAuthenticator
+}
+
+/**
+ * The authenticator of `options`.
+ *
+ * @throws {@link JustpassUsageError} naming `helper` when it is not @fastify/passport's
+ */
+function authenticatorOf(helper: string, options: Partial<JustpassFastifyHelper> | undefined): JustpassFastifyAuthenticator {
+  const authenticator = options?.authenticator
+  if (typeof authenticator?.authenticate !== 'function') {
     throw new JustpassUsageError(`${helper} of passport-justpass/fastify needs options.authenticator: the @fastify/passport instance the strategy is registered with`)
   }
+  return authenticator
 }
 
 /** The response the strategy writes to, written through `reply`: headers, status and body go where Fastify sends them. */
@@ -159,8 +159,7 @@ export interface JustpassFastifyCallbackOptions<Request extends JustpassFastifyR
 export function justpassCallback<Request extends JustpassFastifyRequest = JustpassFastifyRequest, Reply extends JustpassFastifyReply = JustpassFastifyReply>(
   options: JustpassFastifyCallbackOptions<Request, Reply>,
 ): (request: Request, reply: Reply) => Promise<Reply> {
-  const { authenticator } = options ?? ({} as JustpassFastifyCallbackOptions<Request, Reply>)
-  requireAuthenticator('justpassCallback', authenticator)
+  const authenticator = authenticatorOf('justpassCallback', options)
   const resolved = resolveHostCallbackOptions<[Request, Reply], unknown>(options)
   const callback = async (request: unknown, reply: unknown, err: null | Error, user?: unknown, info?: unknown): Promise<void> => {
     const req = request as Request
@@ -192,12 +191,6 @@ export function justpassCallback<Request extends JustpassFastifyRequest = Justpa
   }
 }
 
-/** Options of {@link requireJustpassConfirmation}: the authenticator, and those of the confirmation guard on every host. */
-export interface JustpassFastifyConfirmationOptions extends JustpassConfirmationOptions {
-  /** The @fastify/passport instance the strategy is registered with. Required. */
-  authenticator: JustpassFastifyAuthenticator
-}
-
 /**
  * A `preHandler` for sensitive routes: `app.post('/account/email', { preHandler:
  * requireJustpassConfirmation({ authenticator: fastifyPassport }) }, handler)`. As on Express: through when the session's
@@ -207,20 +200,12 @@ export interface JustpassFastifyConfirmationOptions extends JustpassConfirmation
  * @throws `JustpassConfigError` (of `passport-justpass`) when an option is malformed
  */
 export function requireJustpassConfirmation<Request = JustpassFastifyGuardedRequest, Reply = JustpassFastifyReply>(
-  options: JustpassFastifyConfirmationOptions,
+  options: JustpassConfirmationOptions & JustpassFastifyHelper,
 ): (request: Request, reply: Reply) => Promise<unknown> {
-  const { authenticator } = options ?? ({} as JustpassFastifyConfirmationOptions)
-  requireAuthenticator('requireJustpassConfirmation', authenticator)
-  const settings = resolveConfirmationOptions(options)
-  return async function requireJustpassConfirmationHandler(req, res) {
-    const request = req as JustpassFastifyGuardedRequest
-    const reply = res as JustpassFastifyReply
-    const decision = decideConfirmation(settings, {
-      session: request.session as Record<string, unknown> | undefined,
-      method: request.method,
-      url: request.url,
-      platform: request.headers[settings.platformHeader],
-    })
+  const authenticator = authenticatorOf('requireJustpassConfirmation', options)
+  const guard = confirmationGuard(options)
+  const handler = async (request: JustpassFastifyGuardedRequest, reply: JustpassFastifyReply) => {
+    const decision = guard.decide({ session: request.session, method: request.method, url: request.url, platform: request.headers[guard.platformHeader] })
     if (decision.pass) return
     if (decision.app) {
       reply.code(401)
@@ -228,15 +213,10 @@ export function requireJustpassConfirmation<Request = JustpassFastifyGuardedRequ
       reply.send(CONFIRMATION_REQUIRED)
       return reply
     }
-    await authenticator.authenticate(settings.strategy, { mode: 'confirm', returnTo: decision.returnTo } as never)(request as never, reply as never)
+    await authenticator.authenticate(guard.strategy, { mode: 'confirm', returnTo: decision.returnTo } as never)(request as never, reply as never)
     return reply
   }
-}
-
-/** Options of {@link justpassLogout}: the authenticator, and those of the logout handler on every host. */
-export interface JustpassFastifyLogoutOptions extends JustpassLogoutOptions {
-  /** The @fastify/passport instance the strategy is registered with. Required. */
-  authenticator: JustpassFastifyAuthenticator
+  return handler as (request: Request, reply: Reply) => Promise<unknown>
 }
 
 /**
@@ -248,20 +228,16 @@ export interface JustpassFastifyLogoutOptions extends JustpassLogoutOptions {
  * @throws `JustpassConfigError` (of `passport-justpass`) when an option is malformed
  */
 export function justpassLogout<Request = JustpassFastifyGuardedRequest, Reply = JustpassFastifyReply>(
-  options: JustpassFastifyLogoutOptions,
+  options: JustpassLogoutOptions & JustpassFastifyHelper,
 ): (request: Request, reply: Reply) => Promise<Reply> {
-  const { authenticator } = options ?? ({} as JustpassFastifyLogoutOptions)
-  requireAuthenticator('justpassLogout', authenticator)
-  const settings = resolveLogoutOptions(options)
-  return async function justpassLogoutHandler(req, res) {
-    const request = req as JustpassFastifyGuardedRequest
-    const reply = res as JustpassFastifyReply
-    const idToken = idTokenOf(request.session as Record<string, unknown> | undefined)
-    const strategy = justpassStrategyNamed(authenticator, settings.strategy)
-    await request.logOut()
-    const url = await afterLogoutURL(strategy, settings, idToken)
-    reply.header('Cache-Control', 'no-store')
-    reply.redirect(url)
-    return res
+  const authenticator = authenticatorOf('justpassLogout', options)
+  const steps = logoutSteps(options)
+  return async function justpassLogoutHandler(request, reply) {
+    const logout = steps.begin(authenticator, (request as JustpassFastifyGuardedRequest).session)
+    await (request as JustpassFastifyGuardedRequest).logOut()
+    const url = await logout.destination()
+    ;(reply as JustpassFastifyReply).header('Cache-Control', 'no-store')
+    ;(reply as JustpassFastifyReply).redirect(url)
+    return reply
   }
 }

@@ -15,17 +15,7 @@ import { resolveHostCallbackOptions, settleCallback, type JustpassHostCallbackOp
 export { takeJustpassNotice } from './callback-answer.js'
 export type { JustpassHostCallbackOptions, JustpassNotice } from './callback-answer.js'
 export type { JustpassHostResponse } from '../host-objects.js'
-import {
-  afterLogoutURL,
-  CONFIRMATION_REQUIRED,
-  decideConfirmation,
-  idTokenOf,
-  justpassStrategyNamed,
-  resolveConfirmationOptions,
-  resolveLogoutOptions,
-  type JustpassConfirmationOptions,
-  type JustpassLogoutOptions,
-} from './confirm-and-logout.js'
+import { CONFIRMATION_REQUIRED, confirmationGuard, logoutSteps, type JustpassConfirmationOptions, type JustpassLogoutOptions } from './confirm-and-logout.js'
 
 /** The members of a Koa context the adapter uses (Koa's `Context` has them, koa-passport adds `login`). */
 export interface JustpassKoaContext {
@@ -71,9 +61,7 @@ export interface JustpassKoaAuthenticator {
 }
 
 /** Options of {@link justpassStart}: the authenticator, the strategy's name and the flow to start. */
-export interface JustpassKoaStartOptions extends JustpassAuthenticateOptions {
-  /** The koa-passport instance the strategy is registered with. Required. */
-  authenticator: JustpassKoaAuthenticator
+export interface JustpassKoaStartOptions extends JustpassAuthenticateOptions, JustpassKoaHelper {
   /** The strategy name. Default `'justpass'`. */
   strategy?: string
 }
@@ -85,16 +73,28 @@ export interface JustpassKoaStartOptions extends JustpassAuthenticateOptions {
  * `urlOnly`.
  */
 export function justpassStart<Context = JustpassKoaContext>(options: JustpassKoaStartOptions): JustpassKoaMiddleware<Context> {
-  const { authenticator, strategy = 'justpass', ...authenticate } = options ?? ({} as JustpassKoaStartOptions)
-  requireAuthenticator('justpassStart', authenticator)
+  const authenticator = authenticatorOf('justpassStart', options)
+  const { strategy = 'justpass', authenticator: _, ...authenticate } = options
   return authenticator.authenticate(strategy, authenticate as never) as JustpassKoaMiddleware<Context>
 }
 
-/** Throw a usage error naming `helper` when `authenticator` is not koa-passport's. */
-function requireAuthenticator(helper: string, authenticator: unknown): void {
-  if (typeof (authenticator as JustpassKoaAuthenticator | undefined)?.authenticate !== 'function') {
+/** The option every helper here takes: the passport instance. */
+export interface JustpassKoaHelper {
+  /** The koa-passport instance the strategy is registered with. Required. */
+  authenticator: JustpassKoaAuthenticator
+}
+
+/**
+ * The authenticator of `options`.
+ *
+ * @throws {@link JustpassUsageError} naming `helper` when it is not koa-passport's
+ */
+function authenticatorOf(helper: string, options: Partial<JustpassKoaHelper> | undefined): JustpassKoaAuthenticator {
+  const authenticator = options?.authenticator
+  if (typeof authenticator?.authenticate !== 'function') {
     throw new JustpassUsageError(`${helper} of passport-justpass/koa needs options.authenticator: the koa-passport instance the strategy is registered with`)
   }
+  return authenticator
 }
 
 /**
@@ -160,8 +160,7 @@ export interface JustpassKoaCallbackOptions<Context extends JustpassKoaContext =
  * as on Express; other errors (misconfiguration) are thrown to Koa's error handling.
  */
 export function justpassCallback<Context extends JustpassKoaContext = JustpassKoaContext>(options: JustpassKoaCallbackOptions<Context>): JustpassKoaMiddleware<Context> {
-  const { authenticator } = options ?? ({} as JustpassKoaCallbackOptions<Context>)
-  requireAuthenticator('justpassCallback', authenticator)
+  const authenticator = authenticatorOf('justpassCallback', options)
   const resolved = resolveHostCallbackOptions<[Context], unknown>(options)
   return async function justpassCallbackMiddleware(ctx, next) {
     const middleware = authenticator.authenticate(resolved.strategy, (async (err: unknown, user: unknown, info: unknown) => {
@@ -189,12 +188,6 @@ export function justpassCallback<Context extends JustpassKoaContext = JustpassKo
   }
 }
 
-/** Options of {@link requireJustpassConfirmation}: the authenticator, and those of the confirmation guard on every host. */
-export interface JustpassKoaConfirmationOptions extends JustpassConfirmationOptions {
-  /** The koa-passport instance the strategy is registered with. Required. */
-  authenticator: JustpassKoaAuthenticator
-}
-
 /**
  * A middleware for sensitive routes: `router.post('/account/email',
  * requireJustpassConfirmation({ authenticator: passport }), handler)`. As on Express: through when the session's user confirmed it
@@ -204,18 +197,12 @@ export interface JustpassKoaConfirmationOptions extends JustpassConfirmationOpti
  * @throws `JustpassConfigError` (of `passport-justpass`) when an option is malformed
  */
 export function requireJustpassConfirmation<Context extends JustpassKoaGuardedContext = JustpassKoaGuardedContext>(
-  options: JustpassKoaConfirmationOptions,
+  options: JustpassConfirmationOptions & JustpassKoaHelper,
 ): JustpassKoaMiddleware<Context> {
-  const { authenticator } = options ?? ({} as JustpassKoaConfirmationOptions)
-  requireAuthenticator('requireJustpassConfirmation', authenticator)
-  const settings = resolveConfirmationOptions(options)
+  const authenticator = authenticatorOf('requireJustpassConfirmation', options)
+  const guard = confirmationGuard(options)
   return async function requireJustpassConfirmationMiddleware(ctx, next) {
-    const decision = decideConfirmation(settings, {
-      session: (ctx.session ?? undefined) as Record<string, unknown> | undefined,
-      method: ctx.method,
-      url: ctx.originalUrl,
-      platform: ctx.get(settings.platformHeader) || undefined,
-    })
+    const decision = guard.decide({ session: ctx.session, method: ctx.method, url: ctx.originalUrl, platform: ctx.get(guard.platformHeader) || undefined })
     if (decision.pass) return next()
     if (decision.app) {
       ctx.status = 401
@@ -223,14 +210,8 @@ export function requireJustpassConfirmation<Context extends JustpassKoaGuardedCo
       ctx.body = CONFIRMATION_REQUIRED
       return
     }
-    await authenticator.authenticate(settings.strategy, { mode: 'confirm', returnTo: decision.returnTo } as never)(ctx as never, next as never)
+    await authenticator.authenticate(guard.strategy, { mode: 'confirm', returnTo: decision.returnTo } as never)(ctx as never, next as never)
   }
-}
-
-/** Options of {@link justpassLogout}: the authenticator, and those of the logout handler on every host. */
-export interface JustpassKoaLogoutOptions extends JustpassLogoutOptions {
-  /** The koa-passport instance the strategy is registered with. Required. */
-  authenticator: JustpassKoaAuthenticator
 }
 
 /**
@@ -242,16 +223,14 @@ export interface JustpassKoaLogoutOptions extends JustpassLogoutOptions {
  *
  * @throws `JustpassConfigError` (of `passport-justpass`) when an option is malformed
  */
-export function justpassLogout<Context extends JustpassKoaGuardedContext = JustpassKoaGuardedContext>(options: JustpassKoaLogoutOptions): JustpassKoaMiddleware<Context> {
-  const { authenticator } = options ?? ({} as JustpassKoaLogoutOptions)
-  requireAuthenticator('justpassLogout', authenticator)
-  const settings = resolveLogoutOptions(options)
+export function justpassLogout<Context extends JustpassKoaGuardedContext = JustpassKoaGuardedContext>(options: JustpassLogoutOptions & JustpassKoaHelper): JustpassKoaMiddleware<Context> {
+  const authenticator = authenticatorOf('justpassLogout', options)
+  const steps = logoutSteps(options)
   return async function justpassLogoutMiddleware(ctx) {
-    const idToken = idTokenOf((ctx.session ?? undefined) as Record<string, unknown> | undefined)
-    const strategy = justpassStrategyNamed(authenticator, settings.strategy)
+    const logout = steps.begin(authenticator, ctx.session)
     await ctx.logout()
     ctx.session = null
-    const url = await afterLogoutURL(strategy, settings, idToken)
+    const url = await logout.destination()
     ctx.set('Cache-Control', 'no-store')
     ctx.redirect(url)
   }

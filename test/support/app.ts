@@ -14,8 +14,8 @@ import {
   justpassLogout,
   requireJustpassConfirmation,
   takeJustpassNotice,
-  type JustpassConfirmationGuardOptions,
-  type JustpassLogoutHandlerOptions,
+  type JustpassConfirmationOptions,
+  type JustpassLogoutOptions,
   type JustpassCallbackOptions,
   type JustpassStrategyOptions,
   type JustpassVerify,
@@ -55,9 +55,9 @@ export interface TestAppOptions {
   /** Options of the callback route's justpassCallback (hooks, app answers). */
   callback?: Omit<JustpassCallbackOptions, 'authenticator'>
   /** Options of POST /logout's justpassLogout. */
-  logout?: Omit<JustpassLogoutHandlerOptions, 'authenticator'>
+  logout?: JustpassLogoutOptions
   /** Options of the confirmation guard of /test/sensitive. */
-  confirmation?: Omit<JustpassConfirmationGuardOptions, 'authenticator'>
+  confirmation?: JustpassConfirmationOptions
 }
 
 /** The site's reserved server; create the site with {@link buildTestApp} once the provider is up. */

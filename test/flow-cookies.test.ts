@@ -1,6 +1,6 @@
 /**
  * The flow stores on their own: the sealed cookie (format, attributes, every way a cookie
- * can be wrong, key rotation), the per-process replay guard, and their options. Plus the
+ * can be wrong, key rotation) and its options, on a site. Plus the
  * cookie attributes a real site sends with an https callback URL.
  */
 import { describe, test } from 'node:test'
@@ -12,7 +12,6 @@ import type { Request } from 'express'
 import { JustpassConfigError, JustpassUsageError } from '../src/index.ts'
 import { resolveOptions, type JustpassStrategyOptions } from '../src/options.ts'
 import type { CookieFlowStore } from '../src/flow-store/cookie.ts'
-import { ReplayGuard } from '../src/replay-guard.ts'
 import type { FlowExchange } from '../src/flow-store/types.ts'
 import type { NewFlow } from '../src/flow.ts'
 import { Browser } from './support/browser.ts'
@@ -177,26 +176,6 @@ describe('the cookie flow store', () => {
   test('without the response (a host that hides it), a clear error naming the session store', () => {
     const ex = exchange()
     assert.throws(() => store().put({ req: ex.req, res: undefined }, newState(), FLOW), (err: Error) => err instanceof JustpassUsageError && /flowStore: 'session'/.test(err.message))
-  })
-})
-
-describe('the replay guard', () => {
-  test('a state is claimed once until it expires, and then again', async () => {
-    const guard = new ReplayGuard(10)
-    assert.equal(guard.claim('a', Date.now() + 60_000), true)
-    assert.equal(guard.claim('a', Date.now() + 60_000), false)
-    assert.equal(guard.claim('b', Date.now() + 20), true)
-    await sleep(40)
-    assert.equal(guard.claim('b', Date.now() + 60_000), true, 'an expired claim is forgotten')
-    assert.equal(guard.claim('a', Date.now() + 60_000), false)
-  })
-
-  test('it remembers at most its capacity, forgetting the oldest claims first', () => {
-    const guard = new ReplayGuard(3)
-    for (const state of ['a', 'b', 'c', 'd']) assert.equal(guard.claim(state, Date.now() + 60_000), true)
-    assert.equal(guard.size, 3)
-    assert.equal(guard.claim('d', Date.now() + 60_000), false)
-    assert.equal(guard.claim('a', Date.now() + 60_000), true, 'the oldest was forgotten')
   })
 })
 

@@ -4,7 +4,7 @@
  */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { safeReturnTo } from '../src/return-to.ts'
+import { safeReturnTo } from '../../src/return-to.ts'
 
 type Row = [label: string, input: string | null | undefined, expected: string | undefined]
 

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import { createHmac, createSecretKey } from 'node:crypto'
 import fc from 'fast-check'
 import { errors, jwtVerify, SignJWT, type JWTClaimVerificationOptions, type JWTPayload } from 'jose'
-import { verifyHmacJwt, type HmacAlgorithm } from '../src/id-token.ts'
+import { verifyHmacJwt, type HmacAlgorithm } from '../../src/id-token.ts'
 
 const SECRET = 'client-secret-0123456789abcdef0123456789abcdef'
 const SECRET_BYTES = new TextEncoder().encode(SECRET)

@@ -4,7 +4,7 @@
  */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { uiLocalesFromAcceptLanguage } from '../src/authorize.ts'
+import { uiLocalesFromAcceptLanguage } from '../../src/authorize.ts'
 
 type Row = [label: string, header: string | undefined, expected: string | undefined]
 

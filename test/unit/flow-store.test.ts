@@ -8,12 +8,12 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import type { Request } from 'express'
-import { JustpassUsageError } from '../src/errors.ts'
-import { CookieFlowStore } from '../src/flow-store/cookie.ts'
-import { SessionFlowStore } from '../src/flow-store/session.ts'
-import { deriveSealKey, Sealer } from '../src/flow-store/seal.ts'
-import type { FlowExchange, TakenFlow } from '../src/flow-store/types.ts'
-import type { NewFlow, PendingFlow } from '../src/flow.ts'
+import { JustpassUsageError } from '../../src/errors.ts'
+import { CookieFlowStore } from '../../src/flow-store/cookie.ts'
+import { SessionFlowStore } from '../../src/flow-store/session.ts'
+import { deriveSealKey, Sealer } from '../../src/flow-store/seal.ts'
+import type { FlowExchange, TakenFlow } from '../../src/flow-store/types.ts'
+import type { NewFlow, PendingFlow } from '../../src/flow.ts'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 

@@ -5,7 +5,7 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { deriveSealKey, Sealer } from '../src/flow-store/seal.ts'
+import { deriveSealKey, Sealer } from '../../src/flow-store/seal.ts'
 
 const SECRET = 'a-cookie-secret-of-at-least-32-characters'
 const CLIENT = 'shop'

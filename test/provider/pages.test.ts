@@ -8,8 +8,8 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { SignJWT } from 'jose'
-import { startLocalProvider, type LocalProvider } from '../provider/index.ts'
-import { Browser, type Hop } from './support/browser.ts'
+import { startLocalProvider, type LocalProvider } from '../../provider/index.ts'
+import { Browser, type Hop } from '../support/browser.ts'
 
 const SITE = 'http://127.0.0.1:9'
 const OTHER_SITE = 'http://127.0.0.1:10'

@@ -4,7 +4,7 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { statePrefix } from '../src/log.ts'
+import { statePrefix } from '../../src/log.ts'
 
 type Row = [label: string, state: string, expected: string]
 

@@ -8,9 +8,9 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { jwtVerify, SignJWT, type JWTPayload } from 'jose'
-import { startTestProvider, type TestProvider } from './support/provider.ts'
-import { parseCommand, startFromCommand } from '../provider/cli.ts'
-import { Browser, type Hop } from './support/browser.ts'
+import { startTestProvider, type TestProvider } from '../support/provider.ts'
+import { parseCommand, startFromCommand } from '../../provider/cli.ts'
+import { Browser, type Hop } from '../support/browser.ts'
 
 /** The site: never requested (nothing listens there); the client stops before it. */
 const SITE = 'http://127.0.0.1:9'

@@ -10,9 +10,9 @@ import { createServer as createNetServer, type Socket } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { once } from 'node:events'
 import * as client from 'openid-client'
-import { JustpassProviderError, justpassProvider } from '../src/index.ts'
-import { classifyProviderFailure } from '../src/provider-failure.ts'
-import { discoverProviderConnection } from '../src/provider-connection.ts'
+import { JustpassProviderError, justpassProvider } from '../../src/index.ts'
+import { classifyProviderFailure } from '../../src/provider-failure.ts'
+import { discoverProviderConnection } from '../../src/provider-connection.ts'
 import {
   MAX_RESPONSE_BYTES,
   TransportConnectionError,
@@ -21,7 +21,7 @@ import {
   createProviderFetch,
   findTransportError,
   type ProviderFetch,
-} from '../src/transport.ts'
+} from '../../src/transport.ts'
 
 /** What the server saw of one request. */
 interface Seen {

@@ -5,10 +5,10 @@
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createShop } from '../example/shop/app.ts'
-import { Browser } from './support/browser.ts'
-import { startLoopbackServer, type LoopbackServer } from './support/server.ts'
-import { startTestProvider, type TestProvider } from './support/provider.ts'
+import { createShop } from '../../example/shop/app.ts'
+import { Browser } from '../support/browser.ts'
+import { startLoopbackServer, type LoopbackServer } from '../support/server.ts'
+import { startTestProvider, type TestProvider } from '../support/provider.ts'
 
 describe('the example shop at another host than its configured origin', () => {
   let server: LoopbackServer

@@ -5,7 +5,7 @@
  */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { ReplayGuard } from '../src/replay-guard.ts'
+import { ReplayGuard } from '../../src/replay-guard.ts'
 
 const LATER = () => Date.now() + 60_000
 const EARLIER = () => Date.now() - 1

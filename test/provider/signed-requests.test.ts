@@ -16,9 +16,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SignJWT } from 'jose'
-import { startLocalProvider, type LocalProvider } from '../provider/index.ts'
-import { ProviderState } from '../provider/adapter.ts'
-import { Browser, type Hop } from './support/browser.ts'
+import { startLocalProvider, type LocalProvider } from '../../provider/index.ts'
+import { ProviderState } from '../../provider/adapter.ts'
+import { Browser, type Hop } from '../support/browser.ts'
 
 const SITE = 'http://127.0.0.1:9'
 const CLIENT = { clientID: 'signed-site', clientSecret: 'signed-site-secret-0123456789abcdef0123', redirectURIs: [`${SITE}/cb`] }

@@ -6,8 +6,8 @@
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { startLocalProvider, type LocalProvider } from '../provider/index.ts'
-import { Browser } from './support/browser.ts'
+import { startLocalProvider, type LocalProvider } from '../../provider/index.ts'
+import { Browser } from '../support/browser.ts'
 
 const CLIENT = { clientID: 'host-site', clientSecret: 'host-site-secret-0123456789abcdef0123', redirectURIs: ['http://localhost:4000/justpass/callback'] }
 

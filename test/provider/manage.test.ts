@@ -17,8 +17,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
-import { startLocalProvider, type LocalProvider } from '../provider/index.ts'
-import { PasskeyStore, type Account } from '../provider/passkeys.ts'
+import { startLocalProvider, type LocalProvider } from '../../provider/index.ts'
+import { PasskeyStore, type Account } from '../../provider/passkeys.ts'
 
 const SITE = 'http://127.0.0.1:9'
 const CLIENT = { clientID: 'manage-site', clientSecret: 'manage-site-secret-0123456789abcdef0123', redirectURIs: [`${SITE}/cb`] }
@@ -362,7 +362,7 @@ describe('the local provider\'s passkey management sessions end when they must',
 
 describe('where a passkey was made, from the User-Agent of its creation', () => {
   test('browser and system in words; an unknown agent says nothing', async () => {
-    const { deviceOf } = await import('../provider/webauthn.ts')
+    const { deviceOf } = await import('../../provider/webauthn.ts')
     assert.equal(deviceOf('Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36'), 'Chrome on Linux')
     assert.equal(deviceOf('Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1'), 'Safari on iOS')
     assert.equal(deviceOf('Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0'), 'Edge on Windows')
