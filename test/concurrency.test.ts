@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type session from 'express-session'
 import { Browser } from './support/browser.ts'
-import { finishFlow, startFlow, startHarness, whoAmI, type Harness } from './support/harness.ts'
+import { finishFlow, startFlow, harnessForSuite, startHarness, whoAmI, type Harness } from './support/harness.ts'
 import { DelayedStore, sessionCount, startRedisSessions, type RedisSessions } from './support/session-stores.ts'
 
 /** The flow cookies a browser holds for the site. */
@@ -52,12 +52,9 @@ for (const kind of STORES) {
     })
 
     async function withAccount<T>(account: string, run: () => Promise<T>): Promise<T> {
-      harness.provider.behaviour = { action: 'approve', account }
-      try {
+      return await harness.provider.withBehaviour({ action: 'approve', account }, async () => {
         return await run()
-      } finally {
-        harness.provider.behaviour = { action: 'approve' }
-      }
+      })
     }
 
     for (const n of [2, 4, 8]) {
@@ -150,11 +147,7 @@ for (const kind of STORES) {
 }
 
 describe('flow cookies stay bounded', () => {
-  let harness: Harness
-  before(async () => {
-    harness = await startHarness()
-  })
-  after(() => harness.close())
+  const harness = harnessForSuite()
 
   test('200 starts in one browser: at most maxPendingFlows cookies, a bounded header, and the latest flow completes', async () => {
     await harness.app.users.setJustpassEnabled('alice', true)
@@ -164,8 +157,7 @@ describe('flow cookies stay bounded', () => {
       assert.equal(hop.status, 302)
       assert.ok(flowCookies(browser).length <= 5)
     }
-    harness.provider.behaviour = { action: 'approve', account: 'alice' }
-    try {
+    await harness.provider.withBehaviour({ action: 'approve', account: 'alice' }, async () => {
       const flow = await startFlow(browser, harness, '/justpass/login')
       assert.equal(flowCookies(browser).length, 5)
       const header = [...browser.cookies.get('127.0.0.1')!].map(([name, value]) => `${name}=${value}`).join('; ')
@@ -174,9 +166,7 @@ describe('flow cookies stay bounded', () => {
       assert.equal(answer?.location, `${harness.app.origin}/`)
       assert.equal((await whoAmI(browser, harness)).user?.username, 'alice')
       assert.equal(flowCookies(browser).length, 4, 'the callback cleared its own cookie')
-    } finally {
-      harness.provider.behaviour = { action: 'approve' }
-    }
+    })
   })
 
   test('a callback replayed with a copy of its cookie reaches the token endpoint at most once', async () => {

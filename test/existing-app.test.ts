@@ -93,14 +93,11 @@ describe('example/existing-app: passkeys added to a passport-local app', () => {
   })
 
   test('a passkey of a user whose passkey login is off is refused (passkey_login_off)', async () => {
-    provider.behaviour = { action: 'approve', account: 'bob' }
-    try {
+    await provider.withBehaviour({ action: 'approve', account: 'bob' }, async () => {
       const browser = new Browser()
       const { hops } = await browser.follow(`${origin}/justpass/login`)
       assert.equal(hops.at(-1)?.url, `${origin}/login`)
       assert.equal((JSON.parse(hops.at(-1)!.body) as { notice: { reason: string } }).notice.reason, 'passkey_login_off')
-    } finally {
-      provider.behaviour = { action: 'approve' }
-    }
+    })
   })
 })

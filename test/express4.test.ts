@@ -72,24 +72,18 @@ describe('Express 4', () => {
 
   test('LOGIN, single factor', async () => {
     await users.setJustpassEnabled('bob', true)
-    provider.behaviour = { action: 'approve', account: 'bob' }
-    try {
+    await provider.withBehaviour({ action: 'approve', account: 'bob' }, async () => {
       const me = await run(new Browser(), '/justpass/login')
       assert.equal(me.user?.username, 'bob')
-    } finally {
-      provider.behaviour = { action: 'approve' }
-    }
+    })
   })
 
   test('cancel', async () => {
-    provider.behaviour = { action: 'cancel' }
-    try {
+    await provider.withBehaviour({ action: 'cancel' }, async () => {
       const me = await run(new Browser(), '/password?username=alice')
       assert.equal(me.user, null)
       assert.equal(me.notice?.reason, 'provider_denied')
-    } finally {
-      provider.behaviour = { action: 'approve' }
-    }
+    })
   })
 
   test('array-shaped and nested callback parameters are refused', async () => {

@@ -11,17 +11,13 @@ import express from 'express'
 import session from 'express-session'
 import { Passport } from 'passport'
 import { Browser, type Hop } from './support/browser.ts'
-import { finishFlow, startFlow, startHarness, whoAmI, type Harness } from './support/harness.ts'
+import { finishFlow, startFlow, harnessForSuite, startHarness, whoAmI, type Harness } from './support/harness.ts'
 import { reserveTestApp } from './support/app.ts'
 import { startTestProvider, type TestProvider } from './support/provider.ts'
 import { JustpassStrategy, MemoryUserStore, justpassCallback, type JustpassFlowInfo, type JustpassUserinfo, type MemoryUser } from '../src/index.ts'
 
 describe('flows with the outcome helper', () => {
-  let harness: Harness
-  before(async () => {
-    harness = await startHarness()
-  })
-  after(() => harness.close())
+  const harness = harnessForSuite()
 
   test('REG: a logged-in user registers a passkey; the flag is set, the user stays logged in, a success notice', async () => {
     const browser = new Browser()
@@ -96,21 +92,17 @@ describe('flows with the outcome helper', () => {
   })
 
   test('LOGIN, single factor: the passkey alone says who the user is', async () => {
-    harness.provider.behaviour = { action: 'approve', account: 'alice' }
-    try {
+    await harness.provider.withBehaviour({ action: 'approve', account: 'alice' }, async () => {
       const browser = new Browser()
       const flow = await startFlow(browser, harness, '/justpass/login')
       assert.equal(harness.provider.interactions.at(-1)?.login_hint, undefined)
       await finishFlow(browser, flow.callback!)
       assert.equal((await whoAmI(browser, harness)).user?.username, 'alice')
-    } finally {
-      harness.provider.behaviour = { action: 'approve' }
-    }
+    })
   })
 
   test('LOGIN goes to the same-origin ?next= afterwards, and ignores one that leaves the site', async () => {
-    harness.provider.behaviour = { action: 'approve', account: 'alice' }
-    try {
+    await harness.provider.withBehaviour({ action: 'approve', account: 'alice' }, async () => {
       const browser = new Browser()
       let flow = await startFlow(browser, harness, `/justpass/login?next=${encodeURIComponent('/orders?id=7')}`)
       let [answer] = await finishFlow(browser, flow.callback!)
@@ -120,14 +112,11 @@ describe('flows with the outcome helper', () => {
         ;[answer] = await finishFlow(browser, flow.callback!)
         assert.equal(answer?.location, `${harness.app.origin}/`, `next=${next} is not followed`)
       }
-    } finally {
-      harness.provider.behaviour = { action: 'approve' }
-    }
+    })
   })
 
   test('LOGIN of a passkey user the site does not know fails with unknown_user', async () => {
-    harness.provider.behaviour = { action: 'approve', account: 'carol' }
-    try {
+    await harness.provider.withBehaviour({ action: 'approve', account: 'carol' }, async () => {
       const browser = new Browser()
       const flow = await startFlow(browser, harness, '/justpass/login')
       const [answer] = await finishFlow(browser, flow.callback!)
@@ -135,18 +124,12 @@ describe('flows with the outcome helper', () => {
       const me = await whoAmI(browser, harness)
       assert.equal(me.user, null)
       assert.equal(me.notice?.reason, 'unknown_user')
-    } finally {
-      harness.provider.behaviour = { action: 'approve' }
-    }
+    })
   })
 })
 
 describe('flows with plain successRedirect and failureRedirect', () => {
-  let harness: Harness
-  before(async () => {
-    harness = await startHarness({ callbackStyle: 'redirects' })
-  })
-  after(() => harness.close())
+  const harness = harnessForSuite({ callbackStyle: 'redirects' })
 
   test('success goes to successRedirect with the user logged in; cancel goes to failureRedirect', async () => {
     await harness.app.users.setJustpassEnabled('alice', true)
@@ -156,16 +139,13 @@ describe('flows with plain successRedirect and failureRedirect', () => {
     assert.equal(answer?.location, `${harness.app.origin}/welcome`)
     assert.equal((await whoAmI(browser, harness)).user?.username, 'alice')
 
-    harness.provider.behaviour = { action: 'cancel' }
-    try {
+    await harness.provider.withBehaviour({ action: 'cancel' }, async () => {
       const other = new Browser()
       flow = await startFlow(other, harness, '/test/password?username=alice')
       ;[answer] = await finishFlow(other, flow.callback!)
       assert.equal(answer?.location, `${harness.app.origin}/login?failed=1`)
       assert.equal((await whoAmI(other, harness)).user, null)
-    } finally {
-      harness.provider.behaviour = { action: 'approve' }
-    }
+    })
   })
 })
 
@@ -184,8 +164,7 @@ describe('a custom verify callback', () => {
   after(() => harness.close())
 
   test('replaces the user store and receives tokens, userinfo and the flow info', async () => {
-    harness.provider.behaviour = { action: 'approve', account: 'alice' }
-    try {
+    await harness.provider.withBehaviour({ action: 'approve', account: 'alice' }, async () => {
       const browser = new Browser()
       const flow = await startFlow(browser, harness, '/justpass/login?next=/cart')
       await finishFlow(browser, flow.callback!)
@@ -195,23 +174,18 @@ describe('a custom verify callback', () => {
       assert.equal(last.userinfo.sub, harness.provider.subOf('alice'))
       assert.deepEqual(last.info, { mode: 'login', username: 'alice', returnTo: '/cart', secondFactor: false })
       assert.equal(harness.app.users.list().some((user) => user.justpassEnabled), false, 'the store was not used')
-    } finally {
-      harness.provider.behaviour = { action: 'approve' }
-    }
+    })
   })
 
   test('can refuse with its own message', async () => {
-    harness.provider.behaviour = { action: 'approve', account: 'bob' }
-    try {
+    await harness.provider.withBehaviour({ action: 'approve', account: 'bob' }, async () => {
       const browser = new Browser()
       const flow = await startFlow(browser, harness, '/justpass/login')
       await finishFlow(browser, flow.callback!)
       const me = await whoAmI(browser, harness)
       assert.equal(me.user, null)
       assert.deepEqual(me.notice, { mode: 'login', ok: false, reason: 'unknown_user', message: 'bob is suspended' })
-    } finally {
-      harness.provider.behaviour = { action: 'approve' }
-    }
+    })
   })
 })
 
@@ -239,11 +213,7 @@ describe('passReqToCallback', () => {
 })
 
 describe('discovery: true', () => {
-  let harness: Harness
-  before(async () => {
-    harness = await startHarness({ providerSettings: { discovery: true } })
-  })
-  after(() => harness.close())
+  const harness = harnessForSuite({ providerSettings: { discovery: true } })
 
   test('reads the metadata on first use and completes a flow', async () => {
     await harness.app.users.setJustpassEnabled('alice', true)
@@ -256,11 +226,7 @@ describe('discovery: true', () => {
 })
 
 describe('RS256 ID tokens', () => {
-  let harness: Harness
-  before(async () => {
-    harness = await startHarness({ providerSettings: { idTokenSignedResponseAlg: 'RS256' } }, { idTokenAlg: 'RS256' })
-  })
-  after(() => harness.close())
+  const harness = harnessForSuite({ providerSettings: { idTokenSignedResponseAlg: 'RS256' } }, { idTokenAlg: 'RS256' })
 
   test('are verified with the provider JWKS', async () => {
     await harness.app.users.setJustpassEnabled('alice', true)
@@ -293,26 +259,19 @@ function appAnswer(hop: Hop, status: number): Record<string, unknown> {
 }
 
 describe('a mobile app\'s JSON answers, without appToken', () => {
-  let harness: Harness
-  before(async () => {
-    harness = await startHarness()
-  })
-  after(() => harness.close())
+  const harness = harnessForSuite()
 
   const flow = (browser: Browser, path: string) => appFlow(browser, harness.app.origin, harness.app.callbackURL, path)
 
   test('LOGIN: { username } without a token, no-store; the session cookie of the answer logs the app in', async () => {
     await harness.app.users.setJustpassEnabled('alice', true)
-    harness.provider.behaviour = { action: 'approve', account: 'alice' }
-    try {
+    await harness.provider.withBehaviour({ action: 'approve', account: 'alice' }, async () => {
       const browser = new Browser()
       const answer = await flow(browser, '/justpass/login')
       assert.deepEqual(appAnswer(answer, 200), { username: 'alice' })
       assert.ok(answer.headers.getSetCookie().some((line) => line.startsWith('shop.sid=')), 'the answer sets the new session cookie')
       assert.equal((await whoAmI(browser, harness)).user?.username, 'alice')
-    } finally {
-      harness.provider.behaviour = { action: 'approve' }
-    }
+    })
   })
 
   test('second-factor LOGIN: { username } without a token, no-store', async () => {
@@ -333,15 +292,12 @@ describe('a mobile app\'s JSON answers, without appToken', () => {
   })
 
   test('a refusal (cancel at the provider): 401 { err, reason }, no-store, nobody logged in', async () => {
-    harness.provider.behaviour = { action: 'cancel' }
-    try {
+    await harness.provider.withBehaviour({ action: 'cancel' }, async () => {
       const browser = new Browser()
       const answer = await flow(browser, '/justpass/login')
       assert.deepEqual(appAnswer(answer, 401), { err: 'The passkey step was cancelled. Nothing was changed.', reason: 'provider_denied' })
       assert.equal((await whoAmI(browser, harness)).user, null)
-    } finally {
-      harness.provider.behaviour = { action: 'approve' }
-    }
+    })
   })
 
   test('a refusal before the flow is found (the callback names the platform): 401, no-store', async () => {
@@ -410,8 +366,7 @@ describe('a mobile app\'s JSON answers, with appToken', () => {
 
   test('LOGIN: { username, token } with the token appToken issued for the logged-in user, no-store; the API accepts it', async () => {
     await users.setJustpassEnabled('alice', true)
-    provider.behaviour = { action: 'approve', account: 'alice' }
-    try {
+    await provider.withBehaviour({ action: 'approve', account: 'alice' }, async () => {
       calls.length = 0
       const answer = appAnswer(await appFlow(new Browser(), origin, callbackURL, '/justpass/login'), 200)
       assert.deepEqual(Object.keys(answer).sort(), ['token', 'username'])
@@ -420,9 +375,7 @@ describe('a mobile app\'s JSON answers, with appToken', () => {
       assert.deepEqual(calls, [{ user: 'alice', loggedIn: 'alice' }], 'appToken is called once, after the user is logged in')
       const api = await new Browser().get(`${origin}/api/me`, { headers: { authorization: `Bearer ${answer.token as string}` } })
       assert.deepEqual(JSON.parse(api.body), { username: 'alice' })
-    } finally {
-      provider.behaviour = { action: 'approve' }
-    }
+    })
   })
 
   test('REG: { username, justpassEnabled: true }, no token, no-store', async () => {
@@ -435,13 +388,10 @@ describe('a mobile app\'s JSON answers, with appToken', () => {
 
   test('a refusal: 401 { err, reason }, no token, no-store; appToken is not called', async () => {
     calls.length = 0
-    provider.behaviour = { action: 'cancel' }
-    try {
+    await provider.withBehaviour({ action: 'cancel' }, async () => {
       const answer = await appFlow(new Browser(), origin, callbackURL, '/justpass/login')
       assert.deepEqual(appAnswer(answer, 401), { err: 'The passkey step was cancelled. Nothing was changed.', reason: 'provider_denied' })
       assert.deepEqual(calls, [])
-    } finally {
-      provider.behaviour = { action: 'approve' }
-    }
+    })
   })
 })

@@ -10,7 +10,7 @@ import { JustpassRefusal, JustpassStrategy, type JustpassAuthenticateOptions, ty
 import { readFileSync } from 'node:fs'
 import ts from 'typescript'
 import { Browser } from './support/browser.ts'
-import { finishFlow, startFlow, startHarness, whoAmI, type Harness } from './support/harness.ts'
+import { finishFlow, startFlow, harnessForSuite, startHarness, whoAmI, type Harness } from './support/harness.ts'
 
 /** Log `username` in with the password, which continues to the passkey step (a second-factor LOGIN). */
 async function passwordThenPasskey(browser: Browser, harness: Harness, username: string) {
@@ -45,11 +45,7 @@ describe('authorizationParams(req, flow)', () => {
       return { ...super.authorizationParams(req, flow), ui_locales: undefined, claims_locales: 'de' }
     }
   }
-  let harness: Harness
-  before(async () => {
-    harness = await startHarness({ strategyClass: WithClaimsLocales })
-  })
-  after(() => harness.close())
+  const harness = harnessForSuite({ strategyClass: WithClaimsLocales })
 
   test("adds and removes parameters of the redirect, and the flow completes", async () => {
     const browser = new Browser()
@@ -72,11 +68,7 @@ describe('authorizationParams(req, flow) that sets a parameter of the strategy',
       return { ...super.authorizationParams(req, flow), state: 'chosen-by-the-site' }
     }
   }
-  let harness: Harness
-  before(async () => {
-    harness = await startHarness({ strategyClass: SetsState })
-  })
-  after(() => harness.close())
+  const harness = harnessForSuite({ strategyClass: SetsState })
 
   test('is a usage error, and nothing is sent to the provider', async () => {
     const answer = await new Browser().get(`${harness.app.origin}/justpass/login`)
@@ -274,11 +266,7 @@ describe('verifyWithSessionUser(req, verified, info)', () => {
       return super.verifyWithSessionUser(req, verified, info)
     }
   }
-  let harness: Harness
-  before(async () => {
-    harness = await startHarness({ strategyClass: NoBobs })
-  })
-  after(() => harness.close())
+  const harness = harnessForSuite({ strategyClass: NoBobs })
 
   test('refuses with its own reason and message, and otherwise logs in as before', async () => {
     const bob = new Browser()

@@ -84,13 +84,10 @@ describe('NestJS', () => {
 
   /** A single-factor LOGIN with `account`'s passkey, in a new browser; the callback's answer and the agent. */
   async function singleFactorLogin(account: string) {
-    provider.behaviour = { action: 'approve', account }
-    try {
+    return await provider.withBehaviour({ action: 'approve', account }, async () => {
       const agent = request.agent(app.getHttpServer())
       return { agent, callback: await throughProvider(agent, '/justpass/login') }
-    } finally {
-      provider.behaviour = { action: 'approve' }
-    }
+    })
   }
 
   /** A second-factor LOGIN after `username`'s password step, in a new browser. */
@@ -240,16 +237,13 @@ describe('NestJS', () => {
   })
 
   test('a cancelled LOGIN is a 401 with its reason, and nobody is logged in', async () => {
-    provider.behaviour = { action: 'cancel' }
-    try {
+    await provider.withBehaviour({ action: 'cancel' }, async () => {
       const agent = request.agent(app.getHttpServer())
       await agent.get('/password?username=alice').expect(302)
       const callback = await throughProvider(agent, '/justpass/login')
       assert.equal(callback.status, 401)
       assert.equal(callback.body.reason, 'provider_denied')
       assert.equal((await agent.get('/me')).body.user, null)
-    } finally {
-      provider.behaviour = { action: 'approve' }
-    }
+    })
   })
 })

@@ -9,7 +9,7 @@ import type { Request, Response } from 'express'
 import { djangoJSON } from '../src/hosts/callback-answer.ts'
 import { JustpassStrategy, type JustpassFlowStart, type MemoryUser } from '../src/index.ts'
 import { Browser } from './support/browser.ts'
-import { finishFlow, startFlow, startHarness, whoAmI, type Harness } from './support/harness.ts'
+import { finishFlow, startFlow, harnessForSuite, startHarness, whoAmI, type Harness } from './support/harness.ts'
 
 /** A hook that answers JSON naming itself, the info it got and who is logged in. */
 function answering(name: string) {
@@ -53,17 +53,14 @@ describe('outcome hooks', () => {
     await harness.app.users.setJustpassEnabled('alice', false)
     const browser = new Browser()
     await browser.get(`${harness.app.origin}/test/login-as?username=alice`)
-    harness.provider.behaviour = { action: 'cancel' }
-    try {
+    await harness.provider.withBehaviour({ action: 'cancel' }, async () => {
       const flow = await startFlow(browser, harness, '/justpass/reg')
       const [answer] = await finishFlow(browser, flow.callback!)
       const body = JSON.parse(answer!.body)
       assert.deepEqual([body.hook, body.info.mode, body.info.reason], ['onRegistrationFailed', 'register', 'provider_denied'])
       assert.equal(body.user.username, 'alice')
       assert.equal((await harness.app.users.findByUsername('alice'))?.justpassEnabled, false)
-    } finally {
-      harness.provider.behaviour = { action: 'approve' }
-    }
+    })
   })
 
   test('onLoggedIn (async) answers after the user is logged in on a regenerated session', async () => {
@@ -93,15 +90,12 @@ describe('outcome hooks', () => {
     await harness.app.users.setJustpassEnabled('alice', true)
     const browser = new Browser()
     browser.headers['amwal-platform'] = 'app'
-    harness.provider.behaviour = { action: 'approve', account: 'alice' }
-    try {
+    await harness.provider.withBehaviour({ action: 'approve', account: 'alice' }, async () => {
       const flow = await startFlow(browser, harness, '/justpass/login')
       const [answer] = await finishFlow(browser, flow.callback!)
       const body = JSON.parse(answer!.body)
       assert.deepEqual([body.hook, body.info.platform, body.user.username], ['onLoggedIn', 'app', 'alice'])
-    } finally {
-      harness.provider.behaviour = { action: 'approve' }
-    }
+    })
   })
 })
 
@@ -136,11 +130,7 @@ describe('outcome hooks that throw', () => {
 })
 
 describe('URL-only starts', () => {
-  let harness: Harness
-  before(async () => {
-    harness = await startHarness()
-  })
-  after(() => harness.close())
+  const harness = harnessForSuite()
 
   /** The start's JSON answer: checked, and its URL. */
   async function urlFrom(browser: Browser, path: string): Promise<URL> {
@@ -190,12 +180,9 @@ describe('URL-only starts', () => {
     const browser = new Browser()
     const url = await urlFrom(browser, '/justpass/login-url')
     assert.equal(url.searchParams.get('login_hint'), null)
-    harness.provider.behaviour = { action: 'approve', account: 'alice' }
-    try {
+    await harness.provider.withBehaviour({ action: 'approve', account: 'alice' }, async () => {
       await complete(browser, url)
-    } finally {
-      harness.provider.behaviour = { action: 'approve' }
-    }
+    })
     assert.equal((await whoAmI(browser, harness)).user?.username, 'alice')
   })
 
@@ -207,11 +194,7 @@ describe('URL-only starts', () => {
 })
 
 describe('disabled accounts (isActive)', () => {
-  let harness: Harness
-  before(async () => {
-    harness = await startHarness()
-  })
-  after(() => harness.close())
+  const harness = harnessForSuite()
 
   test('single-factor LOGIN of a disabled account is refused: account_disabled, nobody logged in', async () => {
     harness.app.users.setActive('alice', false)
@@ -262,11 +245,7 @@ describe('disabled accounts (isActive)', () => {
 })
 
 describe('passkey identity: the provider sub recorded at REG and bound at LOGIN', () => {
-  let harness: Harness
-  before(async () => {
-    harness = await startHarness({ usernames: ['alice', 'bob', 'carol'] })
-  })
-  after(() => harness.close())
+  const harness = harnessForSuite({ usernames: ['alice', 'bob', 'carol'] })
 
   async function register(username: string): Promise<void> {
     await harness.app.users.setJustpassEnabled(username, false)
@@ -278,16 +257,13 @@ describe('passkey identity: the provider sub recorded at REG and bound at LOGIN'
   }
 
   async function singleFactor(account: string): Promise<{ user: string | null; reason: string | undefined }> {
-    harness.provider.behaviour = { action: 'approve', account }
-    try {
+    return await harness.provider.withBehaviour({ action: 'approve', account }, async () => {
       const browser = new Browser()
       const flow = await startFlow(browser, harness, '/justpass/login')
       await finishFlow(browser, flow.callback!)
       const me = await whoAmI(browser, harness)
       return { user: me.user?.username ?? null, reason: me.notice?.reason }
-    } finally {
-      harness.provider.behaviour = { action: 'approve' }
-    }
+    })
   }
 
   test('REG records the provider sub of the passkey account; turning passkey login off forgets it', async () => {
@@ -321,11 +297,7 @@ describe('passkey identity: the provider sub recorded at REG and bound at LOGIN'
 })
 
 describe("the Django client's app answers (appAnswers: 'django')", () => {
-  let harness: Harness
-  before(async () => {
-    harness = await startHarness({ callback: { appAnswers: 'django' } })
-  })
-  after(() => harness.close())
+  const harness = harnessForSuite({ callback: { appAnswers: 'django' } })
 
   function app(): Browser {
     const browser = new Browser()
@@ -336,31 +308,25 @@ describe("the Django client's app answers (appAnswers: 'django')", () => {
   test('LOGIN success: 200, application/json, {"username": …, "token": <session key>} as Django writes it', async () => {
     await harness.app.users.setJustpassEnabled('alice', true)
     const browser = app()
-    harness.provider.behaviour = { action: 'approve', account: 'alice' }
-    try {
+    await harness.provider.withBehaviour({ action: 'approve', account: 'alice' }, async () => {
       const flow = await startFlow(browser, harness, '/justpass/login')
       const [answer] = await finishFlow(browser, flow.callback!)
       assert.equal(answer?.status, 200)
       assert.equal(answer?.headers.get('content-type'), 'application/json')
       const { sessionID } = await whoAmI(browser, harness)
       assert.equal(answer?.body, `{"username": "alice", "token": "${sessionID}"}`)
-    } finally {
-      harness.provider.behaviour = { action: 'approve' }
-    }
+    })
   })
 
   test('LOGIN failure: 200 {"err": "Failed"}', async () => {
     const browser = app()
-    harness.provider.behaviour = { action: 'cancel' }
-    try {
+    await harness.provider.withBehaviour({ action: 'cancel' }, async () => {
       const flow = await startFlow(browser, harness, '/justpass/login')
       const [answer] = await finishFlow(browser, flow.callback!)
       assert.equal(answer?.status, 200)
       assert.equal(answer?.headers.get('content-type'), 'application/json')
       assert.equal(answer?.body, '{"err": "Failed"}')
-    } finally {
-      harness.provider.behaviour = { action: 'approve' }
-    }
+    })
   })
 
   test('REG is answered as Django does: a redirect home, the flag set', async () => {
@@ -388,18 +354,13 @@ class FirebasePlatformStrategy extends JustpassStrategy<MemoryUser> {
 }
 
 describe("the Firebase extension's platform header and parameter", () => {
-  let harness: Harness
-  before(async () => {
-    harness = await startHarness({ strategy: { platformHeader: 'justpass-me-platform' }, strategyClass: FirebasePlatformStrategy })
-  })
-  after(() => harness.close())
+  const harness = harnessForSuite({ strategy: { platformHeader: 'justpass-me-platform' }, strategyClass: FirebasePlatformStrategy })
 
   test('forwarded as justpass_me_platform, remembered, answered as JSON; the Django header is then ignored', async () => {
     await harness.app.users.setJustpassEnabled('alice', true)
     const browser = new Browser()
     browser.headers['justpass-me-platform'] = 'app'
-    harness.provider.behaviour = { action: 'approve', account: 'alice' }
-    try {
+    await harness.provider.withBehaviour({ action: 'approve', account: 'alice' }, async () => {
       const flow = await startFlow(browser, harness, '/justpass/login')
       assert.equal(flow.authorize?.get('justpass_me_platform'), 'app')
       assert.equal(flow.authorize?.get('AMWALPLATFORM'), null)
@@ -411,8 +372,6 @@ describe("the Firebase extension's platform header and parameter", () => {
       assert.equal(otherFlow.authorize?.get('justpass_me_platform'), null)
       const [redirect] = await finishFlow(other, otherFlow.callback!)
       assert.equal(redirect?.status, 302)
-    } finally {
-      harness.provider.behaviour = { action: 'approve' }
-    }
+    })
   })
 })

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import { decodeJwt, jwtVerify } from 'jose'
 import { JustpassConfigError, justpassCallback, justpassLogout, justpassProvider, requireJustpassConfirmation } from '../src/index.ts'
 import { Browser, type Hop } from './support/browser.ts'
-import { finishFlow, startFlow, startHarness, whoAmI, type Harness } from './support/harness.ts'
+import { finishFlow, startFlow, harnessForSuite, startHarness, whoAmI, type Harness } from './support/harness.ts'
 
 const now = () => Math.floor(Date.now() / 1000)
 
@@ -35,16 +35,11 @@ async function run(browser: Browser, harness: Harness, path: string): Promise<{ 
 }
 
 describe('passkey login turned off (justpassEnabledOf)', () => {
-  let harness: Harness
-  before(async () => {
-    harness = await startHarness()
-  })
-  after(() => harness.close())
+  const harness = harnessForSuite()
 
   test('single-factor LOGIN with a passkey still registered at the provider is refused with passkey_login_off', async () => {
     await harness.app.users.setJustpassEnabled('alice', true, { sub: harness.provider.subOf('alice') })
-    harness.provider.behaviour = { action: 'approve', account: 'alice' }
-    try {
+    await harness.provider.withBehaviour({ action: 'approve', account: 'alice' }, async () => {
       const browser = new Browser()
       const on = await run(browser, harness, '/justpass/login')
       assert.deepEqual(on.notice, { mode: 'login', ok: true, message: 'You are signed in with your passkey.' }, 'on: the passkey logs alice in')
@@ -55,9 +50,7 @@ describe('passkey login turned off (justpassEnabledOf)', () => {
       assert.equal(off.notice?.message, 'Passkey login is turned off for this account. Sign in with your password.')
       assert.equal(off.hops[0]!.location, `${harness.app.origin}/login`)
       assert.equal((await whoAmI(other, harness)).user, null)
-    } finally {
-      harness.provider.behaviour = { action: 'approve' }
-    }
+    })
   })
 
   test('second-factor LOGIN whose user turned passkey login off meanwhile is refused, and the password step is dropped', async () => {
@@ -173,14 +166,11 @@ describe("confirm it is you (mode: 'confirm')", () => {
   test("another user's passkey is refused with identity_mismatch; the session stays as it was", async () => {
     const browser = await loggedIn(harness, 'alice')
     const before = await sessionOf(browser, harness)
-    harness.provider.behaviour = { action: 'approve', account: 'bob' }
-    try {
+    await harness.provider.withBehaviour({ action: 'approve', account: 'bob' }, async () => {
       const { hops, notice } = await run(browser, harness, '/justpass/confirm?next=/orders')
       assert.equal(notice?.reason, 'identity_mismatch')
       assert.equal(hops[0]!.location, `${harness.app.origin}/`, 'a failed confirmation goes home, not to the page that asked for it')
-    } finally {
-      harness.provider.behaviour = { action: 'approve' }
-    }
+    })
     const after = await sessionOf(browser, harness)
     assert.equal(after.justpassConfirmedAt, undefined)
     assert.deepEqual(after.passport, before.passport)
@@ -317,12 +307,9 @@ describe('keepSessionData at LOGIN', () => {
     await browser.get(`${harness.app.origin}/test/set?key=locale&value=fr`)
     await browser.get(`${harness.app.origin}/test/set?key=scratch&value=left behind`)
     const before = await whoAmI(browser, harness)
-    harness.provider.behaviour = { action: 'approve', account: 'alice' }
-    try {
+    await harness.provider.withBehaviour({ action: 'approve', account: 'alice' }, async () => {
       await run(browser, harness, '/justpass/login')
-    } finally {
-      harness.provider.behaviour = { action: 'approve' }
-    }
+    })
     const after = await whoAmI(browser, harness)
     assert.equal(after.user?.username, 'alice')
     assert.notEqual(after.sessionID, before.sessionID)

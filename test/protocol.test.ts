@@ -16,7 +16,7 @@ import { CookieFlowStore } from '../src/flow-store/cookie.ts'
 import { deriveSealKey, Sealer } from '../src/flow-store/seal.ts'
 import type { PendingFlow } from '../src/flow.ts'
 import { Browser } from './support/browser.ts'
-import { finishFlow, startFlow, startHarness, whoAmI, type Harness } from './support/harness.ts'
+import { finishFlow, startFlow, harnessForSuite, whoAmI, type Harness } from './support/harness.ts'
 import { buildTestApp, reserveTestApp } from './support/app.ts'
 
 /** Parameters whose values are drawn per request, checked by their form and by what they are derived from. */
@@ -172,11 +172,7 @@ function isFlowCookie(line: string): boolean {
 }
 
 describe('authorization request parameters, flow and callback, by start', () => {
-  let harness: Harness
-  before(async () => {
-    harness = await startHarness()
-  })
-  after(() => harness.close())
+  const harness = harnessForSuite()
 
   for (const start of STARTS) {
     test(start.name, async () => {

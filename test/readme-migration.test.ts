@@ -22,12 +22,9 @@ const SESSION_SECRET = 'migration-session-secret'
 
 /** Run `body` with the provider presenting `account`'s passkey (or cancelling). */
 async function presenting<T>(provider: TestProvider, behaviour: TestProvider['behaviour'], body: () => Promise<T>): Promise<T> {
-  provider.behaviour = behaviour
-  try {
+  return await provider.withBehaviour(behaviour, async () => {
     return await body()
-  } finally {
-    provider.behaviour = { action: 'approve' }
-  }
+  })
 }
 
 describe('example/readme/django-site.ts: the Django site, step by step', () => {

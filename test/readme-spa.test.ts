@@ -46,13 +46,10 @@ describe('example/readme/spa.ts: URL-only starts and LOGIN hooks', () => {
     assert.equal(started.status, 200)
     assert.equal(started.headers.getSetCookie().length, 1, 'the flow cookie, and no session')
     const { url } = JSON.parse(started.body) as { url: string }
-    provider.behaviour = { action, account }
-    try {
+    return await provider.withBehaviour({ action, account }, async () => {
       const { stoppedAt } = await browser.follow(url, (next) => next.href.startsWith(`${server.origin}/justpass/callback`))
       return await browser.get(stoppedAt!)
-    } finally {
-      provider.behaviour = { action: 'approve' }
-    }
+    })
   }
 
   test('a passkey LOGIN started with fetch answers the hook\'s JSON', async () => {

@@ -100,15 +100,12 @@ describe('example/readme/turn-off.ts: turning passkey login off', () => {
   test('turned off, the passkey still registered at justpass.me no longer logs in, alone or after the password', async () => {
     const browser = await registered('carol')
     assert.equal((await turnOff(browser, 'carol-password')).location, `${origin}/`)
-    provider.behaviour = { action: 'approve', account: 'carol' }
-    try {
+    await provider.withBehaviour({ action: 'approve', account: 'carol' }, async () => {
       const single = new Browser()
       const { hops } = await single.follow(`${origin}/justpass/login`)
       assert.equal(hops.at(-2)?.location, `${origin}/login`)
       assert.deepEqual(JSON.parse(hops.at(-1)!.body), { failed: true, message: 'Passkey login is turned off for this account. Sign in with your password.' })
       assert.equal((await single.json(`${origin}/`)).user, null)
-    } finally {
-      provider.behaviour = { action: 'approve' }
-    }
+    })
   })
 })

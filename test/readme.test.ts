@@ -194,8 +194,7 @@ describe('example/readme/minimal.ts: the README\'s minimal site, run as its own 
       notice: { mode: 'register', ok: true, message: 'Passkey login is on: next time, sign in with your passkey.' },
     })
 
-    provider.behaviour = { action: 'approve', account: 'alice' }
-    try {
+    await provider.withBehaviour({ action: 'approve', account: 'alice' }, async () => {
       const other = new Browser()
       const login = await throughJustpass(other, `${origin}/justpass/login`, callbackURL)
       assert.equal(provider.authorizationRequests.at(-1)?.get('prompt'), 'login')
@@ -205,14 +204,11 @@ describe('example/readme/minimal.ts: the README\'s minimal site, run as its own 
         user: { username: 'alice', justpassEnabled: true, justpassSub: provider.subOf('alice') },
         notice: { mode: 'login', ok: true, message: 'You are signed in with your passkey.' },
       })
-    } finally {
-      provider.behaviour = { action: 'approve' }
-    }
+    })
   })
 
   test('LOGIN cancelled at the provider: refused, to /login with provider_denied; nobody created', async () => {
-    provider.behaviour = { action: 'cancel' }
-    try {
+    await provider.withBehaviour({ action: 'cancel' }, async () => {
       const browser = new Browser()
       const { callback, last: page } = await throughJustpass(browser, `${origin}/justpass/login`, callbackURL)
       assert.equal(callback.location, `${origin}/login`)
@@ -222,9 +218,7 @@ describe('example/readme/minimal.ts: the README\'s minimal site, run as its own 
         user: null,
         notice: { mode: 'login', ok: false, reason: 'provider_denied', message: 'The passkey step was cancelled. Nothing was changed.', providerError: 'access_denied' },
       })
-    } finally {
-      provider.behaviour = { action: 'approve' }
-    }
+    })
   })
 })
 
@@ -285,49 +279,39 @@ describe('example/readme/site.ts with example/readme/user-store.ts (SQLite :memo
   })
 
   test('LOGIN as a second factor with another user\'s passkey fails, back to the login page', async () => {
-    provider.behaviour = { action: 'approve', account: 'bob' }
-    try {
+    await provider.withBehaviour({ action: 'approve', account: 'bob' }, async () => {
       const browser = new Browser()
       await logIn(browser, origin, 'alice')
       const { callback, last } = await throughJustpass(browser, `${origin}/justpass/login`, callbackURL)
       assert.equal(callback.location, `${origin}/login`)
       assert.deepEqual(JSON.parse(last.body), { failed: true, message: 'The passkey belongs to another user than the one this login was for. Use your own passkey.' })
       assert.equal((await browser.json(`${origin}/`)).user, null)
-    } finally {
-      provider.behaviour = { action: 'approve' }
-    }
+    })
   })
 
   test('LOGIN as the only factor: the passkey says who the user is', async () => {
-    provider.behaviour = { action: 'approve', account: 'alice' }
-    try {
+    await provider.withBehaviour({ action: 'approve', account: 'alice' }, async () => {
       const browser = new Browser()
       const { callback, last } = await throughJustpass(browser, `${origin}/justpass/login?next=/orders`, callbackURL)
       assert.equal(provider.authorizationRequests.at(-1)?.get('login_hint'), null)
       assert.equal(callback.location, `${origin}/orders`)
       assert.equal(last.status, 404, 'the example has no /orders page')
       assert.deepEqual(await browser.json(`${origin}/`), { user: 'alice', justpassEnabled: true, notice: { mode: 'login', ok: true, message: 'You are signed in with your passkey.' } })
-    } finally {
-      provider.behaviour = { action: 'approve' }
-    }
+    })
   })
 
   test('LOGIN of a passkey the site has no user for: the login page shows the notice', async () => {
-    provider.behaviour = { action: 'approve', account: 'zed' }
-    try {
+    await provider.withBehaviour({ action: 'approve', account: 'zed' }, async () => {
       const browser = new Browser()
       const { callback, last } = await throughJustpass(browser, `${origin}/justpass/login`, callbackURL)
       assert.equal(callback.location, `${origin}/login`)
       assert.deepEqual(JSON.parse(last.body), { failed: true, message: 'No account on this site matches this passkey. Sign in with your password.' })
       assert.deepEqual(await browser.json(`${origin}/login`), { failed: false }, 'the notice is shown once')
-    } finally {
-      provider.behaviour = { action: 'approve' }
-    }
+    })
   })
 
   test('a mobile app gets JSON: LOGIN answers the username, and its session cookie logs the app in', async () => {
-    provider.behaviour = { action: 'approve', account: 'alice' }
-    try {
+    await provider.withBehaviour({ action: 'approve', account: 'alice' }, async () => {
       const browser = new Browser()
       const { callback } = await throughJustpassAsApp(browser, `${origin}/justpass/login`, callbackURL)
       assert.equal(provider.authorizationRequests.at(-1)?.get('AMWALPLATFORM'), 'app')
@@ -336,9 +320,7 @@ describe('example/readme/site.ts with example/readme/user-store.ts (SQLite :memo
       assert.deepEqual(JSON.parse(callback.body), { username: 'alice' }, 'no token without appToken')
       assert.ok(callback.headers.getSetCookie().some((line) => line.startsWith('connect.sid=')), 'the answer sets the new session cookie')
       assert.equal((await browser.json(`${origin}/`)).user, 'alice', 'the cookie of the answer logs the app in')
-    } finally {
-      provider.behaviour = { action: 'approve' }
-    }
+    })
   })
 
   test('a mobile app gets JSON: REG answers the flag, a failure answers 401 with err and reason', async () => {
@@ -349,14 +331,11 @@ describe('example/readme/site.ts with example/readme/user-store.ts (SQLite :memo
     assert.deepEqual(JSON.parse(reg.callback.body), { username: 'carol', justpassEnabled: true })
     assert.equal(flagOf(db, 'carol'), 1)
 
-    provider.behaviour = { action: 'cancel' }
-    try {
+    await provider.withBehaviour({ action: 'cancel' }, async () => {
       const failed = await throughJustpassAsApp(new Browser(), `${origin}/justpass/login`, callbackURL)
       assert.equal(failed.callback.status, 401)
       assert.deepEqual(JSON.parse(failed.callback.body), { err: 'The passkey step was cancelled. Nothing was changed.', reason: 'provider_denied' })
-    } finally {
-      provider.behaviour = { action: 'approve' }
-    }
+    })
   })
 
   test('justpass.me unavailable at the callback: the login page says so in plain words, no error page', async () => {
@@ -477,25 +456,19 @@ describe('example/readme/verify.ts: a custom verify callback', () => {
   test('turned off, passkey login refuses the passkey with passkey_login_off', async () => {
     await site.users.setJustpassEnabled('alice', true)
     await site.users.setJustpassEnabled('alice', false)
-    site.provider.behaviour = { action: 'approve', account: 'alice' }
-    try {
+    await site.provider.withBehaviour({ action: 'approve', account: 'alice' }, async () => {
       const { callback, last } = await throughJustpass(new Browser(), `${site.server.origin}/justpass/login`, site.callbackURL)
       assert.equal(callback.location, `${site.server.origin}/login`)
       assert.deepEqual(JSON.parse(last.body), { failed: true, message: 'Passkey login is turned off for this account. Sign in with your password.' })
-    } finally {
-      site.provider.behaviour = { action: 'approve' }
-    }
+    })
   })
 
   test('refuses an unknown user with its own message', async () => {
-    site.provider.behaviour = { action: 'approve', account: 'zed' }
-    try {
+    await site.provider.withBehaviour({ action: 'approve', account: 'zed' }, async () => {
       const { callback, last } = await throughJustpass(new Browser(), `${site.server.origin}/justpass/login`, site.callbackURL)
       assert.equal(callback.location, `${site.server.origin}/login`)
       assert.deepEqual(JSON.parse(last.body), { failed: true, message: 'no account matches this passkey' })
-    } finally {
-      site.provider.behaviour = { action: 'approve' }
-    }
+    })
   })
 })
 
@@ -513,17 +486,14 @@ describe('example/readme/with-request.ts: passReqToCallback', () => {
     assert.deepEqual(JSON.parse(reg.last.body), { user: 'bob', justpassEnabled: true, notice: { mode: 'register', ok: true, message: 'Passkey login is on: next time, sign in with your passkey.' } })
     assert.equal(flagOf(site.db, 'bob'), 1)
 
-    site.provider.behaviour = { action: 'approve', account: 'bob' }
-    try {
+    await site.provider.withBehaviour({ action: 'approve', account: 'bob' }, async () => {
       const login = await throughJustpass(new Browser(), `${site.server.origin}/justpass/login`, site.callbackURL)
       assert.deepEqual(JSON.parse(login.last.body), { user: 'bob', justpassEnabled: true, notice: { mode: 'login', ok: true, message: 'You are signed in with your passkey.' } })
       await site.users.setJustpassEnabled('bob', false)
       const off = await throughJustpass(new Browser(), `${site.server.origin}/justpass/login`, site.callbackURL)
       assert.equal(off.callback.location, `${site.server.origin}/login`, 'turned off, the passkey no longer logs bob in')
       assert.deepEqual(JSON.parse(off.last.body), { failed: true, message: 'Passkey login is turned off for this account. Sign in with your password.' })
-    } finally {
-      site.provider.behaviour = { action: 'approve' }
-    }
+    })
   })
 })
 
@@ -559,8 +529,7 @@ describe('example/readme/redirects.ts and memory-store.ts: plain successRedirect
   })
 
   test('success goes to /welcome, logged in; an unknown user goes to /login?failed=1', async () => {
-    provider.behaviour = { action: 'approve', account: 'carol' }
-    try {
+    await provider.withBehaviour({ action: 'approve', account: 'carol' }, async () => {
       const browser = new Browser()
       const { callback, last } = await throughJustpass(browser, `${demo.origin}/justpass/login`, `${demo.origin}/justpass/callback`)
       assert.equal(callback.location, `${demo.origin}/welcome`)
@@ -570,14 +539,11 @@ describe('example/readme/redirects.ts and memory-store.ts: plain successRedirect
       const refused = await throughJustpass(new Browser(), `${demo.origin}/justpass/login`, `${demo.origin}/justpass/callback`)
       assert.equal(refused.callback.location, `${demo.origin}/login?failed=1`)
       assert.deepEqual(JSON.parse(refused.last.body), { failed: true })
-    } finally {
-      provider.behaviour = { action: 'approve' }
-    }
+    })
   })
 
   test('createOnLogin: a first passkey LOGIN creates the user; a cancel goes to failureRedirect', async () => {
-    provider.behaviour = { action: 'approve', account: 'dave' }
-    try {
+    await provider.withBehaviour({ action: 'approve', account: 'dave' }, async () => {
       const browser = new Browser()
       const { callback, last } = await throughJustpass(browser, `${open.origin}/justpass/login`, `${open.origin}/justpass/callback`)
       assert.equal(callback.location, `${open.origin}/welcome`)
@@ -589,9 +555,7 @@ describe('example/readme/redirects.ts and memory-store.ts: plain successRedirect
       const cancelled = await throughJustpass(other, `${open.origin}/justpass/login`, `${open.origin}/justpass/callback`)
       assert.equal(cancelled.callback.location, `${open.origin}/login?failed=1`)
       assert.deepEqual(await other.json(`${open.origin}/welcome`), { user: null })
-    } finally {
-      provider.behaviour = { action: 'approve' }
-    }
+    })
   })
 })
 
@@ -614,16 +578,13 @@ describe('example/readme/nest-main.ts: the NestJS bootstrap', () => {
   })
 
   test('a passkey LOGIN through the module\'s guards logs the user in', async () => {
-    provider.behaviour = { action: 'approve', account: 'alice' }
-    try {
+    await provider.withBehaviour({ action: 'approve', account: 'alice' }, async () => {
       const browser = new Browser()
       const { callback, last } = await throughJustpass(browser, `${server.origin}/justpass/login`, `${server.origin}/justpass/callback`)
       assert.equal(callback.status, 302)
       assert.equal(last.url, `${server.origin}/`)
       assert.deepEqual(JSON.parse(last.body), { user: 'alice' })
-    } finally {
-      provider.behaviour = { action: 'approve' }
-    }
+    })
   })
 })
 

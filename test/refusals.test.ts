@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Browser } from './support/browser.ts'
-import { finishFlow, startFlow, startHarness, whoAmI, type Harness } from './support/harness.ts'
+import { finishFlow, startFlow, harnessForSuite, whoAmI, type Harness } from './support/harness.ts'
 import { buildTestApp, reserveTestApp } from './support/app.ts'
 import { startLoopbackServer } from './support/server.ts'
 import type { Request, Response } from 'express'
@@ -15,11 +15,7 @@ import type { JustpassProviderError } from '../src/index.ts'
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe('refusals against the provider', () => {
-  let harness: Harness
-  before(async () => {
-    harness = await startHarness()
-  })
-  after(() => harness.close())
+  const harness = harnessForSuite()
 
   const flags = () => harness.app.users.list().map((user) => `${user.username}:${user.justpassEnabled}`)
 
@@ -34,19 +30,10 @@ describe('refusals against the provider', () => {
     return new Browser()
   }
 
-  async function withBehaviour<T>(behaviour: Harness['provider']['behaviour'], run: () => Promise<T>): Promise<T> {
-    harness.provider.behaviour = behaviour
-    try {
-      return await run()
-    } finally {
-      harness.provider.behaviour = { action: 'approve' }
-    }
-  }
-
   test('cancel in REG: a failure notice, the user still logged in, no flag changed', async () => {
     const browser = await loggedIn('alice')
     const before = flags()
-    await withBehaviour({ action: 'cancel' }, async () => {
+    await harness.provider.withBehaviour({ action: 'cancel' }, async () => {
       const flow = await startFlow(browser, harness, '/justpass/reg')
       assert.equal(new URL(flow.callback!).searchParams.get('error'), 'access_denied')
       const [answer] = await finishFlow(browser, flow.callback!)
@@ -62,7 +49,7 @@ describe('refusals against the provider', () => {
 
   test('cancel in LOGIN: back to the login page with a failure notice, nobody logged in', async () => {
     const browser = await passwordStep('bob')
-    await withBehaviour({ action: 'cancel' }, async () => {
+    await harness.provider.withBehaviour({ action: 'cancel' }, async () => {
       const flow = await startFlow(browser, harness, '/test/password?username=bob')
       const [answer] = await finishFlow(browser, flow.callback!)
       assert.equal(answer?.location, `${harness.app.origin}/login`)
@@ -86,7 +73,7 @@ describe('refusals against the provider', () => {
     await harness.app.users.setJustpassEnabled('alice', false)
     await harness.app.users.setJustpassEnabled('bob', false)
     const browser = await loggedIn('alice')
-    await withBehaviour({ action: 'approve', account: 'bob' }, async () => {
+    await harness.provider.withBehaviour({ action: 'approve', account: 'bob' }, async () => {
       const flow = await startFlow(browser, harness, '/justpass/reg')
       await finishFlow(browser, flow.callback!)
     })
@@ -98,7 +85,7 @@ describe('refusals against the provider', () => {
 
   test('identity mismatch in second-factor LOGIN: another user\'s passkey logs nobody in', async () => {
     const browser = await passwordStep('bob')
-    await withBehaviour({ action: 'approve', account: 'alice' }, async () => {
+    await harness.provider.withBehaviour({ action: 'approve', account: 'alice' }, async () => {
       const flow = await startFlow(browser, harness, '/test/password?username=bob')
       const [answer] = await finishFlow(browser, flow.callback!)
       assert.equal(answer?.location, `${harness.app.origin}/login`)
@@ -228,11 +215,7 @@ describe('refusals against the provider', () => {
 })
 
 describe('flow state limits', () => {
-  let harness: Harness
-  before(async () => {
-    harness = await startHarness({ strategy: { flowStore: { type: 'cookie', maxAge: 1, maxPending: 2 } } })
-  })
-  after(() => harness.close())
+  const harness = harnessForSuite({ strategy: { flowStore: { type: 'cookie', maxAge: 1, maxPending: 2 } } })
 
   test('an expired state is refused, with the flow\'s mode', async () => {
     await harness.app.users.setJustpassEnabled('alice', true)
@@ -260,11 +243,7 @@ describe('flow state limits', () => {
 })
 
 describe('the session flow store', () => {
-  let harness: Harness
-  before(async () => {
-    harness = await startHarness({ strategy: { flowStore: { type: 'session', maxPending: 2 } } })
-  })
-  after(() => harness.close())
+  const harness = harnessForSuite({ strategy: { flowStore: { type: 'session', maxPending: 2 } } })
 
   test('keeps at most maxPendingFlows flows in the session; the oldest goes first', async () => {
     const browser = new Browser()

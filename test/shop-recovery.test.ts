@@ -180,16 +180,13 @@ describe('lost passkey recovery in the example shop', () => {
 
   test("a cancelled passkey step is information, not an error; the provider's other errors stay errors", async () => {
     const user = await passkeyUser()
-    provider.behaviour = { action: 'cancel' }
-    try {
+    await provider.withBehaviour({ action: 'cancel' }, async () => {
       const browser = new Browser()
       await browser.post(`${origin}/login`, user)
       const { hops } = await browser.follow(`${origin}/justpass/login`)
       const page = hops.at(-1)!
       assert.equal(page.url, `${origin}/login`)
       assert.match(page.body, /<div class="notice info" data-testid="error" role="status">Passkey sign-in was cancelled\.<\/div>/)
-    } finally {
-      provider.behaviour = { action: 'approve' }
-    }
+    })
   })
 })

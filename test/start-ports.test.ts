@@ -39,20 +39,21 @@ describe('npm start with a port taken', () => {
     rmSync(dir, { recursive: true, force: true })
   })
 
-  test("the provider's port: names it and PROVIDER_PORT", async () => {
+  /** A port nothing listens on: one the system gave a loopback server, closed again. */
+  async function freePort(): Promise<string> {
     const free = await startLoopbackServer()
-    const shopPort = new URL(free.origin).port
     await free.close()
-    const { code, output } = await runStart({ PORT: shopPort, PROVIDER_PORT: held, DATA_DIR: dir })
+    return new URL(free.origin).port
+  }
+
+  test("the provider's port: names it and PROVIDER_PORT", async () => {
+    const { code, output } = await runStart({ PORT: await freePort(), PROVIDER_PORT: held, DATA_DIR: dir })
     assert.equal(code, 1)
     assert.equal(output, `Port ${held} is already in use (is npm start already running?). Start with PROVIDER_PORT=<another port> npm start.\n`)
   })
 
   test("the shop's port: names it and PORT, and exits although its provider had started", async () => {
-    const free = await startLoopbackServer()
-    const providerPort = new URL(free.origin).port
-    await free.close()
-    const { code, output } = await runStart({ PORT: held, PROVIDER_PORT: providerPort, DATA_DIR: dir })
+    const { code, output } = await runStart({ PORT: held, PROVIDER_PORT: await freePort(), DATA_DIR: dir })
     assert.equal(code, 1)
     assert.equal(output, `Port ${held} is already in use (is npm start already running?). Start with PORT=<another port> npm start.\n`)
   })

@@ -12,16 +12,13 @@ import { finishFlow, startFlow, startHarness, whoAmI, type Harness } from './sup
 
 /** A single-factor LOGIN with `account`'s passkey on `harness`; who is logged in, the notice, and the errors the site saw. */
 async function passkeyLogin(harness: Harness, account: string): Promise<{ user: string | null; reason: string | undefined }> {
-  harness.provider.behaviour = { action: 'approve', account }
-  try {
+  return await harness.provider.withBehaviour({ action: 'approve', account }, async () => {
     const browser = new Browser()
     const started = await startFlow(browser, harness, '/justpass/login')
     await finishFlow(browser, started.callback!)
     const me = await whoAmI(browser, harness)
     return { user: me.user?.username ?? null, reason: me.notice?.reason }
-  } finally {
-    harness.provider.behaviour = { action: 'approve' }
-  }
+  })
 }
 
 /** A MemoryUserStore with `usernames` on passkey login, one of its methods replaced. */
@@ -101,14 +98,11 @@ describe('the identity binding compares usernames exactly', () => {
   test("alice's password step and the passkey of the provider account 'Alice': identity_mismatch", async () => {
     const browser = new Browser()
     await browser.get(`${harness.app.origin}/test/set?key=base_username&value=alice`)
-    harness.provider.behaviour = { action: 'approve', account: 'Alice' }
-    try {
+    await harness.provider.withBehaviour({ action: 'approve', account: 'Alice' }, async () => {
       const started = await startFlow(browser, harness, '/justpass/login')
       assert.equal(started.authorize?.get('login_hint'), 'alice')
       await finishFlow(browser, started.callback!)
-    } finally {
-      harness.provider.behaviour = { action: 'approve' }
-    }
+    })
     const me = await whoAmI(browser, harness)
     assert.equal(me.user, null)
     assert.equal(me.notice?.reason, 'identity_mismatch')

@@ -24,18 +24,26 @@ const SITE = 'http://127.0.0.1:9'
 const CLIENT = { clientID: 'manage-site', clientSecret: 'manage-site-secret-0123456789abcdef0123', redirectURIs: [`${SITE}/cb`] }
 const LEAKS = [/\bat\s+[#\w.<>]+\s+\(/, /SyntaxError|TypeError|Error:/, /node_modules|\/tmp\//, /Cannot (GET|POST)/]
 
+/** Give `account` a passkey with a random id and key, as if registered; its id. */
+function addPasskeyTo(provider: LocalProvider, account: Account): string {
+  const id = randomBytes(16).toString('base64url')
+  provider.passkeys.addPasskey(account, { id, publicKey: randomBytes(77), counter: 0, transports: ['internal'] })
+  return id
+}
+
+/** The ids of a user's passkeys at `provider`. */
+function passkeyIdsOf(provider: LocalProvider, username: string): string[] {
+  return provider.passkeys.passkeysOf(username).map((passkey) => passkey.id)
+}
+
 describe('the local provider\'s passkey management page refuses', () => {
   let provider: LocalProvider
   let base: string
   let alice: Account
   let bob: Account
 
-  const addPasskey = (account: Account): string => {
-    const id = randomBytes(16).toString('base64url')
-    provider.passkeys.addPasskey(account, { id, publicKey: randomBytes(77), counter: 0, transports: ['internal'] })
-    return id
-  }
-  const ids = (username: string) => provider.passkeys.passkeysOf(username).map((passkey) => passkey.id)
+  const addPasskey = (account: Account): string => addPasskeyTo(provider, account)
+  const ids = (username: string) => passkeyIdsOf(provider, username)
 
   /**
    * A management session of `account`, as a passkey sign-in gives it: its cookie and token.
@@ -182,12 +190,8 @@ describe('the local provider\'s passkey management sessions end when they must',
   let base: string
   let dir: string
 
-  const addPasskey = (account: Account): string => {
-    const id = randomBytes(16).toString('base64url')
-    provider.passkeys.addPasskey(account, { id, publicKey: randomBytes(77), counter: 0, transports: ['internal'] })
-    return id
-  }
-  const ids = (username: string) => provider.passkeys.passkeysOf(username).map((passkey) => passkey.id)
+  const addPasskey = (account: Account): string => addPasskeyTo(provider, account)
+  const ids = (username: string) => passkeyIdsOf(provider, username)
   const names = (username: string) => provider.passkeys.passkeysOf(username).map((passkey) => passkey.name)
 
   /** A browser signed in to the management page of `account` with its passkey `credentialID`. */

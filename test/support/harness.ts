@@ -2,6 +2,7 @@
  * One site and one provider on loopback, wired together, and the steps of a flow as a
  * browser takes them.
  */
+import { after, before } from 'node:test'
 import { buildTestApp, reserveTestApp, type TestApp, type TestAppOptions } from './app.ts'
 import { Browser, type Hop } from './browser.ts'
 import { startTestProvider, type TestProvider, type TestProviderOptions } from './provider.ts'
@@ -19,6 +20,15 @@ export async function startHarness(
 ): Promise<Harness> {
   const server = await reserveTestApp()
   const provider = await startTestProvider({ ...providerOptions, redirectURIs: [server.callbackURL] })
+  return { ...siteOf(server, provider, appOptions), provider }
+}
+
+/** The test site on `server`, trusting `provider` (any provider the site can talk to), closed with it. */
+export function siteOf<Provider extends { close(): Promise<void> } & Parameters<typeof buildTestApp>[1]>(
+  server: Parameters<typeof buildTestApp>[0],
+  provider: Provider,
+  appOptions: TestAppOptions = {},
+): { app: TestApp; provider: Provider; close(): Promise<void> } {
   const app = buildTestApp(server, provider, appOptions)
   return {
     app,
@@ -61,4 +71,17 @@ export async function finishFlow(browser: Browser, callback: string): Promise<Ho
 /** Who the site says is logged in, and the notice it shows once. */
 export async function whoAmI(browser: Browser, harness: Harness): Promise<{ user: { username: string; justpassEnabled: boolean } | null; notice: { mode: string; ok: boolean; reason?: string } | null; sessionID: string }> {
   return browser.json(`${harness.app.origin}/me`)
+}
+
+/**
+ * Start a harness before the tests of the enclosing `describe` and close it after them.
+ * The object returned is filled in by the `before` hook: read it inside tests and hooks.
+ */
+export function harnessForSuite(appOptions?: TestAppOptions, providerOptions?: Omit<TestProviderOptions, 'redirectURIs'>): Harness {
+  const harness = {} as Harness
+  before(async () => {
+    Object.assign(harness, await startHarness(appOptions, providerOptions))
+  })
+  after(() => harness.close())
+  return harness
 }

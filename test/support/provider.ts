@@ -36,6 +36,8 @@ export interface TestProvider {
   unavailable: boolean
   /** What the next passkey steps do; tests change it. */
   behaviour: InteractionBehaviour
+  /** Run `body` with the passkey steps doing `behaviour`, then approve again, whatever `body` did. */
+  withBehaviour<T>(behaviour: InteractionBehaviour, body: () => Promise<T>): Promise<T>
   /** The `sub` the provider gives a username. */
   subOf(username: string): string
   close(): Promise<void>
@@ -92,6 +94,14 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
     tokenRequests: 0,
     unavailable: false,
     behaviour: { action: 'approve' },
+    async withBehaviour(behaviour, body) {
+      state.behaviour = behaviour
+      try {
+        return await body()
+      } finally {
+        state.behaviour = { action: 'approve' }
+      }
+    },
     subOf: (username) => local.passkeys.ensureAccount(username).handle,
     close: () => local.close(),
   }

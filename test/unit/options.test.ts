@@ -7,8 +7,9 @@ import assert from 'node:assert/strict'
 import express from 'express'
 import { Passport } from 'passport'
 import { JustpassConfigError, JustpassStrategy, MemoryUserStore, justpassProvider, type JustpassStrategyOptions } from '../../src/index.ts'
+import { resolveOptions } from '../../src/options.ts'
 import { Browser } from '../support/browser.ts'
-import { startHarness, type Harness } from '../support/harness.ts'
+import { harnessForSuite } from '../support/harness.ts'
 import { startLoopbackServer } from '../support/server.ts'
 
 const SECRET = 'very-secret-client-secret-value-0123'
@@ -208,7 +209,7 @@ describe('options', () => {
     assert.doesNotThrow(() => new JustpassStrategy(rest, (_tokens, _userinfo, _info, done) => done(null, false)))
   })
 
-  test('endpoints are derived from opURL as justpass.me lays them out, with or without the trailing slash', () => {
+  test('endpoints are derived from opURL (with or without the trailing slash) or organization as justpass.me lays them out', () => {
     const expected = {
       issuer: 'https://acme.accounts.justpass.me/openid',
       authorization: 'https://acme.accounts.justpass.me/openid/authorize/',
@@ -220,15 +221,13 @@ describe('options', () => {
     const endpointsOf = (opURL: string) => justpassProvider({ opURL, clientID: 'c', clientSecret: 'a-client-secret-0123456789abcdef0123' }).endpoints
     assert.deepEqual(endpointsOf('https://acme.accounts.justpass.me/openid/'), expected)
     assert.deepEqual(endpointsOf('https://acme.accounts.justpass.me/openid'), expected)
+    const { opURL: _, ...withoutOpURL } = VALID
+    assert.deepEqual(resolveOptions({ ...withoutOpURL, organization: 'acme' }, true).provider.endpoints, expected, 'organization: the same endpoints')
   })
 })
 
 describe('no network before the callback', () => {
-  let harness: Harness
-  before(async () => {
-    harness = await startHarness()
-  })
-  after(() => harness.close())
+  const harness = harnessForSuite()
 
   test('construction and initiation make no request to the provider', async () => {
     const count = harness.provider.requestCount
@@ -243,11 +242,7 @@ describe('no network before the callback', () => {
 })
 
 describe('discovery: true', () => {
-  let harness: Harness
-  before(async () => {
-    harness = await startHarness({ providerSettings: { discovery: true } })
-  })
-  after(() => harness.close())
+  const harness = harnessForSuite({ providerSettings: { discovery: true } })
 
   test('is lazy, reports a failure as an error, and retries on the next request', async () => {
     assert.equal(harness.provider.requestCount, 0, 'nothing fetched at construction')

@@ -168,7 +168,8 @@ describe('the provider transport', { timeout: 20_000 }, () => {
     assert.equal(server.sockets.size, 2)
   })
 
-  test('a GET whose kept-alive socket the server dropped is sent again once, on a fresh connection', async () => {
+  /** The server answers `answer <n>` to its n-th request, but drops the second one's socket unanswered. */
+  function dropTheSecondRequest(): void {
     let count = 0
     server.reset((req, res) => {
       count++
@@ -176,6 +177,10 @@ describe('the provider transport', { timeout: 20_000 }, () => {
       if (count === 2) return void req.socket.destroy()
       res.end(`answer ${count}`)
     })
+  }
+
+  test('a GET whose kept-alive socket the server dropped is sent again once, on a fresh connection', async () => {
+    dropTheSecondRequest()
     assert.equal(await (await transport(`${server.origin}/first`)).text(), 'answer 1')
     assert.equal(await (await transport(`${server.origin}/second`)).text(), 'answer 3')
     assert.equal(server.seen.length, 3)
@@ -183,12 +188,7 @@ describe('the provider transport', { timeout: 20_000 }, () => {
   })
 
   test('a POST (a code exchange) is never sent twice: the server read it and reset the kept-alive socket, a connection error', async () => {
-    let count = 0
-    server.reset((req, res) => {
-      count++
-      if (count === 2) return void req.socket.destroy()
-      res.end(`answer ${count}`)
-    })
+    dropTheSecondRequest()
     assert.equal(await (await transport(`${server.origin}/first`)).text(), 'answer 1')
     await rejectsWith(transport(`${server.origin}/token/`, { method: 'POST', body: 'code=the-code' }), 'ECONNRESET')
     assert.deepEqual(server.seen.filter((seen) => seen.body === 'code=the-code').length, 1, 'the code reached the server once')
