@@ -11,7 +11,7 @@ import express from 'express'
 import session from 'express-session'
 import { Passport } from 'passport'
 import { Browser, type Hop } from './support/browser.ts'
-import { finishFlow, startFlow, harnessForSuite, startHarness, whoAmI, type Harness } from './support/harness.ts'
+import { finishFlow, runFlow, startFlow, harnessForSuite, startHarness, whoAmI, type Harness } from './support/harness.ts'
 import { reserveTestApp } from './support/app.ts'
 import { startTestProvider, type TestProvider } from './support/provider.ts'
 import { JustpassStrategy, MemoryUserStore, justpassCallback, type JustpassFlowInfo, type JustpassUserinfo, type MemoryUser } from '../src/index.ts'
@@ -37,8 +37,7 @@ describe('flows with the outcome helper', () => {
   test('REG goes to the same-origin ?next= afterwards', async () => {
     const browser = new Browser()
     await browser.get(`${harness.app.origin}/test/login-as?username=bob`)
-    const flow = await startFlow(browser, harness, '/justpass/reg?next=/settings')
-    const [answer] = await finishFlow(browser, flow.callback!)
+    const [answer] = await runFlow(browser, harness, '/justpass/reg?next=/settings')
     assert.equal(answer?.location, `${harness.app.origin}/settings`)
     await harness.app.users.setJustpassEnabled('bob', false)
   })
@@ -118,8 +117,7 @@ describe('flows with the outcome helper', () => {
   test('LOGIN of a passkey user the site does not know fails with unknown_user', async () => {
     await harness.provider.withBehaviour({ action: 'approve', account: 'carol' }, async () => {
       const browser = new Browser()
-      const flow = await startFlow(browser, harness, '/justpass/login')
-      const [answer] = await finishFlow(browser, flow.callback!)
+      const [answer] = await runFlow(browser, harness, '/justpass/login')
       assert.equal(answer?.location, `${harness.app.origin}/login`)
       const me = await whoAmI(browser, harness)
       assert.equal(me.user, null)

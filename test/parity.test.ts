@@ -9,7 +9,7 @@ import type { Request, Response } from 'express'
 import { djangoJSON } from '../src/hosts/callback-answer.ts'
 import { JustpassStrategy, type JustpassFlowStart, type MemoryUser } from '../src/index.ts'
 import { Browser } from './support/browser.ts'
-import { finishFlow, startFlow, harnessForSuite, startHarness, whoAmI, type Harness } from './support/harness.ts'
+import { finishFlow, runFlow, startFlow, harnessForSuite, startHarness, whoAmI, type Harness } from './support/harness.ts'
 
 /** A hook that answers JSON naming itself, the info it got and who is logged in. */
 function answering(name: string) {
@@ -39,8 +39,7 @@ describe('outcome hooks', () => {
     await harness.app.users.setJustpassEnabled('alice', false)
     const browser = new Browser()
     await browser.get(`${harness.app.origin}/test/login-as?username=alice`)
-    const flow = await startFlow(browser, harness, '/justpass/reg')
-    const [answer] = await finishFlow(browser, flow.callback!)
+    const [answer] = await runFlow(browser, harness, '/justpass/reg')
     assert.equal(answer?.status, 299)
     const body = JSON.parse(answer!.body)
     assert.equal(body.hook, 'onRegistered')
@@ -54,8 +53,7 @@ describe('outcome hooks', () => {
     const browser = new Browser()
     await browser.get(`${harness.app.origin}/test/login-as?username=alice`)
     await harness.provider.withBehaviour({ action: 'cancel' }, async () => {
-      const flow = await startFlow(browser, harness, '/justpass/reg')
-      const [answer] = await finishFlow(browser, flow.callback!)
+      const [answer] = await runFlow(browser, harness, '/justpass/reg')
       const body = JSON.parse(answer!.body)
       assert.deepEqual([body.hook, body.info.mode, body.info.reason], ['onRegistrationFailed', 'register', 'provider_denied'])
       assert.equal(body.user.username, 'alice')
@@ -91,8 +89,7 @@ describe('outcome hooks', () => {
     const browser = new Browser()
     browser.headers['amwal-platform'] = 'app'
     await harness.provider.withBehaviour({ action: 'approve', account: 'alice' }, async () => {
-      const flow = await startFlow(browser, harness, '/justpass/login')
-      const [answer] = await finishFlow(browser, flow.callback!)
+      const [answer] = await runFlow(browser, harness, '/justpass/login')
       const body = JSON.parse(answer!.body)
       assert.deepEqual([body.hook, body.info.platform, body.user.username], ['onLoggedIn', 'app', 'alice'])
     })
@@ -118,8 +115,7 @@ describe('outcome hooks that throw', () => {
   test('a hook that throws goes to next(err); one that rejects too', async () => {
     await harness.app.users.setJustpassEnabled('bob', true)
     const browser = new Browser()
-    const flow = await startFlow(browser, harness, '/test/password?username=bob')
-    const [answer] = await finishFlow(browser, flow.callback!)
+    const [answer] = await runFlow(browser, harness, '/test/password?username=bob')
     assert.equal(answer?.status, 502)
     assert.equal(JSON.parse(answer!.body).error, 'site_broke')
     const [failed] = await finishFlow(new Browser(), `${harness.app.callbackURL}?code=x&state=never-issued`)
@@ -201,8 +197,7 @@ describe('disabled accounts (isActive)', () => {
     harness.provider.behaviour = { action: 'approve', account: 'alice' }
     try {
       const browser = new Browser()
-      const flow = await startFlow(browser, harness, '/justpass/login')
-      const [answer] = await finishFlow(browser, flow.callback!)
+      const [answer] = await runFlow(browser, harness, '/justpass/login')
       assert.equal(answer?.location, `${harness.app.origin}/login`)
       const me = await whoAmI(browser, harness)
       assert.equal(me.user, null)
@@ -309,8 +304,7 @@ describe("the Django client's app answers (appAnswers: 'django')", () => {
     await harness.app.users.setJustpassEnabled('alice', true)
     const browser = app()
     await harness.provider.withBehaviour({ action: 'approve', account: 'alice' }, async () => {
-      const flow = await startFlow(browser, harness, '/justpass/login')
-      const [answer] = await finishFlow(browser, flow.callback!)
+      const [answer] = await runFlow(browser, harness, '/justpass/login')
       assert.equal(answer?.status, 200)
       assert.equal(answer?.headers.get('content-type'), 'application/json')
       const { sessionID } = await whoAmI(browser, harness)
@@ -321,8 +315,7 @@ describe("the Django client's app answers (appAnswers: 'django')", () => {
   test('LOGIN failure: 200 {"err": "Failed"}', async () => {
     const browser = app()
     await harness.provider.withBehaviour({ action: 'cancel' }, async () => {
-      const flow = await startFlow(browser, harness, '/justpass/login')
-      const [answer] = await finishFlow(browser, flow.callback!)
+      const [answer] = await runFlow(browser, harness, '/justpass/login')
       assert.equal(answer?.status, 200)
       assert.equal(answer?.headers.get('content-type'), 'application/json')
       assert.equal(answer?.body, '{"err": "Failed"}')
@@ -333,8 +326,7 @@ describe("the Django client's app answers (appAnswers: 'django')", () => {
     await harness.app.users.setJustpassEnabled('bob', false)
     const browser = app()
     await browser.get(`${harness.app.origin}/test/login-as?username=bob`)
-    const flow = await startFlow(browser, harness, '/justpass/reg')
-    const [answer] = await finishFlow(browser, flow.callback!)
+    const [answer] = await runFlow(browser, harness, '/justpass/reg')
     assert.equal(answer?.status, 302)
     assert.equal(answer?.location, `${harness.app.origin}/`)
     assert.equal((await harness.app.users.findByUsername('bob'))?.justpassEnabled, true)

@@ -6,7 +6,7 @@
  * site and the local provider. Then the provider's refusal of a request signed with the
  * wrong secret, and the signature's bytes.
  */
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { SignJWT, decodeProtectedHeader, jwtVerify } from 'jose'

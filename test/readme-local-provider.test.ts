@@ -8,15 +8,13 @@
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import Database from 'better-sqlite3'
 import express from 'express'
 import session from 'express-session'
 import { Passport } from 'passport'
 import { MemoryUserStore } from 'passport-justpass'
 import { localStrategy, startProviderFor, TEST_CLIENT_SECRET } from '../example/readme/local-provider.ts'
 import { createSite } from '../example/readme/site.ts'
-import { SqliteUserStore } from '../example/readme/user-store.ts'
-import type { LocalProvider } from '../provider/index.ts'
+import { guideSiteForSuite } from './support/guide-site.ts'
 import { Browser } from './support/browser.ts'
 import { startLoopbackServer, type LoopbackServer } from './support/server.ts'
 
@@ -54,53 +52,32 @@ describe('example/readme/local-provider.ts#strategy: a site configured for npm r
 })
 
 describe('example/readme/local-provider.ts#tests: the provider in a site\'s own tests', () => {
-  let server: LoopbackServer
-  let provider: LocalProvider
-  let db: Database.Database
-  let users: SqliteUserStore
-  let origin: string
-
-  before(async () => {
-    server = await startLoopbackServer() // the site's address first: the provider needs its callback URL
-    origin = server.origin
-    provider = await startProviderFor(origin)
-    db = new Database(':memory:')
-    users = new SqliteUserStore(db)
-    for (const name of ['alice', 'bob']) await users.addUser(name, `${name}-password`)
-    server.handle(createSite({
-      opURL: provider.opURL,
-      clientID: 'shop-test',
-      clientSecret: TEST_CLIENT_SECRET,
-      callbackURL: `${origin}/justpass/callback`,
-      sessionSecret: 'local-provider-session',
-      users,
-    }))
-  })
-  after(async () => {
-    await server.close()
-    await provider.close()
-    db.close()
+  const site = guideSiteForSuite({
+    provider: (callbackURL) => startProviderFor(new URL(callbackURL).origin),
+    usernames: ['alice', 'bob'],
+    site: ({ provider, users, callbackURL }) =>
+      createSite({ opURL: provider.opURL, clientID: 'shop-test', clientSecret: TEST_CLIENT_SECRET, callbackURL, sessionSecret: 'local-provider-session', users }),
   })
 
   /** Follow `path` through the provider back to the site's page. */
   async function through(browser: Browser, path: string): Promise<Record<string, unknown>> {
-    const { hops } = await browser.follow(`${origin}${path}`)
-    assert.ok(hops.some((hop) => hop.url.startsWith(`${origin}/justpass/callback?`)), 'back at the callback')
+    const { hops } = await browser.follow(`${site.origin}${path}`)
+    assert.ok(hops.some((hop) => hop.url.startsWith(`${site.origin}/justpass/callback?`)), 'back at the callback')
     return JSON.parse(hops.at(-1)!.body) as Record<string, unknown>
   }
 
   test('REG for bob after his password, then the passkey as his second factor', async () => {
     const browser = new Browser()
-    assert.equal((await browser.post(`${origin}/login`, { username: 'bob', password: 'bob-password' })).location, `${origin}/`)
+    assert.equal((await browser.post(`${site.origin}/login`, { username: 'bob', password: 'bob-password' })).location, `${site.origin}/`)
     assert.deepEqual(await through(browser, '/justpass/reg'), { user: 'bob', justpassEnabled: true, notice: { mode: 'register', ok: true, message: 'Passkey login is on: next time, sign in with your passkey.' } })
 
     const again = new Browser()
-    assert.equal((await again.post(`${origin}/login`, { username: 'bob', password: 'bob-password' })).location, `${origin}/justpass/login`)
+    assert.equal((await again.post(`${site.origin}/login`, { username: 'bob', password: 'bob-password' })).location, `${site.origin}/justpass/login`)
     assert.deepEqual(await through(again, '/justpass/login'), { user: 'bob', justpassEnabled: true, notice: { mode: 'login', ok: true, message: 'You are signed in with your passkey.' } })
   })
 
   test('a passkey LOGIN with nobody named presents alice\'s passkey', async () => {
-    await users.setJustpassEnabled('alice', true)
+    await site.users.setJustpassEnabled('alice', true)
     const page = await through(new Browser(), '/justpass/login')
     assert.equal(page.user, 'alice')
   })

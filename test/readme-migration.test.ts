@@ -7,32 +7,23 @@
  * stand-in for firebase-admin's Auth). Needs `npm run build` first: the examples import
  * the package by its name, which resolves to dist/.
  */
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import Database from 'better-sqlite3'
 import { createDjangoAppSite } from '../example/readme/django-apps.ts'
 import { createDjangoSite } from '../example/readme/django-site.ts'
 import { createFirebaseSite, type FirebaseAuth } from '../example/readme/firebase.ts'
-import { SqliteUserStore } from '../example/readme/user-store.ts'
+import { guideSiteForSuite } from './support/guide-site.ts'
 import { Browser } from './support/browser.ts'
-import { startTestProvider, type TestProvider } from './support/provider.ts'
-import { startLoopbackServer, type LoopbackServer } from './support/server.ts'
 
 const SESSION_SECRET = 'migration-session-secret'
 
-/** Run `body` with the provider presenting `account`'s passkey (or cancelling). */
-async function presenting<T>(provider: TestProvider, behaviour: TestProvider['behaviour'], body: () => Promise<T>): Promise<T> {
-  return await provider.withBehaviour(behaviour, async () => {
-    return await body()
-  })
-}
-
 describe('example/readme/django-site.ts: the Django site, step by step', () => {
-  let server: LoopbackServer
-  let provider: TestProvider
-  let db: Database.Database
-  let users: SqliteUserStore
-  let origin: string
+  const site = guideSiteForSuite({
+    callbackPath: '/oidc/callback/',
+    usernames: ['alice', 'bob'],
+    site: ({ provider, users, callbackURL }) =>
+      createDjangoSite({ opURL: provider.opURL, clientID: provider.clientID, clientSecret: provider.clientSecret, callbackURL, sessionSecret: SESSION_SECRET, users }),
+  })
 
   /** A browser behind the site's TLS proxy: every request says it came over https. */
   const proxied = () => {
@@ -41,93 +32,66 @@ describe('example/readme/django-site.ts: the Django site, step by step', () => {
     return browser
   }
 
-  before(async () => {
-    server = await startLoopbackServer()
-    origin = server.origin
-    provider = await startTestProvider({ redirectURIs: [`${origin}/oidc/callback/`] })
-    db = new Database(':memory:')
-    users = new SqliteUserStore(db)
-    for (const name of ['alice', 'bob']) await users.addUser(name, `${name}-password`)
-    server.handle(createDjangoSite({ opURL: provider.opURL, clientID: provider.clientID, clientSecret: provider.clientSecret, callbackURL: `${origin}/oidc/callback/`, sessionSecret: SESSION_SECRET, users }))
-  })
-  after(async () => {
-    await server.close()
-    await provider.close()
-    db.close()
-  })
-
   test('REG from a visitor goes to the login page; from a logged-in user, onRegistered sets reg', async () => {
-    const visitor = await proxied().get(`${origin}/justpass/reg`)
-    assert.equal(visitor.location, `${origin}/accounts/login/`)
+    const visitor = await proxied().get(`${site.origin}/justpass/reg`)
+    assert.equal(visitor.location, `${site.origin}/accounts/login/`)
 
     const browser = proxied()
-    const login = await browser.post(`${origin}/accounts/login/`, { username: 'alice', password: 'alice-password' })
-    assert.equal(login.location, `${origin}/`)
+    const login = await browser.post(`${site.origin}/accounts/login/`, { username: 'alice', password: 'alice-password' })
+    assert.equal(login.location, `${site.origin}/`)
     assert.match(login.headers.getSetCookie().find((line) => line.startsWith('__Host-sessionid=')) ?? '', /; Path=\/; HttpOnly; Secure; SameSite=Lax$/, 'the session cookie is a __Host- one, Secure behind the proxy')
-    const { hops } = await browser.follow(`${origin}/justpass/reg`)
-    assert.ok(hops.some((hop) => hop.url.startsWith(`${origin}/oidc/callback/?`)))
+    const { hops } = await browser.follow(`${site.origin}/justpass/reg`)
+    assert.ok(hops.some((hop) => hop.url.startsWith(`${site.origin}/oidc/callback/?`)))
     assert.deepEqual(JSON.parse(hops.at(-1)!.body), { user: 'alice', reg: true })
-    assert.equal((await users.findByUsername('alice'))?.justpassEnabled, true)
+    assert.equal((await site.users.findByUsername('alice'))?.justpassEnabled, true)
 
-    const failed = await presenting(provider, { action: 'cancel' }, () => browser.follow(`${origin}/justpass/reg`))
+    const failed = await site.provider.withBehaviour({ action: 'cancel' }, () => browser.follow(`${site.origin}/justpass/reg`))
     assert.deepEqual(JSON.parse(failed.hops.at(-1)!.body), { user: 'alice', reg: false })
   })
 
   test('the password step leads to the passkey; onLoggedIn returns to ?next=, onLoginFailed names the reason', async () => {
-    await users.setJustpassEnabled('bob', true)
+    await site.users.setJustpassEnabled('bob', true)
     const browser = proxied()
-    const step = await browser.post(`${origin}/accounts/login/`, { username: 'bob', password: 'bob-password' })
-    assert.equal(step.location, `${origin}/justpass/login`)
-    const { hops } = await browser.follow(`${origin}/justpass/login?next=/orders`)
-    assert.equal(provider.authorizationRequests.at(-1)?.get('login_hint'), 'bob')
-    const callback = hops.find((hop) => hop.url.startsWith(`${origin}/oidc/callback/?`))
-    assert.equal(callback?.location, `${origin}/orders`)
-    assert.equal((await browser.json(`${origin}/`)).user, 'bob')
+    const step = await browser.post(`${site.origin}/accounts/login/`, { username: 'bob', password: 'bob-password' })
+    assert.equal(step.location, `${site.origin}/justpass/login`)
+    const { hops } = await browser.follow(`${site.origin}/justpass/login?next=/orders`)
+    assert.equal(site.provider.authorizationRequests.at(-1)?.get('login_hint'), 'bob')
+    const callback = hops.find((hop) => hop.url.startsWith(`${site.origin}/oidc/callback/?`))
+    assert.equal(callback?.location, `${site.origin}/orders`)
+    assert.equal((await browser.json(`${site.origin}/`)).user, 'bob')
 
     const other = proxied()
-    await other.post(`${origin}/accounts/login/`, { username: 'bob', password: 'bob-password' })
-    const refused = await presenting(provider, { action: 'approve', account: 'alice' }, () => other.follow(`${origin}/justpass/login`, (next) => next.pathname === '/accounts/login/'))
-    assert.equal(refused.stoppedAt, `${origin}/accounts/login/?failed=identity_mismatch`)
+    await other.post(`${site.origin}/accounts/login/`, { username: 'bob', password: 'bob-password' })
+    const refused = await site.provider.withBehaviour({ action: 'approve', account: 'alice' }, () => other.follow(`${site.origin}/justpass/login`, (next) => next.pathname === '/accounts/login/'))
+    assert.equal(refused.stoppedAt, `${site.origin}/accounts/login/?failed=identity_mismatch`)
   })
 
   test('the URL-only starts: a URL for LOGIN, 401 for REG without a user', async () => {
-    await presenting(provider, { action: 'approve', account: 'alice' }, async () => {
+    await site.provider.withBehaviour({ action: 'approve', account: 'alice' }, async () => {
       const browser = proxied()
-      const start = await browser.get(`${origin}/justpass/login-url`)
+      const start = await browser.get(`${site.origin}/justpass/login-url`)
       assert.equal(start.status, 200)
       const { url } = JSON.parse(start.body) as { url: string }
       await browser.follow(url)
-      assert.equal((await browser.json(`${origin}/`)).user, 'alice')
+      assert.equal((await browser.json(`${site.origin}/`)).user, 'alice')
     })
-    assert.equal((await proxied().get(`${origin}/justpass/reg-url`)).status, 401)
+    assert.equal((await proxied().get(`${site.origin}/justpass/reg-url`)).status, 401)
   })
 })
 
 describe('example/readme/django-apps.ts: apps shipped against the Django client', () => {
-  let server: LoopbackServer
-  let provider: TestProvider
-  let db: Database.Database
-  let origin: string
-
-  before(async () => {
-    server = await startLoopbackServer()
-    origin = server.origin
-    provider = await startTestProvider({ redirectURIs: [`${origin}/oidc/callback/`] })
-    db = new Database(':memory:')
-    const users = new SqliteUserStore(db)
-    await users.addUser('alice', 'alice-password')
-    await users.setJustpassEnabled('alice', true)
-    server.handle(createDjangoAppSite({ opURL: provider.opURL, clientID: provider.clientID, clientSecret: provider.clientSecret, callbackURL: `${origin}/oidc/callback/`, sessionSecret: SESSION_SECRET, users }))
-  })
-  after(async () => {
-    await server.close()
-    await provider.close()
-    db.close()
+  const site = guideSiteForSuite({
+    callbackPath: '/oidc/callback/',
+    usernames: ['alice'],
+    site: async ({ provider, users, callbackURL }) => {
+      await users.setJustpassEnabled('alice', true)
+      return createDjangoAppSite({ opURL: provider.opURL, clientID: provider.clientID, clientSecret: provider.clientSecret, callbackURL, sessionSecret: SESSION_SECRET, users })
+    },
   })
 
   /** An app's passkey LOGIN: the start names the platform; the callback's answer. */
   async function appLogin(app: Browser) {
-    const start = await app.get(`${origin}/justpass/login`, { headers: { 'AMWAL-PLATFORM': 'app' } })
+    const start = await app.get(`${site.origin}/justpass/login`, { headers: { 'AMWAL-PLATFORM': 'app' } })
     const { stoppedAt } = await app.follow(start.location!, (next) => next.pathname === '/oidc/callback/')
     assert.ok(stoppedAt)
     return app.get(stoppedAt)
@@ -135,7 +99,7 @@ describe('example/readme/django-apps.ts: apps shipped against the Django client'
 
   test('LOGIN: Django\'s bytes, with the sessionid cookie\'s value as token', async () => {
     const app = new Browser()
-    const answer = await presenting(provider, { action: 'approve', account: 'alice' }, () => appLogin(app))
+    const answer = await site.provider.withBehaviour({ action: 'approve', account: 'alice' }, () => appLogin(app))
     assert.equal(answer.status, 200)
     const cookie = app.cookies.get('127.0.0.1')?.get('sessionid')
     assert.ok(cookie, 'the answer sets the sessionid cookie')
@@ -143,16 +107,17 @@ describe('example/readme/django-apps.ts: apps shipped against the Django client'
   })
 
   test('a refusal: 200 {"err": "Failed"}', async () => {
-    const answer = await presenting(provider, { action: 'cancel' }, () => appLogin(new Browser()))
+    const answer = await site.provider.withBehaviour({ action: 'cancel' }, () => appLogin(new Browser()))
     assert.equal(answer.status, 200)
     assert.equal(answer.body, '{"err": "Failed"}')
   })
 })
 
 describe('example/readme/firebase.ts: the Firebase extension\'s routes', () => {
-  let server: LoopbackServer
-  let provider: TestProvider
-  let origin: string
+  const site = guideSiteForSuite({
+    site: ({ provider, callbackURL }) =>
+      createFirebaseSite({ opURL: provider.opURL, clientID: provider.clientID, clientSecret: provider.clientSecret, callbackURL, sessionSecret: SESSION_SECRET, auth }),
+  })
 
   /** A stand-in for firebase-admin's Auth: `id-token-of:<uid>` is a valid ID token. */
   const auth: FirebaseAuth = {
@@ -163,20 +128,9 @@ describe('example/readme/firebase.ts: the Firebase extension\'s routes', () => {
     },
   }
 
-  before(async () => {
-    server = await startLoopbackServer()
-    origin = server.origin
-    provider = await startTestProvider({ redirectURIs: [`${origin}/justpass/callback`] })
-    server.handle(createFirebaseSite({ opURL: provider.opURL, clientID: provider.clientID, clientSecret: provider.clientSecret, callbackURL: `${origin}/justpass/callback`, sessionSecret: SESSION_SECRET, auth }))
-  })
-  after(async () => {
-    await server.close()
-    await provider.close()
-  })
-
   test('/register without a valid ID token answers 401', async () => {
     for (const headers of [{}, { authorization: 'Bearer forged' }] as Array<Record<string, string>>) {
-      const answer = await new Browser().get(`${origin}/register`, { headers })
+      const answer = await new Browser().get(`${site.origin}/register`, { headers })
       assert.equal(answer.status, 401)
       assert.deepEqual(JSON.parse(answer.body), { status: 'ERR', message: 'log in before registering a passkey' })
     }
@@ -184,25 +138,25 @@ describe('example/readme/firebase.ts: the Firebase extension\'s routes', () => {
 
   test('/register for the uid of the ID token; /authenticate answers a custom token; a cancel answers 401', async () => {
     const browser = new Browser()
-    const start = await browser.get(`${origin}/register`, { headers: { authorization: 'Bearer id-token-of:u123' } })
+    const start = await browser.get(`${site.origin}/register`, { headers: { authorization: 'Bearer id-token-of:u123' } })
     assert.equal(start.status, 302)
     const reg = await browser.follow(start.location!)
-    assert.equal(provider.authorizationRequests.at(-1)?.get('login_hint'), 'u123')
-    assert.equal(provider.authorizationRequests.at(-1)?.get('scope'), 'openid token email profile')
+    assert.equal(site.provider.authorizationRequests.at(-1)?.get('login_hint'), 'u123')
+    assert.equal(site.provider.authorizationRequests.at(-1)?.get('scope'), 'openid token email profile')
     assert.deepEqual(JSON.parse(reg.hops.at(-1)!.body), { status: 'OK', message: 'passkey registered' })
 
-    const login = await presenting(provider, { action: 'approve', account: 'u123' }, () => new Browser().follow(`${origin}/authenticate`))
+    const login = await site.provider.withBehaviour({ action: 'approve', account: 'u123' }, () => new Browser().follow(`${site.origin}/authenticate`))
     assert.deepEqual(JSON.parse(login.hops.at(-1)!.body), { status: 'OK', message: 'logged in', token: 'custom-token-for:u123' })
 
-    const cancelled = await presenting(provider, { action: 'cancel' }, () => new Browser().follow(`${origin}/authenticate`))
+    const cancelled = await site.provider.withBehaviour({ action: 'cancel' }, () => new Browser().follow(`${site.origin}/authenticate`))
     assert.equal(cancelled.hops.at(-1)!.status, 401)
     assert.deepEqual(JSON.parse(cancelled.hops.at(-1)!.body), { status: 'ERR', message: 'The passkey step was cancelled. Nothing was changed.' })
   })
 
   test('REG with another uid\'s passkey is refused', async () => {
     const browser = new Browser()
-    const start = await browser.get(`${origin}/register`, { headers: { authorization: 'Bearer id-token-of:u456' } })
-    const reg = await presenting(provider, { action: 'approve', account: 'u123' }, () => browser.follow(start.location!))
+    const start = await browser.get(`${site.origin}/register`, { headers: { authorization: 'Bearer id-token-of:u456' } })
+    const reg = await site.provider.withBehaviour({ action: 'approve', account: 'u123' }, () => browser.follow(start.location!))
     assert.equal(reg.hops.at(-1)!.status, 401)
     assert.equal(JSON.parse(reg.hops.at(-1)!.body).status, 'ERR')
   })

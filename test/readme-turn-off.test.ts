@@ -8,77 +8,60 @@
  * Needs `npm run build` first: the site imports the package by its name, which resolves
  * to dist/.
  */
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import Database from 'better-sqlite3'
 import { createSite } from '../example/readme/site.ts'
 import { addTurnOffRoute } from '../example/readme/turn-off.ts'
-import { SqliteUserStore } from '../example/readme/user-store.ts'
+import { guideSiteForSuite } from './support/guide-site.ts'
 import { Browser, type Hop } from './support/browser.ts'
-import { startTestProvider, type TestProvider } from './support/provider.ts'
-import { startLoopbackServer, type LoopbackServer } from './support/server.ts'
 
 describe('example/readme/turn-off.ts: turning passkey login off', () => {
-  let server: LoopbackServer
-  let provider: TestProvider
-  let db: Database.Database
-  let users: SqliteUserStore
-  let origin: string
-
-  before(async () => {
-    server = await startLoopbackServer()
-    origin = server.origin
-    provider = await startTestProvider({ redirectURIs: [`${origin}/justpass/callback`] })
-    db = new Database(':memory:')
-    users = new SqliteUserStore(db)
-    const app = createSite({ opURL: provider.opURL, clientID: provider.clientID, clientSecret: provider.clientSecret, callbackURL: `${origin}/justpass/callback`, sessionSecret: 'turn-off-secret', users })
-    addTurnOffRoute(app, users, origin)
-    server.handle(app)
-  })
-  after(async () => {
-    await server.close()
-    await provider.close()
-    db.close()
+  const site = guideSiteForSuite({
+    site: ({ provider, users, origin, callbackURL }) => {
+      const app = createSite({ opURL: provider.opURL, clientID: provider.clientID, clientSecret: provider.clientSecret, callbackURL, sessionSecret: 'turn-off-secret', users })
+      addTurnOffRoute(app, users, origin)
+      return app
+    },
   })
 
   /** The `justpass_enabled` column of a user, as stored. */
-  const flagOf = (username: string): unknown => db.prepare('SELECT justpass_enabled FROM users WHERE username = ?').pluck().get(username)
+  const flagOf = (username: string): unknown => site.db.prepare('SELECT justpass_enabled FROM users WHERE username = ?').pluck().get(username)
 
   /** The password step: where the site sends the browser next, as a path. */
   async function logIn(browser: Browser, username: string): Promise<string | undefined> {
-    const hop = await browser.post(`${origin}/login`, { username, password: `${username}-password` })
-    return hop.location?.slice(origin.length)
+    const hop = await browser.post(`${site.origin}/login`, { username, password: `${username}-password` })
+    return hop.location?.slice(site.origin.length)
   }
 
   /** A user with a password who registered a passkey (REG through the provider), and their logged-in browser. */
   async function registered(username: string): Promise<Browser> {
-    await users.addUser(username, `${username}-password`)
+    await site.users.addUser(username, `${username}-password`)
     const browser = new Browser()
     assert.equal(await logIn(browser, username), '/')
-    const { hops } = await browser.follow(`${origin}/justpass/reg`)
+    const { hops } = await browser.follow(`${site.origin}/justpass/reg`)
     assert.equal(JSON.parse(hops.at(-1)!.body).justpassEnabled, true)
     assert.equal(flagOf(username), 1)
     return browser
   }
 
   /** Post the turn-off form, by default from the site's own page. */
-  function turnOff(browser: Browser, password: string, headers: Record<string, string> = { origin }): Promise<Hop> {
-    return browser.post(`${origin}/passkey/off`, { password }, { headers })
+  function turnOff(browser: Browser, password: string, headers: Record<string, string> = { origin: site.origin }): Promise<Hop> {
+    return browser.post(`${site.origin}/passkey/off`, { password }, { headers })
   }
 
   test('with the password: the flag is cleared, and the password alone logs in', async () => {
     const browser = await registered('alice')
     const hop = await turnOff(browser, 'alice-password')
     assert.equal(hop.status, 302)
-    assert.equal(hop.location, `${origin}/`)
+    assert.equal(hop.location, `${site.origin}/`)
     assert.equal(flagOf('alice'), 0)
-    assert.deepEqual(await browser.json(`${origin}/`), { user: 'alice', justpassEnabled: false }, 'still logged in')
+    assert.deepEqual(await browser.json(`${site.origin}/`), { user: 'alice', justpassEnabled: false }, 'still logged in')
 
-    const before = provider.authorizationRequests.length
+    const before = site.provider.authorizationRequests.length
     const again = new Browser()
     assert.equal(await logIn(again, 'alice'), '/', 'no second factor')
-    assert.equal((await again.json(`${origin}/`)).user, 'alice')
-    assert.equal(provider.authorizationRequests.length, before, 'no passkey step')
+    assert.equal((await again.json(`${site.origin}/`)).user, 'alice')
+    assert.equal(site.provider.authorizationRequests.length, before, 'no passkey step')
   })
 
   test('a wrong password, a post from another origin or with none, and a visitor: nothing changes', async () => {
@@ -92,20 +75,20 @@ describe('example/readme/turn-off.ts: turning passkey login off', () => {
       assert.equal(hop.status, 403)
       assert.equal(hop.body, 'This form must be sent from this site.')
     }
-    assert.equal((await turnOff(new Browser(), 'bob-password')).location, `${origin}/login`)
+    assert.equal((await turnOff(new Browser(), 'bob-password')).location, `${site.origin}/login`)
     assert.equal(flagOf('bob'), 1)
     assert.equal(await logIn(new Browser(), 'bob'), '/justpass/login', 'the password still leads to the passkey')
   })
 
   test('turned off, the passkey still registered at justpass.me no longer logs in, alone or after the password', async () => {
     const browser = await registered('carol')
-    assert.equal((await turnOff(browser, 'carol-password')).location, `${origin}/`)
-    await provider.withBehaviour({ action: 'approve', account: 'carol' }, async () => {
+    assert.equal((await turnOff(browser, 'carol-password')).location, `${site.origin}/`)
+    await site.provider.withBehaviour({ action: 'approve', account: 'carol' }, async () => {
       const single = new Browser()
-      const { hops } = await single.follow(`${origin}/justpass/login`)
-      assert.equal(hops.at(-2)?.location, `${origin}/login`)
+      const { hops } = await single.follow(`${site.origin}/justpass/login`)
+      assert.equal(hops.at(-2)?.location, `${site.origin}/login`)
       assert.deepEqual(JSON.parse(hops.at(-1)!.body), { failed: true, message: 'Passkey login is turned off for this account. Sign in with your password.' })
-      assert.equal((await single.json(`${origin}/`)).user, null)
+      assert.equal((await single.json(`${site.origin}/`)).user, null)
     })
   })
 })

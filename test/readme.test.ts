@@ -25,6 +25,7 @@ import { createRequestStrategy } from '../example/readme/with-request.ts'
 import { createRedirectSite } from '../example/readme/redirects.ts'
 import { demoUsers, openUsers } from '../example/readme/memory-store.ts'
 import { createNestSite } from '../example/readme/nest-main.ts'
+import { guideSiteForSuite } from './support/guide-site.ts'
 import { Browser, type Hop } from './support/browser.ts'
 import { startTestProvider, type TestProvider } from './support/provider.ts'
 import { startLoopbackServer, type LoopbackServer } from './support/server.ts'
@@ -223,135 +224,119 @@ describe('example/readme/minimal.ts: the README\'s minimal site, run as its own 
 })
 
 describe('example/readme/site.ts with example/readme/user-store.ts (SQLite :memory:)', () => {
-  let server: LoopbackServer
-  let provider: TestProvider
-  let db: Database.Database
-  let users: SqliteUserStore
-  let origin: string
-  let callbackURL: string
-
-  before(async () => {
-    server = await startLoopbackServer()
-    provider = await startProviderFor([server])
-    ;({ db, users } = await sqliteUsers('alice', 'bob', 'carol'))
-    const settings = settingsFor(provider, server)
-    server.handle(createSite({ ...settings, sessionSecret: SESSION_SECRET, users }))
-    origin = server.origin
-    callbackURL = settings.callbackURL
-  })
-  after(async () => {
-    await server.close()
-    await provider.close()
-    db.close()
+  const site = guideSiteForSuite({
+    usernames: ['alice', 'bob', 'carol'],
+    site: ({ provider, users, callbackURL }) =>
+      createSite({ opURL: provider.opURL, clientID: provider.clientID, clientSecret: provider.clientSecret, callbackURL, sessionSecret: SESSION_SECRET, users }),
   })
 
   test('the password step logs a user without a passkey in; a wrong password does not', async () => {
     const browser = new Browser()
-    assert.equal(await logIn(browser, origin, 'alice', 'wrong'), '/login?failed=1')
-    assert.equal((await browser.json(`${origin}/`)).user, null)
-    assert.equal(await logIn(browser, origin, 'alice'), '/')
-    assert.deepEqual(await browser.json(`${origin}/`), { user: 'alice', justpassEnabled: false })
+    assert.equal(await logIn(browser, site.origin, 'alice', 'wrong'), '/login?failed=1')
+    assert.equal((await browser.json(`${site.origin}/`)).user, null)
+    assert.equal(await logIn(browser, site.origin, 'alice'), '/')
+    assert.deepEqual(await browser.json(`${site.origin}/`), { user: 'alice', justpassEnabled: false })
   })
 
   test('REG: the logged-in user registers a passkey; the flag is set in the database', async () => {
     const browser = new Browser()
-    await logIn(browser, origin, 'alice')
-    const { callback, last } = await throughJustpass(browser, `${origin}/justpass/reg`, callbackURL)
-    assert.equal(provider.authorizationRequests.at(-1)?.get('prompt'), 'create')
-    assert.equal(provider.authorizationRequests.at(-1)?.get('login_hint'), 'alice')
-    assert.equal(callback.location, `${origin}/`)
+    await logIn(browser, site.origin, 'alice')
+    const { callback, last } = await throughJustpass(browser, `${site.origin}/justpass/reg`, site.callbackURL)
+    assert.equal(site.provider.authorizationRequests.at(-1)?.get('prompt'), 'create')
+    assert.equal(site.provider.authorizationRequests.at(-1)?.get('login_hint'), 'alice')
+    assert.equal(callback.location, `${site.origin}/`)
     assert.deepEqual(JSON.parse(last.body), { user: 'alice', justpassEnabled: true, notice: { mode: 'register', ok: true, message: 'Passkey login is on: next time, sign in with your passkey.' } })
-    assert.equal(flagOf(db, 'alice'), 1)
-    assert.equal(flagOf(db, 'bob'), 0)
+    assert.equal(flagOf(site.db, 'alice'), 1)
+    assert.equal(flagOf(site.db, 'bob'), 0)
   })
 
   test('LOGIN as a second factor: the password leads to the passkey, and only then is the user logged in', async () => {
     const browser = new Browser()
-    assert.equal(await logIn(browser, origin, 'alice'), '/justpass/login')
-    assert.equal((await browser.json(`${origin}/`)).user, null, 'the password alone logs nobody in')
+    assert.equal(await logIn(browser, site.origin, 'alice'), '/justpass/login')
+    assert.equal((await browser.json(`${site.origin}/`)).user, null, 'the password alone logs nobody in')
     const before = sessionCookie(browser)
-    const { callback, last } = await throughJustpass(browser, `${origin}/justpass/login`, callbackURL)
-    assert.equal(provider.authorizationRequests.at(-1)?.get('prompt'), 'login')
-    assert.equal(provider.authorizationRequests.at(-1)?.get('login_hint'), 'alice')
-    assert.equal(callback.location, `${origin}/`)
+    const { callback, last } = await throughJustpass(browser, `${site.origin}/justpass/login`, site.callbackURL)
+    assert.equal(site.provider.authorizationRequests.at(-1)?.get('prompt'), 'login')
+    assert.equal(site.provider.authorizationRequests.at(-1)?.get('login_hint'), 'alice')
+    assert.equal(callback.location, `${site.origin}/`)
     assert.deepEqual(JSON.parse(last.body), { user: 'alice', justpassEnabled: true, notice: { mode: 'login', ok: true, message: 'You are signed in with your passkey.' } })
     assert.notEqual(sessionCookie(browser), before, 'a new session')
   })
 
   test('LOGIN as a second factor with another user\'s passkey fails, back to the login page', async () => {
-    await provider.withBehaviour({ action: 'approve', account: 'bob' }, async () => {
+    await site.provider.withBehaviour({ action: 'approve', account: 'bob' }, async () => {
       const browser = new Browser()
-      await logIn(browser, origin, 'alice')
-      const { callback, last } = await throughJustpass(browser, `${origin}/justpass/login`, callbackURL)
-      assert.equal(callback.location, `${origin}/login`)
+      await logIn(browser, site.origin, 'alice')
+      const { callback, last } = await throughJustpass(browser, `${site.origin}/justpass/login`, site.callbackURL)
+      assert.equal(callback.location, `${site.origin}/login`)
       assert.deepEqual(JSON.parse(last.body), { failed: true, message: 'The passkey belongs to another user than the one this login was for. Use your own passkey.' })
-      assert.equal((await browser.json(`${origin}/`)).user, null)
+      assert.equal((await browser.json(`${site.origin}/`)).user, null)
     })
   })
 
   test('LOGIN as the only factor: the passkey says who the user is', async () => {
-    await provider.withBehaviour({ action: 'approve', account: 'alice' }, async () => {
+    await site.provider.withBehaviour({ action: 'approve', account: 'alice' }, async () => {
       const browser = new Browser()
-      const { callback, last } = await throughJustpass(browser, `${origin}/justpass/login?next=/orders`, callbackURL)
-      assert.equal(provider.authorizationRequests.at(-1)?.get('login_hint'), null)
-      assert.equal(callback.location, `${origin}/orders`)
+      const { callback, last } = await throughJustpass(browser, `${site.origin}/justpass/login?next=/orders`, site.callbackURL)
+      assert.equal(site.provider.authorizationRequests.at(-1)?.get('login_hint'), null)
+      assert.equal(callback.location, `${site.origin}/orders`)
       assert.equal(last.status, 404, 'the example has no /orders page')
-      assert.deepEqual(await browser.json(`${origin}/`), { user: 'alice', justpassEnabled: true, notice: { mode: 'login', ok: true, message: 'You are signed in with your passkey.' } })
+      assert.deepEqual(await browser.json(`${site.origin}/`), { user: 'alice', justpassEnabled: true, notice: { mode: 'login', ok: true, message: 'You are signed in with your passkey.' } })
     })
   })
 
   test('LOGIN of a passkey the site has no user for: the login page shows the notice', async () => {
-    await provider.withBehaviour({ action: 'approve', account: 'zed' }, async () => {
+    await site.provider.withBehaviour({ action: 'approve', account: 'zed' }, async () => {
       const browser = new Browser()
-      const { callback, last } = await throughJustpass(browser, `${origin}/justpass/login`, callbackURL)
-      assert.equal(callback.location, `${origin}/login`)
+      const { callback, last } = await throughJustpass(browser, `${site.origin}/justpass/login`, site.callbackURL)
+      assert.equal(callback.location, `${site.origin}/login`)
       assert.deepEqual(JSON.parse(last.body), { failed: true, message: 'No account on this site matches this passkey. Sign in with your password.' })
-      assert.deepEqual(await browser.json(`${origin}/login`), { failed: false }, 'the notice is shown once')
+      assert.deepEqual(await browser.json(`${site.origin}/login`), { failed: false }, 'the notice is shown once')
     })
   })
 
   test('a mobile app gets JSON: LOGIN answers the username, and its session cookie logs the app in', async () => {
-    await provider.withBehaviour({ action: 'approve', account: 'alice' }, async () => {
+    await site.provider.withBehaviour({ action: 'approve', account: 'alice' }, async () => {
       const browser = new Browser()
-      const { callback } = await throughJustpassAsApp(browser, `${origin}/justpass/login`, callbackURL)
-      assert.equal(provider.authorizationRequests.at(-1)?.get('AMWALPLATFORM'), 'app')
+      const { callback } = await throughJustpassAsApp(browser, `${site.origin}/justpass/login`, site.callbackURL)
+      assert.equal(site.provider.authorizationRequests.at(-1)?.get('AMWALPLATFORM'), 'app')
       assert.equal(callback.status, 200)
       assert.equal(callback.headers.get('cache-control'), 'no-store')
       assert.deepEqual(JSON.parse(callback.body), { username: 'alice' }, 'no token without appToken')
       assert.ok(callback.headers.getSetCookie().some((line) => line.startsWith('connect.sid=')), 'the answer sets the new session cookie')
-      assert.equal((await browser.json(`${origin}/`)).user, 'alice', 'the cookie of the answer logs the app in')
+      assert.equal((await browser.json(`${site.origin}/`)).user, 'alice', 'the cookie of the answer logs the app in')
     })
   })
 
   test('a mobile app gets JSON: REG answers the flag, a failure answers 401 with err and reason', async () => {
     const browser = new Browser()
-    await logIn(browser, origin, 'carol')
-    const reg = await throughJustpassAsApp(browser, `${origin}/justpass/reg`, callbackURL)
+    await logIn(browser, site.origin, 'carol')
+    const reg = await throughJustpassAsApp(browser, `${site.origin}/justpass/reg`, site.callbackURL)
     assert.equal(reg.callback.status, 200)
     assert.deepEqual(JSON.parse(reg.callback.body), { username: 'carol', justpassEnabled: true })
-    assert.equal(flagOf(db, 'carol'), 1)
+    assert.equal(flagOf(site.db, 'carol'), 1)
 
-    await provider.withBehaviour({ action: 'cancel' }, async () => {
-      const failed = await throughJustpassAsApp(new Browser(), `${origin}/justpass/login`, callbackURL)
+    await site.provider.withBehaviour({ action: 'cancel' }, async () => {
+      const failed = await throughJustpassAsApp(new Browser(), `${site.origin}/justpass/login`, site.callbackURL)
       assert.equal(failed.callback.status, 401)
       assert.deepEqual(JSON.parse(failed.callback.body), { err: 'The passkey step was cancelled. Nothing was changed.', reason: 'provider_denied' })
     })
   })
 
   test('justpass.me unavailable at the callback: the login page says so in plain words, no error page', async () => {
-    provider.behaviour = { action: 'approve', account: 'alice' }
+    site.provider.behaviour = { action: 'approve', account: 'alice' }
     const browser = new Browser()
-    const { stoppedAt } = await browser.follow(`${origin}/justpass/login`, (next) => next.href.startsWith(`${callbackURL}?`))
+    const { stoppedAt } = await browser.follow(`${site.origin}/justpass/login`, (next) => next.href.startsWith(`${site.callbackURL}?`))
     assert.ok(stoppedAt)
-    provider.unavailable = true
+    site.provider.unavailable = true
     try {
       const answer = await browser.get(stoppedAt)
-      assert.equal(answer.location, `${origin}/login`)
-      const page = await browser.json<{ failed: boolean; message: string }>(`${origin}/login`)
+      assert.equal(answer.location, `${site.origin}/login`)
+      const page = await browser.json<{ failed: boolean; message: string }>(`${site.origin}/login`)
       assert.deepEqual(page, { failed: true, message: 'The passkey service did not answer, so nothing was changed. Try again in a few minutes.' })
     } finally {
-      provider.unavailable = false
-      provider.behaviour = { action: 'approve' }
+      site.provider.unavailable = false
+      site.provider.behaviour = { action: 'approve' }
     }
   })
 })

@@ -3,10 +3,10 @@
  * replayed, expired, foreign and unknown state, malformed callbacks, REG without a
  * user, the provider down or slow.
  */
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Browser } from './support/browser.ts'
-import { finishFlow, startFlow, harnessForSuite, whoAmI, type Harness } from './support/harness.ts'
+import { finishFlow, runFlow, startFlow, harnessForSuite, whoAmI, type Harness } from './support/harness.ts'
 import { buildTestApp, reserveTestApp } from './support/app.ts'
 import { startLoopbackServer } from './support/server.ts'
 import type { Request, Response } from 'express'
@@ -50,8 +50,7 @@ describe('refusals against the provider', () => {
   test('cancel in LOGIN: back to the login page with a failure notice, nobody logged in', async () => {
     const browser = await passwordStep('bob')
     await harness.provider.withBehaviour({ action: 'cancel' }, async () => {
-      const flow = await startFlow(browser, harness, '/test/password?username=bob')
-      const [answer] = await finishFlow(browser, flow.callback!)
+      const [answer] = await runFlow(browser, harness, '/test/password?username=bob')
       assert.equal(answer?.location, `${harness.app.origin}/login`)
     })
     const me = await whoAmI(browser, harness)
@@ -86,8 +85,7 @@ describe('refusals against the provider', () => {
   test('identity mismatch in second-factor LOGIN: another user\'s passkey logs nobody in', async () => {
     const browser = await passwordStep('bob')
     await harness.provider.withBehaviour({ action: 'approve', account: 'alice' }, async () => {
-      const flow = await startFlow(browser, harness, '/test/password?username=bob')
-      const [answer] = await finishFlow(browser, flow.callback!)
+      const [answer] = await runFlow(browser, harness, '/test/password?username=bob')
       assert.equal(answer?.location, `${harness.app.origin}/login`)
     })
     const me = await whoAmI(browser, harness)

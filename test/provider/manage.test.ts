@@ -24,6 +24,19 @@ const SITE = 'http://127.0.0.1:9'
 const CLIENT = { clientID: 'manage-site', clientSecret: 'manage-site-secret-0123456789abcdef0123', redirectURIs: [`${SITE}/cb`] }
 const LEAKS = [/\bat\s+[#\w.<>]+\s+\(/, /SyntaxError|TypeError|Error:/, /node_modules|\/tmp\//, /Cannot (GET|POST)/]
 
+/** Post a form to the management page's `path` at the provider on `base`; the answer, checked for leaks. */
+async function postToManagement(base: string, path: string, form: Record<string, string>, headers: Record<string, string>): Promise<{ status: number; body: string; location: string | null; cookies: string[] }> {
+  const response = await fetch(`${base}/openid/passkeys${path}?client=${CLIENT.clientID}`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams(form),
+  })
+  const body = await response.text()
+  for (const leak of LEAKS) assert.doesNotMatch(body, leak)
+  return { status: response.status, body, location: response.headers.get('location'), cookies: response.headers.getSetCookie() }
+}
+
 /** Give `account` a passkey with a random id and key, as if registered; its id. */
 function addPasskeyTo(provider: LocalProvider, account: Account): string {
   const id = randomBytes(16).toString('base64url')
@@ -56,17 +69,7 @@ describe('the local provider\'s passkey management page refuses', () => {
     return { cookie: `justpass_manage=${token}`, csrf }
   }
 
-  async function remove(form: Record<string, string>, headers: Record<string, string>): Promise<{ status: number; body: string; location: string | null }> {
-    const response = await fetch(`${base}/openid/passkeys/remove?client=${CLIENT.clientID}`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-      body: new URLSearchParams(form),
-    })
-    const body = await response.text()
-    for (const leak of LEAKS) assert.doesNotMatch(body, leak)
-    return { status: response.status, body, location: response.headers.get('location') }
-  }
+  const remove = (form: Record<string, string>, headers: Record<string, string>) => postToManagement(base, '/remove', form, headers)
 
   before(async () => {
     provider = await startLocalProvider({ hostname: '127.0.0.1', clients: [CLIENT] })
@@ -200,17 +203,7 @@ describe('the local provider\'s passkey management sessions end when they must',
     return { token, cookie: `justpass_manage=${token}`, csrf: provider.passkeys.manageSession(token)?.csrf ?? '' }
   }
 
-  async function post(path: string, form: Record<string, string>, headers: Record<string, string>): Promise<{ status: number; body: string; location: string | null; cookies: string[] }> {
-    const response = await fetch(`${base}/openid/passkeys${path}?client=${CLIENT.clientID}`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-      body: new URLSearchParams(form),
-    })
-    const body = await response.text()
-    for (const leak of LEAKS) assert.doesNotMatch(body, leak)
-    return { status: response.status, body, location: response.headers.get('location'), cookies: response.headers.getSetCookie() }
-  }
+  const post = (path: string, form: Record<string, string>, headers: Record<string, string>) => postToManagement(base, path, form, headers)
 
   async function page(cookie?: string, query = `client=${CLIENT.clientID}`): Promise<{ body: string; cookies: string[] }> {
     const response = await fetch(`${base}/openid/passkeys?${query}`, { headers: cookie ? { cookie } : {} })

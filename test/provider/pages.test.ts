@@ -7,9 +7,9 @@
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { SignJWT } from 'jose'
 import { startLocalProvider, type LocalProvider } from '../../provider/index.ts'
 import { Browser, type Hop } from '../support/browser.ts'
+import { signedAuthorizationURL } from '../support/signed-request.ts'
 
 const SITE = 'http://127.0.0.1:9'
 const OTHER_SITE = 'http://127.0.0.1:10'
@@ -58,19 +58,8 @@ describe('the local provider when a sign-in cannot go on', () => {
 
   /** An authorization request as a site sends it (signed), followed to the passkey page. */
   async function startSignIn(browser: Browser, at = provider, client = CLIENT): Promise<{ page: Hop; state: string }> {
-    const state = `state-${Math.random().toString(36).slice(2)}`
-    const signature = await new SignJWT({ state, login_hint: 'alice' }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(client.clientSecret))
-    const query = new URLSearchParams({
-      client_id: client.clientID,
-      response_type: 'code',
-      scope: 'openid',
-      redirect_uri: client.redirectURIs[0]!,
-      state,
-      login_hint: 'alice',
-      signature,
-      prompt: 'create',
-    })
-    const { hops } = await browser.follow(`${at.opURL}authorize/?${query}`)
+    const { url, state } = await signedAuthorizationURL(at.opURL, client)
+    const { hops } = await browser.follow(url)
     const page = hops.at(-1)!
     assert.equal(page.status, 200)
     assert.match(page.body, /Create a passkey/)

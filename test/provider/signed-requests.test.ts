@@ -19,6 +19,7 @@ import { SignJWT } from 'jose'
 import { startLocalProvider, type LocalProvider } from '../../provider/index.ts'
 import { ProviderState } from '../../provider/adapter.ts'
 import { Browser, type Hop } from '../support/browser.ts'
+import { signedAuthorizationURL } from '../support/signed-request.ts'
 
 const SITE = 'http://127.0.0.1:9'
 const CLIENT = { clientID: 'signed-site', clientSecret: 'signed-site-secret-0123456789abcdef0123', redirectURIs: [`${SITE}/cb`] }
@@ -77,20 +78,7 @@ const fresh = () => {
 
 /** A signed REG (or LOGIN) authorization URL for alice, its signature over `{state, login_hint, ...times}`. */
 async function signedURL(opURL: string, times: { iat?: number; exp?: number }, prompt: 'create' | 'login' = 'create'): Promise<{ url: string; state: string; query: URLSearchParams }> {
-  const state = randomBytes(24).toString('base64url')
-  const signature = await new SignJWT({ state, login_hint: 'alice', ...times }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(SECRET)
-  const query = new URLSearchParams({
-    client_id: CLIENT.clientID,
-    response_type: 'code',
-    scope: 'openid',
-    redirect_uri: CLIENT.redirectURIs[0]!,
-    state,
-    nonce: randomBytes(16).toString('base64url'),
-    login_hint: 'alice',
-    signature,
-    prompt,
-  })
-  return { url: `${opURL}authorize/?${query}`, state, query }
+  return signedAuthorizationURL(opURL, CLIENT, { prompt, claims: times })
 }
 
 /** How far a browser with an authenticator got with an authorization URL. */

@@ -64,6 +64,13 @@ export async function startFlow(browser: Browser, harness: Harness, path: string
 }
 
 /** Request the callback and follow the site's redirects; returns the hops. */
+/** Start the flow of `path` and follow the provider's redirect back through the callback: the hops after it. */
+export async function runFlow(browser: Browser, harness: Harness, path: string): Promise<Hop[]> {
+  const flow = await startFlow(browser, harness, path)
+  if (flow.callback === undefined) throw new Error(`${path} did not come back to the callback`)
+  return finishFlow(browser, flow.callback)
+}
+
 export async function finishFlow(browser: Browser, callback: string): Promise<Hop[]> {
   return (await browser.follow(callback)).hops
 }

@@ -2,7 +2,7 @@
  * Construction: every wrong option is refused at once, by name, without leaking the
  * secret; nothing touches the network before a callback; usage errors are clear.
  */
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import express from 'express'
 import { Passport } from 'passport'
