@@ -465,11 +465,13 @@ export class JustpassStrategy<User = unknown, Req extends JustpassRequest = Just
   }
 
   /**
-   * The verify used without a verify callback. Meant to be overridden, for a site whose
-   * user lookup does not fit {@link JustpassUserStore} (or that adds a check of its own:
-   * throw a {@link JustpassRefusal} to refuse).
+   * Verify the flow against the user store, given the session's logged-in user (the one
+   * a REG or a confirmation is for): the verify the strategy runs when it was given no
+   * verify callback. Meant to be overridden, for a site whose user lookup does not fit
+   * {@link JustpassUserStore} (or that adds a check of its own: throw a
+   * {@link JustpassRefusal} to refuse).
    *
-   * By default, {@link JustpassStrategy.verifyWithStore} with the logged-in user.
+   * By default, {@link JustpassStrategy.verifyWithStore} with `req.user`.
    *
    * @returns the user to log in, or `false` when the site has no such user
    */

@@ -2,7 +2,7 @@
  * The install commands of docs/fastify.md and docs/koa.md, run as written (the package
  * itself from its tarball) in fresh projects on this Node.js: npm prints no EBADENGINE
  * warning, and the Fastify example site type-checks without skipLibCheck with the guide's
- * declaration file. The temporary projects are deleted afterwards.
+ * type packages and declaration file. The temporary projects are deleted afterwards.
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -13,11 +13,20 @@ import { join, resolve } from 'node:path'
 
 const ROOT = resolve(import.meta.dirname, '..', '..')
 
-/** The lines of the first `sh` block of a guide. */
-function installCommands(guide: string): string[] {
+/** The `npm` lines of a guide's `sh` block: the first (the install) by default. */
+function installCommands(guide: string, block = 0): string[] {
   const text = readFileSync(join(ROOT, 'docs', guide), 'utf8')
-  const block = /```sh\n([\s\S]*?)```/.exec(text)?.[1] ?? ''
-  return block.split('\n').filter((line) => line.startsWith('npm '))
+  const lines = [...text.matchAll(/```sh\n([\s\S]*?)```/g)][block]?.[1] ?? ''
+  return lines.split('\n').filter((line) => line.startsWith('npm '))
+}
+
+/** Run `command` (an npm line of a guide) in `project`, the package taken from `tarball`; npm must succeed without an EBADENGINE warning. */
+function runGuideCommand(command: string, project: string, tarball: string): void {
+  const args = command.split(' ').slice(1).map((arg) => (arg === 'passport-justpass' ? tarball : arg))
+  if (args[0] === 'install') args.push('--no-audit', '--no-fund', '--prefer-offline')
+  const run = spawnSync('npm', args, { cwd: project, encoding: 'utf8' })
+  assert.equal(run.status, 0, `${command}: ${run.stderr}`)
+  assert.doesNotMatch(`${run.stdout}${run.stderr}`, /EBADENGINE/, command)
 }
 
 describe('the Fastify and Koa guides\' install commands', () => {
@@ -37,15 +46,12 @@ describe('the Fastify and Koa guides\' install commands', () => {
       writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'site', private: true, type: 'module' }))
       const commands = installCommands(guide)
       assert.ok(commands.some((command) => command.startsWith('npm install passport-justpass ')), `${guide} has an install command`)
-      for (const command of commands) {
-        const args = command.split(' ').slice(1).map((arg) => (arg === 'passport-justpass' ? tarball : arg))
-        if (args[0] === 'install') args.push('--no-audit', '--no-fund', '--prefer-offline')
-        const run = spawnSync('npm', args, { cwd: project, encoding: 'utf8' })
-        assert.equal(run.status, 0, `${command}: ${run.stderr}`)
-        assert.doesNotMatch(`${run.stdout}${run.stderr}`, /EBADENGINE/, command)
-      }
+      for (const command of commands) runGuideCommand(command, project, tarball)
       if (guide !== 'fastify.md') return
-      // The guide's site type-checks with its libraries (skipLibCheck: false), given the guide's declaration file.
+      // The guide's site type-checks with its libraries (skipLibCheck: false), given the guide's type packages and declaration file.
+      const typeCommands = installCommands(guide, 1)
+      assert.deepEqual(typeCommands, ['npm install -D @types/express @types/express-session @types/passport'])
+      for (const command of typeCommands) runGuideCommand(command, project, tarball)
       const install = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '-D', 'typescript@5.9', '@types/node@20'], { cwd: project, encoding: 'utf8' })
       assert.equal(install.status, 0, install.stderr)
       // example/fastify/secure-session.d.ts, which the guide shows (the docs test keeps the two equal).
