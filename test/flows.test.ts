@@ -11,7 +11,7 @@ import express from 'express'
 import session from 'express-session'
 import { Passport } from 'passport'
 import { Browser, type Hop } from './support/browser.ts'
-import { finishFlow, runFlow, startFlow, harnessForSuite, startHarness, whoAmI, type Harness } from './support/harness.ts'
+import { finishFlow, flowOutcome, runFlow, startFlow, harnessForSuite, startHarness, whoAmI, type Harness } from './support/harness.ts'
 import { reserveTestApp } from './support/app.ts'
 import { startTestProvider, type TestProvider } from './support/provider.ts'
 import { JustpassStrategy, MemoryUserStore, justpassCallback, type JustpassFlowInfo, type JustpassUserinfo, type MemoryUser } from '../src/index.ts'
@@ -116,12 +116,8 @@ describe('flows with the outcome helper', () => {
 
   test('LOGIN of a passkey user the site does not know fails with unknown_user', async () => {
     await harness.provider.withBehaviour({ action: 'approve', account: 'carol' }, async () => {
-      const browser = new Browser()
-      const [answer] = await runFlow(browser, harness, '/justpass/login')
-      assert.equal(answer?.location, `${harness.app.origin}/login`)
-      const me = await whoAmI(browser, harness)
-      assert.equal(me.user, null)
-      assert.equal(me.notice?.reason, 'unknown_user')
+      const { location, me } = await flowOutcome(harness, '/justpass/login')
+      assert.deepEqual([location, me.user, me.notice?.reason], [`${harness.app.origin}/login`, null, 'unknown_user'])
     })
   })
 })
@@ -164,8 +160,7 @@ describe('a custom verify callback', () => {
   test('replaces the user store and receives tokens, userinfo and the flow info', async () => {
     await harness.provider.withBehaviour({ action: 'approve', account: 'alice' }, async () => {
       const browser = new Browser()
-      const flow = await startFlow(browser, harness, '/justpass/login?next=/cart')
-      await finishFlow(browser, flow.callback!)
+      await runFlow(browser, harness, '/justpass/login?next=/cart')
       const last = seen.at(-1)!
       assert.equal(last.hasIdToken, true)
       assert.equal(last.userinfo.preferred_username, 'alice')
@@ -178,8 +173,7 @@ describe('a custom verify callback', () => {
   test('can refuse with its own message', async () => {
     await harness.provider.withBehaviour({ action: 'approve', account: 'bob' }, async () => {
       const browser = new Browser()
-      const flow = await startFlow(browser, harness, '/justpass/login')
-      await finishFlow(browser, flow.callback!)
+      await runFlow(browser, harness, '/justpass/login')
       const me = await whoAmI(browser, harness)
       assert.equal(me.user, null)
       assert.deepEqual(me.notice, { mode: 'login', ok: false, reason: 'unknown_user', message: 'bob is suspended' })
@@ -203,8 +197,7 @@ describe('passReqToCallback', () => {
   test('gives the request first', async () => {
     harness.provider.behaviour = { action: 'approve', account: 'alice' }
     const browser = new Browser()
-    const flow = await startFlow(browser, harness, '/justpass/login')
-    await finishFlow(browser, flow.callback!)
+    await runFlow(browser, harness, '/justpass/login')
     assert.deepEqual(seenPaths, ['/justpass/callback'])
     assert.equal((await whoAmI(browser, harness)).user?.username, 'alice')
   })

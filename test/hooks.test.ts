@@ -10,7 +10,7 @@ import { JustpassRefusal, JustpassStrategy, type JustpassAuthenticateOptions, ty
 import { readFileSync } from 'node:fs'
 import ts from 'typescript'
 import { Browser } from './support/browser.ts'
-import { finishFlow, startFlow, harnessForSuite, startHarness, whoAmI, type Harness } from './support/harness.ts'
+import { finishFlow, runFlow, startFlow, harnessForSuite, startHarness, whoAmI, type Harness } from './support/harness.ts'
 
 /** Log `username` in with the password, which continues to the passkey step (a second-factor LOGIN). */
 async function passwordThenPasskey(browser: Browser, harness: Harness, username: string) {
@@ -131,8 +131,7 @@ describe("a verify callback's refusal", () => {
   test('passed to done() as an error, is reported with the flow it refused', async () => {
     const browser = new Browser()
     await browser.get(`${harness.app.origin}/test/login-as?username=bob`)
-    const flow = await startFlow(browser, harness, '/justpass/reg')
-    await finishFlow(browser, flow.callback!)
+    await runFlow(browser, harness, '/justpass/reg')
     assert.deepEqual((await whoAmI(browser, harness)).notice, { mode: 'register', ok: false, reason: 'account_disabled', message: 'not today' })
 
     const second = new Browser()

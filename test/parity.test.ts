@@ -9,7 +9,7 @@ import type { Request, Response } from 'express'
 import { djangoJSON } from '../src/hosts/callback-answer.ts'
 import { JustpassStrategy, type JustpassFlowStart, type MemoryUser } from '../src/index.ts'
 import { Browser } from './support/browser.ts'
-import { finishFlow, runFlow, startFlow, harnessForSuite, startHarness, whoAmI, type Harness } from './support/harness.ts'
+import { finishFlow, flowOutcome, runFlow, startFlow, harnessForSuite, startHarness, whoAmI, type Harness } from './support/harness.ts'
 
 /** A hook that answers JSON naming itself, the info it got and who is logged in. */
 function answering(name: string) {
@@ -196,12 +196,8 @@ describe('disabled accounts (isActive)', () => {
     harness.app.users.setActive('alice', false)
     harness.provider.behaviour = { action: 'approve', account: 'alice' }
     try {
-      const browser = new Browser()
-      const [answer] = await runFlow(browser, harness, '/justpass/login')
-      assert.equal(answer?.location, `${harness.app.origin}/login`)
-      const me = await whoAmI(browser, harness)
-      assert.equal(me.user, null)
-      assert.equal(me.notice?.reason, 'account_disabled')
+      const { location, me } = await flowOutcome(harness, '/justpass/login')
+      assert.deepEqual([location, me.user, me.notice?.reason], [`${harness.app.origin}/login`, null, 'account_disabled'])
     } finally {
       harness.provider.behaviour = { action: 'approve' }
       harness.app.users.setActive('alice', true)
@@ -213,8 +209,7 @@ describe('disabled accounts (isActive)', () => {
     harness.app.users.setActive('bob', false)
     try {
       const browser = new Browser()
-      const flow = await startFlow(browser, harness, '/test/password?username=bob')
-      await finishFlow(browser, flow.callback!)
+      await runFlow(browser, harness, '/test/password?username=bob')
       const me = await whoAmI(browser, harness)
       assert.equal(me.user, null)
       assert.equal(me.notice?.reason, 'account_disabled')
@@ -254,8 +249,7 @@ describe('passkey identity: the provider sub recorded at REG and bound at LOGIN'
   async function singleFactor(account: string): Promise<{ user: string | null; reason: string | undefined }> {
     return await harness.provider.withBehaviour({ action: 'approve', account }, async () => {
       const browser = new Browser()
-      const flow = await startFlow(browser, harness, '/justpass/login')
-      await finishFlow(browser, flow.callback!)
+      await runFlow(browser, harness, '/justpass/login')
       const me = await whoAmI(browser, harness)
       return { user: me.user?.username ?? null, reason: me.notice?.reason }
     })
@@ -275,8 +269,7 @@ describe('passkey identity: the provider sub recorded at REG and bound at LOGIN'
     await harness.app.users.setJustpassEnabled('bob', true, { sub: 'some-other-account' })
     assert.deepEqual(await singleFactor('bob'), { user: null, reason: 'identity_mismatch' })
     const browser = new Browser()
-    const flow = await startFlow(browser, harness, '/test/password?username=bob')
-    await finishFlow(browser, flow.callback!)
+    await runFlow(browser, harness, '/test/password?username=bob')
     const me = await whoAmI(browser, harness)
     assert.deepEqual([me.user, me.notice?.reason], [null, 'identity_mismatch'])
   })

@@ -73,8 +73,7 @@ describe('refusals against the provider', () => {
     await harness.app.users.setJustpassEnabled('bob', false)
     const browser = await loggedIn('alice')
     await harness.provider.withBehaviour({ action: 'approve', account: 'bob' }, async () => {
-      const flow = await startFlow(browser, harness, '/justpass/reg')
-      await finishFlow(browser, flow.callback!)
+      await runFlow(browser, harness, '/justpass/reg')
     })
     const me = await whoAmI(browser, harness)
     assert.equal(me.user?.username, 'alice')
@@ -273,13 +272,18 @@ describe('the session flow store', () => {
 })
 
 describe('the provider down or slow', () => {
-  const unavailable = { reason: 'provider_unavailable', message: 'The passkey service did not answer, so nothing was changed. Try again in a few minutes.' }
-
-  test('unreachable at the callback: a notice in plain words and the login page, not an error page, nobody logged in', async () => {
+  /** A test site whose provider is gone: its address was given out and closed again. */
+  async function siteWithDeadProvider() {
     const dead = await startLoopbackServer()
     await dead.close()
     const server = await reserveTestApp()
-    const app = buildTestApp(server, { opURL: `${dead.origin}/openid/`, clientID: 'shop-client', clientSecret: 'shop-secret-0123456789abcdef0123456789' })
+    return { dead, app: buildTestApp(server, { opURL: `${dead.origin}/openid/`, clientID: 'shop-client', clientSecret: 'shop-secret-0123456789abcdef0123456789' }) }
+  }
+
+  const unavailable = { reason: 'provider_unavailable', message: 'The passkey service did not answer, so nothing was changed. Try again in a few minutes.' }
+
+  test('unreachable at the callback: a notice in plain words and the login page, not an error page, nobody logged in', async () => {
+    const { app, dead } = await siteWithDeadProvider()
     try {
       await app.users.setJustpassEnabled('alice', true)
       const browser = new Browser()
@@ -310,10 +314,7 @@ describe('the provider down or slow', () => {
   })
 
   test('unreachable at the callback of a mobile app: 503 JSON in plain words, never cached', async () => {
-    const dead = await startLoopbackServer()
-    await dead.close()
-    const server = await reserveTestApp()
-    const app = buildTestApp(server, { opURL: `${dead.origin}/openid/`, clientID: 'shop-client', clientSecret: 'shop-secret-0123456789abcdef0123456789' })
+    const { app } = await siteWithDeadProvider()
     try {
       const browser = new Browser()
       const started = await browser.get(`${app.origin}/justpass/login`, { headers: { 'amwal-platform': 'app' } })

@@ -8,14 +8,13 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { JustpassUsageError, MemoryUserStore, type JustpassUserStore, type MemoryUser } from '../src/index.ts'
 import { Browser } from './support/browser.ts'
-import { finishFlow, startFlow, startHarness, whoAmI, type Harness } from './support/harness.ts'
+import { finishFlow, runFlow, startFlow, startHarness, whoAmI, type Harness } from './support/harness.ts'
 
 /** A single-factor LOGIN with `account`'s passkey on `harness`; who is logged in, the notice, and the errors the site saw. */
 async function passkeyLogin(harness: Harness, account: string): Promise<{ user: string | null; reason: string | undefined }> {
   return await harness.provider.withBehaviour({ action: 'approve', account }, async () => {
     const browser = new Browser()
-    const started = await startFlow(browser, harness, '/justpass/login')
-    await finishFlow(browser, started.callback!)
+    await runFlow(browser, harness, '/justpass/login')
     const me = await whoAmI(browser, harness)
     return { user: me.user?.username ?? null, reason: me.notice?.reason }
   })

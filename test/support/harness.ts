@@ -71,6 +71,15 @@ export async function runFlow(browser: Browser, harness: Harness, path: string):
   return finishFlow(browser, flow.callback)
 }
 
+/**
+ * Run the flow of `path` in `browser` (a fresh one by default): where the callback sent
+ * it, and who the site then says is logged in, with the notice.
+ */
+export async function flowOutcome(harness: Harness, path: string, browser = new Browser()): Promise<{ location: string | undefined; me: Awaited<ReturnType<typeof whoAmI>> }> {
+  const [answer] = await runFlow(browser, harness, path)
+  return { location: answer?.location, me: await whoAmI(browser, harness) }
+}
+
 export async function finishFlow(browser: Browser, callback: string): Promise<Hop[]> {
   return (await browser.follow(callback)).hops
 }
