@@ -12,11 +12,11 @@ import { JustpassUsageError } from '../errors.js'
 import type { JustpassAuthenticateOptions } from '../strategy.js'
 import type { JustpassHostResponse } from '../host-objects.js'
 import { resolveHostCallbackOptions, settleCallback, type JustpassHostCallbackOptions } from './callback-answer.js'
+import { CONFIRMATION_REQUIRED, confirmationGuard, logoutSteps, type JustpassConfirmationOptions, type JustpassLogoutOptions } from './confirm-and-logout.js'
 
 export { takeJustpassNotice } from './callback-answer.js'
 export type { JustpassHostCallbackOptions, JustpassNotice } from './callback-answer.js'
 export type { JustpassHostResponse } from '../host-objects.js'
-import { CONFIRMATION_REQUIRED, confirmationGuard, logoutSteps, type JustpassConfirmationOptions, type JustpassLogoutOptions } from './confirm-and-logout.js'
 
 /** The members of a Fastify reply the adapter uses (`FastifyReply` has them). */
 export interface JustpassFastifyReply {
