@@ -1,7 +1,8 @@
 /**
- * The callback route's outcome, mode by mode: the four handlers of justpass.me's Django
- * integration (REG success and failure, LOGIN success and failure), with its defaults,
- * and JSON answers for mobile apps.
+ * The Express helpers of the main entry, the same as on every host: `justpassStart`,
+ * `justpassCallback` (the callback route's outcome, mode by mode, with JSON answers for
+ * mobile apps), `requireJustpassConfirmation` and `justpassLogout`. Express needs no
+ * `justpassSetup`: the strategy reaches the response as `req.res`.
  *
  * @packageDocumentation
  */
@@ -10,6 +11,17 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { JustpassConfigError } from '../errors.js'
 import { CONFIRMATION_REQUIRED, confirmationGuard, logoutSteps, type JustpassConfirmationOptions, type JustpassLogoutOptions } from './confirm-and-logout.js'
 import { djangoJSON, resolveHostCallbackOptions, settleCallback, type JustpassHostCallbackOptions, type OutcomeHost } from './callback-answer.js'
+import type { JustpassAuthenticateOptions } from '../strategy.js'
+
+/**
+ * A start route's handler: `app.get('/justpass/reg', justpassStart({ mode: 'register' }))`.
+ * It is `passport.authenticate('justpass', { mode })`, the form the other hosts' entries
+ * share; either may be used.
+ */
+export function justpassStart(options: JustpassAuthenticateOptions & Pick<JustpassCallbackOptions, 'authenticator' | 'strategy'> = {}): RequestHandler {
+  const { authenticator = passport, strategy = 'justpass', ...authenticate } = options
+  return authenticator.authenticate(strategy, authenticate)
+}
 
 /**
  * Options of {@link justpassCallback}: those of every host's callback handler (hooks

@@ -12,6 +12,7 @@ import {
   MemoryUserStore,
   justpassCallback,
   justpassLogout,
+  justpassStart,
   requireJustpassConfirmation,
   takeJustpassNotice,
   type JustpassConfirmationOptions,
@@ -139,12 +140,13 @@ export function buildTestApp(
   app.get('/', (_req, res) => void res.send('home'))
   app.get('/login', (_req, res) => void res.send('login page'))
 
-  app.get('/justpass/reg', authenticator.authenticate('justpass', { mode: 'register' }))
+  // REG and the URL-only starts through justpassStart, LOGIN and confirm through passport.authenticate: the two forms start the same flows.
+  app.get('/justpass/reg', justpassStart({ authenticator, mode: 'register' }))
   app.get('/justpass/login', authenticator.authenticate('justpass', { mode: 'login' }))
   app.get('/justpass/confirm', authenticator.authenticate('justpass', { mode: 'confirm' }))
   // URL-only starts: JSON {url} instead of a redirect.
-  app.get('/justpass/reg-url', authenticator.authenticate('justpass', { mode: 'register', urlOnly: true }))
-  app.get('/justpass/login-url', authenticator.authenticate('justpass', { mode: 'login', urlOnly: true }))
+  app.get('/justpass/reg-url', justpassStart({ authenticator, mode: 'register', urlOnly: true }))
+  app.get('/justpass/login-url', justpassStart({ authenticator, mode: 'login', urlOnly: true }))
   // failureFlash without a flash middleware: passport's failure handler throws.
   app.get('/justpass/flash-callback', authenticator.authenticate('justpass', { failureRedirect: '/login', failureFlash: true }))
   // The strategy alone, no outcome helper and no redirects: what passport itself answers.
