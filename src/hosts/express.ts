@@ -12,15 +12,18 @@ import { JustpassConfigError } from '../errors.js'
 import { CONFIRMATION_REQUIRED, confirmationGuard, logoutSteps, type JustpassConfirmationOptions, type JustpassLogoutOptions } from './confirm-and-logout.js'
 import { djangoJSON, resolveHostCallbackOptions, settleCallback, type JustpassHostCallbackOptions, type OutcomeHost } from './callback-answer.js'
 import type { JustpassAuthenticateOptions } from '../strategy.js'
+import { resolveStartOptions } from './start-options.js'
 
 /**
  * A start route's handler: `app.get('/justpass/reg', justpassStart({ mode: 'register' }))`.
  * It is `passport.authenticate('justpass', { mode })`, the form the other hosts' entries
  * share; either may be used.
+ *
+ * @throws {@link JustpassConfigError} when an option is unknown or malformed
  */
 export function justpassStart(options: JustpassAuthenticateOptions & Pick<JustpassCallbackOptions, 'authenticator' | 'strategy'> = {}): RequestHandler {
-  const { authenticator = passport, strategy = 'justpass', ...authenticate } = options
-  return authenticator.authenticate(strategy, authenticate)
+  const { strategy, authenticate } = resolveStartOptions(options)
+  return (options.authenticator ?? passport).authenticate(strategy, authenticate)
 }
 
 /**

@@ -12,6 +12,7 @@ import { JustpassUsageError } from '../errors.js'
 import type { JustpassAuthenticateOptions } from '../strategy.js'
 import type { JustpassHostResponse } from '../host-objects.js'
 import { resolveHostCallbackOptions, settleCallback, type JustpassHostCallbackOptions } from './callback-answer.js'
+import { resolveStartOptions } from './start-options.js'
 import { CONFIRMATION_REQUIRED, confirmationGuard, logoutSteps, type JustpassConfirmationOptions, type JustpassLogoutOptions } from './confirm-and-logout.js'
 
 export { takeJustpassNotice } from './callback-answer.js'
@@ -76,10 +77,12 @@ export interface JustpassFastifyStartOptions extends JustpassAuthenticateOptions
  * fastifyPassport, mode: 'register' }))`. It is `fastifyPassport.authenticate('justpass',
  * { mode })`, typed: @fastify/passport's options type does not know the strategy's
  * `mode`, `returnTo` and `urlOnly`.
+ *
+ * @throws `JustpassUsageError` without the authenticator; `JustpassConfigError` (of `passport-justpass`) when an option is unknown or malformed
  */
 export function justpassStart<Request = unknown, Reply = unknown>(options: JustpassFastifyStartOptions): (request: Request, reply: Reply) => Promise<unknown> {
   const authenticator = authenticatorOf('justpassStart', options)
-  const { strategy = 'justpass', authenticator: _, ...authenticate } = options
+  const { strategy, authenticate } = resolveStartOptions(options)
   return authenticator.authenticate(strategy, authenticate as never) as (request: Request, reply: Reply) => Promise<unknown>
 }
 

@@ -11,6 +11,7 @@ import type { JustpassHostResponse } from '../host-objects.js'
 import { JustpassUsageError } from '../errors.js'
 import type { JustpassAuthenticateOptions } from '../strategy.js'
 import { resolveHostCallbackOptions, settleCallback, type JustpassHostCallbackOptions } from './callback-answer.js'
+import { resolveStartOptions } from './start-options.js'
 import { CONFIRMATION_REQUIRED, confirmationGuard, logoutSteps, type JustpassConfirmationOptions, type JustpassLogoutOptions } from './confirm-and-logout.js'
 
 export { takeJustpassNotice } from './callback-answer.js'
@@ -71,10 +72,12 @@ export interface JustpassKoaStartOptions extends JustpassAuthenticateOptions, Ju
  * passport, mode: 'register' }))`. It is `passport.authenticate('justpass', { mode })`,
  * typed: koa-passport's options type does not know the strategy's `mode`, `returnTo` and
  * `urlOnly`.
+ *
+ * @throws `JustpassUsageError` without the authenticator; `JustpassConfigError` (of `passport-justpass`) when an option is unknown or malformed
  */
 export function justpassStart<Context = JustpassKoaContext>(options: JustpassKoaStartOptions): JustpassKoaMiddleware<Context> {
   const authenticator = authenticatorOf('justpassStart', options)
-  const { strategy = 'justpass', authenticator: _, ...authenticate } = options
+  const { strategy, authenticate } = resolveStartOptions(options)
   return authenticator.authenticate(strategy, authenticate as never) as JustpassKoaMiddleware<Context>
 }
 

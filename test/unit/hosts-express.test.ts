@@ -6,7 +6,7 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { JustpassConfigError } from '../../src/errors.ts'
-import { justpassCallback, justpassLogout, requireJustpassConfirmation } from '../../src/hosts/express.ts'
+import { justpassCallback, justpassLogout, justpassStart, requireJustpassConfirmation } from '../../src/hosts/express.ts'
 
 describe('the Express helpers', () => {
   test('justpassCallback: appAnswers is justpass or django', () => {
@@ -14,13 +14,15 @@ describe('the Express helpers', () => {
     assert.throws(() => justpassCallback({ appAnswers: 'rails' as never }), (err: unknown) => err instanceof JustpassConfigError && err.option === 'appAnswers')
   })
 
-  test('the guard and logout refuse options they do not have, and malformed ones', () => {
+  test('the start, the guard and logout refuse options they do not have, and malformed ones', () => {
     const cases: Array<[() => unknown, string]> = [
       [() => requireJustpassConfirmation({ maxAge: 0 }), 'maxAge'],
       [() => requireJustpassConfirmation({ returnTo: '//evil.example' }), 'returnTo'],
       [() => requireJustpassConfirmation({ homeURL: '/' } as never), 'homeURL'],
       [() => justpassLogout({ postLogoutRedirectURL: 'javascript:alert(1)' }), 'postLogoutRedirectURL'],
       [() => justpassLogout({ maxAge: 60 } as never), 'maxAge'],
+      [() => justpassStart({ mod: 'register' } as never), 'mod'],
+      [() => justpassStart({ mode: 'signup' } as never), 'mode'],
     ]
     for (const [build, option] of cases) assert.throws(build, (err: unknown) => err instanceof JustpassConfigError && err.option === option, option)
   })
